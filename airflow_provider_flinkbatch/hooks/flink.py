@@ -1,0 +1,118 @@
+"""FlinkRestHook: an Airflow connection of type ``flink_batch`` turned into Flink REST clients."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook
+
+from airflow_provider_flinkbatch.rest.settings import (
+    CONN_TYPE,
+    DEFAULT_CONN_ID,
+    FlinkConnectionError,
+    FlinkConnectionSettings,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, FlinkRestClient, RetryPolicy
+
+
+def settings_from_connection(conn: Any) -> FlinkConnectionSettings:
+    """Parse an Airflow ``Connection`` (sync or async lookup) and register its secrets with the masker."""
+    extra = conn.extra_dejson if hasattr(conn, "extra_dejson") else {}
+    settings = FlinkConnectionSettings.from_connection_fields(
+        conn_id=conn.conn_id,
+        conn_type=conn.conn_type,
+        host=conn.host,
+        port=conn.port,
+        schema=conn.schema,
+        login=conn.login,
+        password=conn.password,
+        extra=_strip_form_prefix(extra),
+    )
+    _mask(settings.secrets())
+    return settings
+
+
+def _strip_form_prefix(extra: dict[str, Any]) -> dict[str, Any]:
+    """Older UIs store form fields as ``extra__flink_batch__<name>``; accept both spellings."""
+    prefix = f"extra__{CONN_TYPE}__"
+    return {key.removeprefix(prefix): value for key, value in extra.items() if value not in (None, "")}
+
+
+def _mask(secrets: list[str]) -> None:
+    from airflow.sdk.log import mask_secret
+
+    for secret in secrets:
+        mask_secret(secret)
+
+
+class FlinkRestHook(BaseHook):
+    """Talk to a Flink cluster's REST API (session cluster, JobManager, or a proxy in front of them).
+
+    :param flink_conn_id: connection of type ``flink_batch``: host is the REST URL, login/password
+        give basic auth, extras hold ``bearer_token``, ``verify_ssl``, ``ca_path``, ``timeout``,
+        ``web_ui_url`` and ``history_server_url``.
+    """
+
+    conn_name_attr = "flink_conn_id"
+    default_conn_name = DEFAULT_CONN_ID
+    conn_type = CONN_TYPE
+    hook_name = "Flink Batch"
+
+    def __init__(self, flink_conn_id: str = DEFAULT_CONN_ID, retry: RetryPolicy | None = None) -> None:
+        super().__init__()
+        self.flink_conn_id = flink_conn_id
+        self.retry = retry
+
+    @cached_property
+    def settings(self) -> FlinkConnectionSettings:
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        try:
+            conn = self.get_connection(self.flink_conn_id)
+        except AirflowNotFoundException as err:
+            raise FlinkConnectionError(_missing_connection(self.flink_conn_id)) from err
+        return settings_from_connection(conn)
+
+    @cached_property
+    def client(self) -> FlinkRestClient:
+        from airflow_provider_flinkbatch.rest.client import FlinkRestClient
+
+        return FlinkRestClient(self.settings, self.retry)
+
+    @classmethod
+    async def async_client(cls, flink_conn_id: str, retry: RetryPolicy | None = None) -> AsyncFlinkRestClient:
+        """Client for triggers: reads the connection without blocking the triggerer's event loop."""
+        from airflow.providers.common.compat.connection import get_async_connection
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient
+
+        try:
+            conn = await get_async_connection(flink_conn_id)
+        except AirflowNotFoundException as err:
+            raise FlinkConnectionError(_missing_connection(flink_conn_id)) from err
+        return AsyncFlinkRestClient(settings_from_connection(conn), retry)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Used by the UI's Test button: one ``GET /overview``."""
+        from airflow_provider_flinkbatch.rest import calls
+        from airflow_provider_flinkbatch.rest.client import NO_RETRY, FlinkRestClient
+
+        try:
+            overview = FlinkRestClient(self.settings, NO_RETRY).call(calls.cluster_overview())
+        except Exception as err:  # the UI shows the message
+            return False, str(err)
+        return True, (
+            f"Flink {overview.get('flink-version', '?')}: {overview.get('taskmanagers')} TaskManager(s), "
+            f"{overview.get('slots-available')} free slot(s)"
+        )
+
+
+def _missing_connection(conn_id: str) -> str:
+    return (
+        f"connection {conn_id!r} is not defined: create a '{CONN_TYPE}' connection in the Airflow UI or set "
+        f"AIRFLOW_CONN_{conn_id.upper()}='{{\"conn_type\": \"{CONN_TYPE}\", \"host\": \"http://<jobmanager>:8081\"}}'"
+    )

@@ -1,0 +1,50 @@
+"""Extra links on the task page: the job in the Flink web UI and in the HistoryServer.
+
+Airflow 3 links are XCom-backed: the operator pushes ``flink_job`` (job id, base URLs, state)
+before it defers and again when it finishes, and these links turn that into page URLs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperatorLink
+
+from airflow_provider_flinkbatch.links.urls import flink_ui_job_url, history_server_job_url
+
+if TYPE_CHECKING:
+    from airflow.models.taskinstancekey import TaskInstanceKey
+    from airflow.sdk import BaseOperator
+
+XCOM_KEY = "flink_job"
+
+
+def _job_info(ti_key: TaskInstanceKey) -> dict[str, Any] | None:
+    from airflow.providers.common.compat.sdk import XCom
+
+    value = XCom.get_value(ti_key=ti_key, key=XCOM_KEY)
+    return value if isinstance(value, dict) and value.get("job_id") else None
+
+
+class FlinkJobLink(BaseOperatorLink):
+    """The job's page in the Flink web UI (running or completed view)."""
+
+    name = "Flink Job"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        info = _job_info(ti_key)
+        if not info or not info.get("web_ui_url"):
+            return ""
+        return flink_ui_job_url(info["web_ui_url"], info["job_id"], finished=bool(info.get("finished")))
+
+
+class FlinkHistoryServerLink(BaseOperatorLink):
+    """The job's page in the Flink HistoryServer (present once the job is archived)."""
+
+    name = "Flink HistoryServer"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        info = _job_info(ti_key)
+        if not info or not info.get("history_server_url"):
+            return ""
+        return history_server_job_url(info["history_server_url"], info["job_id"])

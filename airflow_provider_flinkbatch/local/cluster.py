@@ -1,0 +1,296 @@
+"""Start, stop and inspect a standalone Flink session cluster on 127.0.0.1 with plain ``java``.
+
+The wheel has no ``bin/`` scripts, so this module does what ``start-cluster.sh`` would: write the
+config, ask ``BashJavaUtils`` for the memory flags (the TaskManager refuses to start without them),
+then start JobManager, TaskManager (after the JobManager's REST answers) and HistoryServer as
+detached processes. Ports are picked free; ``down`` stops only the processes ``up`` recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from airflow_provider_flinkbatch.distribution import FlinkDistribution, find_flink_distribution
+from airflow_provider_flinkbatch.local.config import (
+    JAVA_17_OPTS,
+    LOG4J_PROPERTIES,
+    local_flink_config,
+    render_config_yaml,
+)
+from airflow_provider_flinkbatch.paths import cache_dir
+
+JOBMANAGER_CLASS = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint"
+TASKMANAGER_CLASS = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner"
+HISTORYSERVER_CLASS = "org.apache.flink.runtime.webmonitor.history.HistoryServer"
+_COMPONENTS = ("jobmanager", "taskmanager", "historyserver")
+
+
+class LocalClusterError(RuntimeError):
+    """The local cluster could not start or answer; the message names the log to read."""
+
+
+@dataclass(frozen=True)
+class LocalClusterInfo:
+    """What a running local cluster exposes: URLs and the directories users look into."""
+
+    rest_url: str
+    history_url: str
+    state_dir: str
+    log_dir: str
+    archive_dir: str
+    pids: dict[str, int]
+
+    def connection_uri_json(self) -> str:
+        """A ``flink_batch`` connection for ``AIRFLOW_CONN_<ID>`` pointing at this cluster."""
+        return json.dumps(
+            {"conn_type": "flink_batch", "host": self.rest_url, "extra": {"history_server_url": self.history_url}}
+        )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours counts as dead
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return True
+
+
+def _get_json(url: str, timeout: float = 2.0) -> dict | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - local http only
+            return json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+class LocalCluster:
+    """A local Flink session cluster whose state lives in one directory.
+
+    :param state_dir: config, logs, pid/state files, uploaded jars and job archives; defaults to
+        ``<cache>/local-cluster`` (``$FLINKBATCH_HOME``). Tests pass their own temporary directory.
+    """
+
+    def __init__(self, state_dir: Path | None = None, distribution: FlinkDistribution | None = None) -> None:
+        self.state_dir = Path(state_dir) if state_dir else cache_dir() / "local-cluster"
+        self._distribution = distribution
+
+    @property
+    def distribution(self) -> FlinkDistribution:
+        if self._distribution is None:
+            self._distribution = find_flink_distribution()
+        return self._distribution
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.state_dir / "conf"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "log"
+
+    @property
+    def _state_file(self) -> Path:
+        return self.state_dir / "cluster.json"
+
+    # ----------------------------------------------------------------- queries
+    def info(self) -> LocalClusterInfo | None:
+        """The recorded cluster, or None when ``up`` never ran here."""
+        try:
+            return LocalClusterInfo(**json.loads(self._state_file.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def status(self) -> dict[str, object]:
+        """Per component: recorded pid alive, and whether REST answers."""
+        info = self.info()
+        if info is None:
+            return {"running": False, "reason": f"not started (no {self._state_file})"}
+        alive = {name: _pid_alive(pid) for name, pid in info.pids.items()}
+        overview = _get_json(f"{info.rest_url}/overview")
+        history = _get_json(f"{info.history_url}/config")
+        running = all(alive.values()) and overview is not None and history is not None
+        return {
+            "running": running,
+            "processes": alive,
+            "rest_url": info.rest_url,
+            "history_url": info.history_url,
+            "taskmanagers": (overview or {}).get("taskmanagers"),
+            "slots_available": (overview or {}).get("slots-available"),
+            "log_dir": info.log_dir,
+        }
+
+    # ----------------------------------------------------------------- up/down
+    def up(self, timeout: float = 120.0) -> LocalClusterInfo:
+        """Start the cluster, or return the running one (idempotent)."""
+        current = self.info()
+        if current is not None and self.status()["running"]:
+            return current
+        self.down()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for sub in ("uploads", "tmp", "archive"):
+            (self.state_dir / sub).mkdir(exist_ok=True)
+        rest_port, rpc_port, history_port = _free_port(), _free_port(), _free_port()
+        config = local_flink_config(
+            state_dir=self.state_dir, rest_port=rest_port, rpc_port=rpc_port, history_port=history_port
+        )
+        self.conf_dir.mkdir(parents=True, exist_ok=True)
+        (self.conf_dir / "config.yaml").write_text(render_config_yaml(config))
+        (self.conf_dir / "log4j.properties").write_text(LOG4J_PROPERTIES)
+
+        info = LocalClusterInfo(
+            rest_url=f"http://127.0.0.1:{rest_port}",
+            history_url=f"http://127.0.0.1:{history_port}",
+            state_dir=str(self.state_dir),
+            log_dir=str(self.log_dir),
+            archive_dir=str(self.state_dir / "archive"),
+            pids={},
+        )
+        deadline = time.monotonic() + timeout
+        pids: dict[str, int] = {}
+        try:
+            jm_jvm, jm_dynamic = self._resource_params("GET_JM_RESOURCE_PARAMS")
+            pids["jobmanager"] = self._spawn("jobmanager", JOBMANAGER_CLASS, jm_jvm, jm_dynamic)
+            self._record(info, pids)
+            self._wait(lambda: _get_json(f"{info.rest_url}/overview") is not None, "jobmanager", pids, deadline)
+            tm_jvm, tm_dynamic = self._resource_params("GET_TM_RESOURCE_PARAMS")
+            pids["taskmanager"] = self._spawn("taskmanager", TASKMANAGER_CLASS, tm_jvm, tm_dynamic)
+            pids["historyserver"] = self._spawn("historyserver", HISTORYSERVER_CLASS, ["-Xmx256m"], [])
+            self._record(info, pids)
+            self._wait(
+                lambda: ((_get_json(f"{info.rest_url}/overview") or {}).get("taskmanagers") or 0) >= 1,
+                "taskmanager",
+                pids,
+                deadline,
+            )
+            self._wait(lambda: _get_json(f"{info.history_url}/config") is not None, "historyserver", pids, deadline)
+        except BaseException:
+            self.down()
+            raise
+        return self.info() or info
+
+    def down(self, timeout: float = 20.0) -> list[str]:
+        """Stop the processes that ``up`` started (and nothing else). Returns the names stopped."""
+        info = self.info()
+        if info is None:
+            return []
+        stopped = []
+        for name, pid in info.pids.items():
+            if _pid_alive(pid):
+                try:
+                    os.killpg(pid, signal.SIGTERM)
+                except (ProcessLookupError, PermissionError):
+                    continue
+                stopped.append(name)
+        deadline = time.monotonic() + timeout
+        for pid in info.pids.values():
+            while _pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _pid_alive(pid):
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        self._state_file.unlink(missing_ok=True)
+        return stopped
+
+    # ----------------------------------------------------------------- helpers
+    def _record(self, info: LocalClusterInfo, pids: dict[str, int]) -> None:
+        data = asdict(info) | {"pids": dict(pids)}
+        self._state_file.write_text(json.dumps(data, indent=2))
+
+    def _resource_params(self, command: str) -> tuple[list[str], list[str]]:
+        """JVM memory flags and ``-D`` dynamic properties, computed by Flink itself from the config."""
+        dist = self.distribution
+        result = subprocess.run(
+            [
+                "java",
+                "-cp",
+                f"{dist.bash_java_utils_jar}{os.pathsep}{dist.dist_jar}",
+                "org.apache.flink.runtime.util.bash.BashJavaUtils",
+                command,
+                "--configDir",
+                str(self.conf_dir),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        lines = [
+            line.split("BASH_JAVA_UTILS_EXEC_RESULT:", 1)[1]
+            for line in result.stdout.splitlines()
+            if "BASH_JAVA_UTILS_EXEC_RESULT:" in line
+        ]
+        if result.returncode != 0 or len(lines) < 2:
+            raise LocalClusterError(
+                f"BashJavaUtils {command} failed (exit {result.returncode}): {result.stderr.strip()[-2000:]}"
+            )
+        return lines[0].split(), lines[1].split()
+
+    def _spawn(self, name: str, main_class: str, jvm_flags: list[str], dynamic: list[str]) -> int:
+        log_file = self.log_dir / f"{name}.log"
+        argv = [
+            "java",
+            *jvm_flags,
+            *JAVA_17_OPTS,
+            f"-Dlog.file={log_file}",
+            f"-Dlog4j.configurationFile=file:{self.conf_dir / 'log4j.properties'}",
+            "-cp",
+            self.distribution.classpath(),
+            main_class,
+            "--configDir",
+            str(self.conf_dir),
+            *dynamic,
+        ]
+        out = open(self.log_dir / f"{name}.out", "ab")  # noqa: SIM115 - handed to the child process
+        try:
+            process = subprocess.Popen(
+                argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # own process group: `down` stops it and its children only
+                env={**os.environ, "FLINK_CONF_DIR": str(self.conf_dir)},
+            )
+        finally:
+            out.close()
+        return process.pid
+
+    def _wait(self, ready, name: str, pids: dict[str, int], deadline: float) -> None:  # type: ignore[no-untyped-def]
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            dead = [n for n, pid in pids.items() if not _pid_alive(pid)]
+            if dead:
+                raise LocalClusterError(self._failure_message(f"{', '.join(dead)} exited while starting", dead[0]))
+            time.sleep(0.25)
+        raise LocalClusterError(self._failure_message(f"{name} not ready in time", name))
+
+    def _failure_message(self, what: str, name: str) -> str:
+        tail = ""
+        for suffix in (".out", ".log"):
+            path = self.log_dir / f"{name}{suffix}"
+            if path.exists():
+                tail += f"\n--- last lines of {path} ---\n" + "\n".join(path.read_text(errors="replace").splitlines()[-15:])
+        return f"Local Flink cluster: {what}. Logs: {self.log_dir}{tail}"

@@ -1,0 +1,88 @@
+"""The Flink configuration of the local cluster: one place for every key it sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# Flink 2.3's default env.java.opts.all (flink-dist's config.yaml): Java 17 needs these for Flink's
+# reflection and RPC; plain `java` (no bin/ scripts in the wheel) must pass them itself.
+JAVA_17_OPTS: tuple[str, ...] = (
+    "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
+    *(
+        f"--add-exports=jdk.compiler/com.sun.tools.javac.{pkg}=ALL-UNNAMED"
+        for pkg in ("api", "file", "parser", "tree", "util")
+    ),
+    "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
+    *(
+        f"--add-opens=java.base/{pkg}=ALL-UNNAMED"
+        for pkg in (
+            "java.lang",
+            "java.net",
+            "java.io",
+            "java.nio",
+            "sun.nio.ch",
+            "java.lang.reflect",
+            "java.text",
+            "java.time",
+            "java.util",
+            "java.util.concurrent",
+            "java.util.concurrent.atomic",
+            "java.util.concurrent.locks",
+        )
+    ),
+)
+
+LOG4J_PROPERTIES = """\
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = MainAppender
+appender.main.name = MainAppender
+appender.main.type = File
+appender.main.append = true
+appender.main.fileName = ${sys:log.file}
+appender.main.layout.type = PatternLayout
+appender.main.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n
+logger.netty.name = org.apache.flink.shaded.netty4.io.netty
+logger.netty.level = WARN
+"""
+
+
+def local_flink_config(*, state_dir: Path, rest_port: int, rpc_port: int, history_port: int) -> dict[str, str]:
+    """Flink configuration of the local session cluster (flat keys, as Flink's config.yaml accepts).
+
+    Everything binds to 127.0.0.1; ports are chosen free by the caller; jobs are archived to
+    ``<state>/archive`` where the HistoryServer picks them up every second.
+    """
+    archive = (state_dir / "archive").as_uri()
+    return {
+        "jobmanager.rpc.address": "127.0.0.1",
+        "jobmanager.rpc.port": str(rpc_port),
+        "jobmanager.bind-host": "127.0.0.1",
+        "jobmanager.memory.process.size": "1024m",
+        "taskmanager.bind-host": "127.0.0.1",
+        "taskmanager.host": "127.0.0.1",
+        "taskmanager.numberOfTaskSlots": "2",
+        "taskmanager.memory.process.size": "1536m",
+        "parallelism.default": "1",
+        "rest.address": "127.0.0.1",
+        "rest.bind-address": "127.0.0.1",
+        "rest.port": str(rest_port),
+        "web.upload.dir": str(state_dir / "uploads"),
+        # GET /jobs/<id> is cached for this long; the default 3 s makes finished jobs look RUNNING.
+        "web.refresh-interval": "500",
+        "io.tmp.dirs": str(state_dir / "tmp"),
+        "jobmanager.archive.fs.dir": archive,
+        "historyserver.archive.fs.dir": archive,
+        "historyserver.archive.fs.refresh-interval": "1 s",
+        "historyserver.web.address": "127.0.0.1",
+        "historyserver.web.port": str(history_port),
+        # A System.exit() in a user main() would otherwise kill the JobManager.
+        "cluster.intercept-user-system-exit": "THROW",
+        "execution.runtime-mode": "BATCH",
+    }
+
+
+def render_config_yaml(config: dict[str, str]) -> str:
+    """Flat ``key: "value"`` lines; values are JSON-quoted so YAML reads them as plain strings."""
+    import json
+
+    return "".join(f"{key}: {json.dumps(value)}\n" for key, value in sorted(config.items()))

@@ -1,0 +1,134 @@
+"""How to reach one Flink cluster: parsed once from an Airflow connection, validated by pydantic."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+CONN_TYPE = "flink_batch"
+DEFAULT_CONN_ID = "flink_batch_default"
+
+
+class FlinkConnectionError(ValueError):
+    """The connection is missing or malformed; the message names the field and the fix."""
+
+
+def _normalize_url(value: str, field: str) -> str:
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{field} must be an http(s) URL like http://flink-jobmanager:8081, got {value!r}")
+    return url
+
+
+class FlinkConnectionSettings(BaseModel):
+    """Everything the REST clients need about one cluster. Secrets are ``SecretStr`` (never printed)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rest_url: str = Field(description="Flink REST base URL (JobManager or session cluster)")
+    login: str | None = None
+    password: SecretStr | None = None
+    bearer_token: SecretStr | None = None
+    verify: bool | str = True
+    timeout: float = Field(default=30.0, gt=0, description="seconds per HTTP request")
+    web_ui_url: str | None = None
+    history_server_url: str | None = None
+
+    @field_validator("rest_url")
+    @classmethod
+    def _rest_url(cls, value: str) -> str:
+        return _normalize_url(value, "rest_url")
+
+    @field_validator("web_ui_url", "history_server_url")
+    @classmethod
+    def _optional_url(cls, value: str | None) -> str | None:
+        return _normalize_url(value, "URL") if value else None
+
+    @property
+    def ui_url(self) -> str:
+        """The Flink web UI is served by the REST endpoint unless a proxy URL is configured."""
+        return self.web_ui_url or self.rest_url
+
+    def auth_headers(self) -> dict[str, str]:
+        if self.bearer_token is not None:
+            return {"Authorization": f"Bearer {self.bearer_token.get_secret_value()}"}
+        return {}
+
+    def basic_auth(self) -> tuple[str, str] | None:
+        if self.login and self.bearer_token is None:
+            return (self.login, self.password.get_secret_value() if self.password else "")
+        return None
+
+    def secrets(self) -> list[str]:
+        """Secret values to register with Airflow's secrets masker."""
+        return [s.get_secret_value() for s in (self.password, self.bearer_token) if s is not None]
+
+    @classmethod
+    def from_connection_fields(
+        cls,
+        *,
+        conn_id: str,
+        conn_type: str | None,
+        host: str | None,
+        port: int | None,
+        schema: str | None,
+        login: str | None,
+        password: str | None,
+        extra: dict[str, Any],
+    ) -> FlinkConnectionSettings:
+        """Build settings from an Airflow connection's fields.
+
+        ``host`` may be a full URL (``https://jm:8081/prefix``) or a bare host name combined with ``port``
+        and ``schema`` (``http``/``https``).
+        """
+        if conn_type not in (None, "", CONN_TYPE):
+            raise FlinkConnectionError(f"connection {conn_id!r} has type {conn_type!r}; use type {CONN_TYPE!r}")
+        if not host:
+            raise FlinkConnectionError(
+                f"connection {conn_id!r} has no host; set it to the Flink REST URL, e.g. http://flink-jobmanager:8081"
+            )
+        if "://" in host:
+            rest_url = host if port is None or urlsplit(host).port else f"{host.rstrip('/')}:{port}"
+        else:
+            scheme = schema or "http"
+            rest_url = f"{scheme}://{host}" + (f":{port}" if port else "")
+        verify: bool | str = True
+        if extra.get("ca_path"):
+            verify = str(extra["ca_path"])
+        elif extra.get("verify_ssl") is not None:
+            verify = _as_bool(extra["verify_ssl"], "verify_ssl", conn_id)
+        unknown = set(extra) - _EXTRA_KEYS
+        if unknown:
+            raise FlinkConnectionError(
+                f"connection {conn_id!r}: unknown extra field(s) {sorted(unknown)}; known: {sorted(_EXTRA_KEYS)}"
+            )
+        try:
+            return cls(
+                rest_url=rest_url,
+                login=login or None,
+                password=password or None,
+                bearer_token=extra.get("bearer_token") or None,
+                verify=verify,
+                timeout=extra.get("timeout") or 30.0,
+                web_ui_url=extra.get("web_ui_url") or None,
+                history_server_url=extra.get("history_server_url") or None,
+            )
+        except ValueError as err:
+            raise FlinkConnectionError(f"connection {conn_id!r} is invalid: {err}") from err
+
+
+_EXTRA_KEYS = {"bearer_token", "verify_ssl", "ca_path", "timeout", "web_ui_url", "history_server_url"}
+
+
+def _as_bool(value: Any, field: str, conn_id: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise FlinkConnectionError(f"connection {conn_id!r}: extra {field} must be true or false, got {value!r}")

@@ -1,0 +1,127 @@
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.apache.flink.table.api.EnvironmentSettings;
+import org.apache.flink.table.api.StatementSet;
+import org.apache.flink.table.api.TableEnvironment;
+import org.apache.flink.table.api.TableResult;
+
+/**
+ * Runs a Flink SQL batch script as exactly one Flink job.
+ *
+ * <p>The script arrives already split by the Python side (one statement per {@code --statement-b64}
+ * argument, base64 of UTF-8), so statement splitting lives in one tested place and the runner only
+ * executes: {@code SET}/{@code RESET} go to the table config, every {@code INSERT} joins one statement
+ * set (one job), anything else (DDL, USE, ...) runs at once through {@code executeSql}.
+ *
+ * <p>The runner never calls {@code await()}: under REST ("web") submission Flink refuses to hand out
+ * the job result, and the caller follows the job through the REST API instead.
+ *
+ * <p>With {@code --explain} the statement set is not executed; its optimized plan is printed.
+ */
+public final class FlinkBatchSqlRunner {
+    private static final Pattern SET_PATTERN = Pattern.compile(
+            "^SET\\s+'((?:[^']|'')*)'\\s*=\\s*'((?:[^']|'')*)'\\s*$",
+            Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
+    private static final Pattern RESET_PATTERN = Pattern.compile(
+            "^RESET(?:\\s+'((?:[^']|'')*)')?\\s*$", Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
+
+    private FlinkBatchSqlRunner() {}
+
+    public static void main(String[] args) {
+        List<String> statements = new ArrayList<>();
+        boolean explain = false;
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if ("--statement-b64".equals(arg) && i + 1 < args.length) {
+                statements.add(new String(Base64.getDecoder().decode(args[++i]), StandardCharsets.UTF_8));
+            } else if ("--explain".equals(arg)) {
+                explain = true;
+            } else {
+                throw new IllegalArgumentException(
+                        "FlinkBatchSqlRunner: unexpected argument '" + arg
+                                + "'; expected --statement-b64 <base64> [...] [--explain]");
+            }
+        }
+        if (statements.isEmpty()) {
+            throw new IllegalArgumentException("FlinkBatchSqlRunner: no SQL statements were given");
+        }
+        run(statements, explain);
+    }
+
+    static void run(List<String> statements, boolean explain) {
+        TableEnvironment tEnv = TableEnvironment.create(EnvironmentSettings.inBatchMode());
+        StatementSet insertSet = tEnv.createStatementSet();
+        int inserts = 0;
+        int index = 0;
+        for (String statement : statements) {
+            index++;
+            String head = statement.stripLeading().toUpperCase(Locale.ROOT);
+            try {
+                if (head.startsWith("SET")) {
+                    applySet(tEnv, statement.strip());
+                } else if (head.startsWith("RESET")) {
+                    applyReset(tEnv, statement.strip());
+                } else if (head.startsWith("INSERT")) {
+                    insertSet.addInsertSql(statement);
+                    inserts++;
+                } else {
+                    TableResult ignored = tEnv.executeSql(statement);
+                }
+            } catch (RuntimeException e) {
+                throw new IllegalStateException(
+                        "Statement " + index + " of " + statements.size() + " (" + preview(statement)
+                                + ") failed: " + firstLine(e.getMessage()), e);
+            }
+        }
+        if (inserts == 0) {
+            throw new IllegalArgumentException(
+                    "The SQL script has no INSERT statement, so it would run no Flink job; "
+                            + "write the results with INSERT INTO <sink table> ...");
+        }
+        if (explain) {
+            System.out.println(insertSet.explain());
+            return;
+        }
+        insertSet.execute();
+    }
+
+    private static void applySet(TableEnvironment tEnv, String statement) {
+        Matcher m = SET_PATTERN.matcher(statement);
+        if (!m.matches()) {
+            throw new IllegalArgumentException(
+                    "cannot read SET statement; write it as SET 'key' = 'value'");
+        }
+        tEnv.getConfig().set(unquote(m.group(1)), unquote(m.group(2)));
+    }
+
+    private static void applyReset(TableEnvironment tEnv, String statement) {
+        Matcher m = RESET_PATTERN.matcher(statement);
+        if (!m.matches() || m.group(1) == null) {
+            throw new IllegalArgumentException("cannot read RESET statement; write it as RESET 'key'");
+        }
+        tEnv.getConfig().getConfiguration().removeKey(unquote(m.group(1)));
+    }
+
+    private static String unquote(String quoted) {
+        return quoted.replace("''", "'");
+    }
+
+    private static String preview(String statement) {
+        String flat = statement.strip().replaceAll("\\s+", " ");
+        return flat.length() <= 80 ? flat : flat.substring(0, 77) + "...";
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) {
+            return "";
+        }
+        int newline = message.indexOf('\n');
+        return newline < 0 ? message : message.substring(0, newline);
+    }
+}

@@ -1,0 +1,1 @@
+"""SQL script handling on the Airflow side (before anything reaches Flink)."""
