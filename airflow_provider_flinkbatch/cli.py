@@ -1,0 +1,80 @@
+"""``flinkbatch`` command line: manage the local Flink cluster (more sub-commands join as features land)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _local_cluster(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from airflow_provider_flinkbatch.local import LocalCluster
+
+    return LocalCluster(Path(args.state_dir) if args.state_dir else None)
+
+
+def _cmd_local_up(args: argparse.Namespace) -> int:
+    from airflow_provider_flinkbatch.runner import ensure_runner_jar
+
+    info = _local_cluster(args).up(timeout=args.timeout)
+    jar = ensure_runner_jar()  # compile now, so the first job does not pay for javac
+    if args.print_connection:
+        print(info.connection_uri_json())
+        return 0
+    print(f"Flink REST / web UI : {info.rest_url}")
+    print(f"Flink HistoryServer : {info.history_url}")
+    print(f"Logs                : {info.log_dir}")
+    print(f"Job archives        : {info.archive_dir}")
+    print(f"SQL runner jar      : {jar.path}")
+    print("Airflow connection  : export AIRFLOW_CONN_FLINK_BATCH_DEFAULT='" + info.connection_uri_json() + "'")
+    return 0
+
+
+def _cmd_local_down(args: argparse.Namespace) -> int:
+    stopped = _local_cluster(args).down()
+    print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def _cmd_local_status(args: argparse.Namespace) -> int:
+    status = _local_cluster(args).status()
+    print(json.dumps(status, indent=2))
+    return 0 if status.get("running") else 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flinkbatch", description="Flink batch SQL for Airflow")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    local = commands.add_parser("local", help="the local Flink session cluster on 127.0.0.1")
+    local.add_argument("--state-dir", help="cluster directory (default: $FLINKBATCH_HOME/local-cluster)")
+    local_commands = local.add_subparsers(dest="action", required=True)
+    up = local_commands.add_parser("up", help="start JobManager, TaskManager and HistoryServer (idempotent)")
+    up.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for readiness")
+    up.add_argument("--print-connection", action="store_true", help="print only the connection JSON")
+    up.set_defaults(func=_cmd_local_up)
+    local_commands.add_parser("down", help="stop the processes 'up' started").set_defaults(func=_cmd_local_down)
+    local_commands.add_parser("status", help="show processes and URLs (exit 3 if not running)").set_defaults(
+        func=_cmd_local_status
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except Exception as err:  # a CLI prints what went wrong, not a traceback
+        from airflow_provider_flinkbatch.distribution import FlinkDistributionNotFound
+        from airflow_provider_flinkbatch.local import LocalClusterError
+        from airflow_provider_flinkbatch.runner.build import RunnerBuildError
+
+        if isinstance(err, LocalClusterError | FlinkDistributionNotFound | RunnerBuildError):
+            print(f"flinkbatch: {err}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
