@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 CONN_TYPE = "flink_batch"
 DEFAULT_CONN_ID = "flink_batch_default"
@@ -44,8 +44,8 @@ class FlinkConnectionSettings(BaseModel):
 
     @field_validator("web_ui_url", "history_server_url")
     @classmethod
-    def _optional_url(cls, value: str | None) -> str | None:
-        return _normalize_url(value, "URL") if value else None
+    def _optional_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _normalize_url(value, str(info.field_name)) if value else None
 
     @property
     def ui_url(self) -> str:

@@ -93,6 +93,7 @@ def split_statements(script: str) -> list[str]:
         if in_block_since is not None and _END.match(statement):
             in_block_since = None
             continue
+        offset += raw.find(statement)
         if _OLD_SET_BLOCK_START.match(statement):
             in_block_since = offset
             continue

@@ -1,0 +1,103 @@
+"""DAGs the integration tests run with ``dag.test()`` against the real local Flink cluster.
+
+They live in a DAG folder (a bundle configured by ``tests/conftest.py``) because ``dag.test()``
+runs what the DAG processor would: the DAG is parsed and serialized like in production.
+Input/output paths come from the ``data_dir`` param the tests pass as run conf.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG
+
+from airflow_provider_flinkbatch.operators.sql import FlinkBatchSqlOperator
+
+START = datetime(2026, 1, 1)
+PARAMS = {"data_dir": "/nonexistent"}
+
+
+def orders_table(name: str = "orders") -> str:
+    return f"""
+CREATE TEMPORARY TABLE {name} (order_id BIGINT, country STRING, amount STRING, note STRING) WITH (
+  'connector' = 'filesystem', 'path' = '{{{{ params.data_dir }}}}/input/orders.csv', 'format' = 'csv'
+);"""
+
+
+def multi_statement_sql(out: str) -> str:
+    """DDL, a SET, a comment with a semicolon and two INSERTs that must become ONE job."""
+    return f"""
+-- totals and big orders; computed together
+SET 'parallelism.default' = '2';
+{orders_table()}
+CREATE TEMPORARY TABLE totals (country STRING, orders BIGINT) WITH (
+  'connector' = 'filesystem', 'path' = '{{{{ params.data_dir }}}}/{out}/totals', 'format' = 'csv'
+);
+CREATE TEMPORARY TABLE big (order_id BIGINT, note STRING) WITH (
+  'connector' = 'filesystem', 'path' = '{{{{ params.data_dir }}}}/{out}/big', 'format' = 'csv'
+);
+INSERT INTO totals SELECT country, COUNT(*) FROM orders GROUP BY country;
+/* the string below holds a semicolon; it must not split the statement */
+INSERT INTO big SELECT order_id, note FROM orders WHERE CAST(amount AS DOUBLE) >= 100 AND note <> 'x;y';
+"""
+
+
+with DAG("it_multi_statement", schedule=None, start_date=START, params=PARAMS):
+    FlinkBatchSqlOperator(
+        task_id="deferrable",
+        sql=multi_statement_sql("out_deferrable"),
+        job_name="it.multi.deferrable",
+        flink_config={"pipeline.max-parallelism": 8},
+        deferrable=True,
+        poll_interval=0.5,
+    )
+    FlinkBatchSqlOperator(
+        task_id="blocking",
+        sql=multi_statement_sql("out_blocking"),
+        job_name="it.multi.blocking",
+        deferrable=False,
+        poll_interval=0.5,
+    )
+
+with DAG("it_runtime_failure", schedule=None, start_date=START, params=PARAMS):
+    FlinkBatchSqlOperator(
+        task_id="bad_cast",
+        sql=orders_table()
+        + """
+CREATE TEMPORARY TABLE amounts (order_id BIGINT, amount INT) WITH ('connector' = 'blackhole');
+INSERT INTO amounts SELECT order_id, CAST(note AS INT) FROM orders;
+""",
+        flink_config={"table.exec.legacy-cast-behaviour": "DISABLED"},
+        job_name="it.runtime_failure",
+        deferrable=True,
+        poll_interval=0.5,
+    )
+
+with DAG("it_validation_error", schedule=None, start_date=START, params=PARAMS):
+    FlinkBatchSqlOperator(
+        task_id="unknown_column",
+        sql=orders_table()
+        + """
+CREATE TEMPORARY TABLE sink (x STRING) WITH ('connector' = 'blackhole');
+INSERT INTO sink SELECT no_such_column FROM orders;
+""",
+        job_name="it.validation_error",
+        retries=3,
+        retry_delay=timedelta(seconds=0),
+    )
+
+with DAG("it_timeout_cancels_job", schedule=None, start_date=START, params=PARAMS):
+    FlinkBatchSqlOperator(
+        task_id="slow",
+        sql="""
+CREATE TEMPORARY TABLE slow_source (id BIGINT) WITH (
+  'connector' = 'datagen', 'number-of-rows' = '1000000', 'rows-per-second' = '20'
+);
+CREATE TEMPORARY TABLE sink (id BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO sink SELECT id FROM slow_source;
+""",
+        job_name="it.timeout_cancels_job",
+        deferrable=False,
+        poll_interval=0.5,
+        execution_timeout=timedelta(seconds=12),
+    )
