@@ -18,8 +18,25 @@ _FIRST_LINE = re.compile(r"^(\S+?)(?::\s*(.*))?$")
 _MAIN_ERROR = re.compile(r"The main method caused an error: (.*)")
 
 
+class VertexSummary(BaseModel):
+    """One job vertex (a chain of operators) with the counters Flink reports for it."""
+
+    name: str
+    status: str
+    parallelism: int | None = None
+    duration_ms: int | None = None
+    records_in: int | None = None
+    records_out: int | None = None
+
+
 class JobSummary(BaseModel):
-    """The XCom result of a finished job: what a user checks first."""
+    """The XCom result of a finished job: what a user checks first.
+
+    ``records_written`` is the number of records that reached the sinks *when Flink reports it*: a
+    vertex's input counter equals its sink's input only if no source is chained into that vertex
+    (Flink counts a chained source's output as the vertex's input). Otherwise it is ``None`` and the
+    per-vertex counters tell the story.
+    """
 
     job_id: str
     name: str
@@ -31,44 +48,51 @@ class JobSummary(BaseModel):
     vertices_finished: int = 0
     records_read: int | None = None
     records_written: int | None = None
-    bytes_written: int | None = None
+    vertices: list[VertexSummary] = []
 
 
 def is_terminal(state: str) -> bool:
     return state in TERMINAL_STATES
 
 
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 def summarize_job(details: dict[str, Any]) -> JobSummary:
-    """Build the summary from ``GET /jobs/<id>``; sink totals come from vertices with no consumer."""
-    vertices = details.get("vertices") or []
-    written = [v.get("metrics", {}) for v in vertices if v.get("metrics")]
-
-    def total(key: str) -> int | None:
-        values = [m[key] for m in written if isinstance(m.get(key), int)]
-        return sum(values) if values else None
-
-    # A batch job's vertices: sources read, the last vertex (sinks) "writes" its output externally.
-    # Flink reports write-records only for records sent downstream, so sink output is the sum of
-    # records read by vertices that contain a sink.
-    sink_reads = [
-        v.get("metrics", {}).get("read-records")
-        for v in vertices
-        if "Sink" in str(v.get("name", "")) and isinstance(v.get("metrics", {}).get("read-records"), int)
+    """Build the summary from ``GET /jobs/<id>`` (the same JSON the HistoryServer archives)."""
+    vertices = [
+        VertexSummary(
+            name=str(v.get("name", ""))[:300],
+            status=str(v.get("status", "")),
+            parallelism=_int(v.get("parallelism")),
+            duration_ms=_int(v.get("duration")),
+            records_in=_int((v.get("metrics") or {}).get("read-records")),
+            records_out=_int((v.get("metrics") or {}).get("write-records")),
+        )
+        for v in details.get("vertices") or []
     ]
-    start = details.get("start-time")
-    end = details.get("end-time")
+    sources = [v for v in vertices if v.name.startswith("Source")]
+    sinks = [v for v in vertices if "Sink" in v.name]
+    source_counts = [v.records_in for v in sources]
+    sink_counts = [v.records_in for v in sinks]
+    start, end = _int(details.get("start-time")), _int(details.get("end-time"))
     return JobSummary(
         job_id=str(details["jid"]),
         name=str(details.get("name", "")),
         state=str(details["state"]),
-        start_time=start if isinstance(start, int) and start > 0 else None,
-        end_time=end if isinstance(end, int) and end > 0 else None,
-        duration_ms=details.get("duration") if isinstance(details.get("duration"), int) else None,
+        start_time=start or None,
+        end_time=end or None,
+        duration_ms=_int(details.get("duration")),
         vertices_total=len(vertices),
-        vertices_finished=sum(1 for v in vertices if v.get("status") == "FINISHED"),
-        records_read=total("read-records"),
-        records_written=sum(sink_reads) if sink_reads else total("write-records"),
-        bytes_written=total("write-bytes"),
+        vertices_finished=sum(1 for v in vertices if v.status == "FINISHED"),
+        records_read=sum(c for c in source_counts if c is not None) if sources and None not in source_counts else None,
+        records_written=(
+            sum(c for c in sink_counts if c is not None)
+            if sinks and None not in sink_counts and not any(v in sources for v in sinks)
+            else None
+        ),
+        vertices=vertices,
     )
 
 

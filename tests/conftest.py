@@ -99,3 +99,56 @@ def run_dag(airflow_db: None, flink_conn: str, data_dir: Path):  # type: ignore[
         return dag_run, {ti.task_id: ti for ti in dag_run.get_task_instances()}
 
     return run
+
+
+@pytest.fixture
+def scripted_server():  # type: ignore[no-untyped-def]
+    """A local HTTP server replaying scripted answers (see ``tests/fake_http.py``)."""
+    from fake_http import start_scripted_server
+
+    script, server = start_scripted_server()
+    try:
+        yield script
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def xcom_value(dag_run, task_id: str, key: str = "return_value"):  # type: ignore[no-untyped-def]
+    """What the Airflow UI/API would show for a task's XCom (read from the metadata DB)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.scalars(
+            XComModel.get_many(run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id, key=key)
+        ).first()
+        return None if row is None else XComModel.deserialize_value(row)
+
+
+def flink_jobs_named(rest_url: str, name: str) -> list[dict]:
+    """Jobs on the cluster with this name (from ``/jobs/overview``), newest first."""
+    import requests
+
+    jobs = requests.get(f"{rest_url}/jobs/overview", timeout=10).json()["jobs"]
+    return sorted((j for j in jobs if j["name"] == name), key=lambda j: -j["start-time"])
+
+
+ORDERS_CSV = "1,DE,120.50,first\n2,FR,35.00,small\n3,DE,80.25,repeat\n4,US,410.00,x;y\n5,US,150.00,bulk\n"
+
+
+@pytest.fixture
+def orders(data_dir: Path) -> Path:
+    (data_dir / "input").mkdir()
+    path = data_dir / "input" / "orders.csv"
+    path.write_text(ORDERS_CSV)
+    return path
+
+
+def read_output(directory: Path) -> list[str]:
+    """Rows Flink's filesystem sink wrote (all part files, hidden in-progress files excluded)."""
+    rows: list[str] = []
+    for part in directory.rglob("*"):
+        if part.is_file() and not part.name.startswith("."):
+            rows += part.read_text().splitlines()
+    return sorted(rows)

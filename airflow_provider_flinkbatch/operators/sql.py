@@ -197,12 +197,15 @@ class FlinkBatchSqlOperator(BaseOperator):
         context["ti"].xcom_push(key=XCOM_KEY, value=info)
         state = summary["state"]
         if state == SUCCESS_STATE:
+            written = summary.get("records_written")
             self.log.info(
-                "Flink job %s FINISHED in %.1fs: %s vertices, %s records written",
+                "Flink job %s FINISHED in %.1fs: %d/%d vertices finished, %s records read, %s",
                 handle.job_id,
                 (summary.get("duration_ms") or 0) / 1000,
-                summary.get("vertices_total"),
-                summary.get("records_written"),
+                summary.get("vertices_finished", 0),
+                summary.get("vertices_total", 0),
+                summary.get("records_read"),
+                f"{written} records written" if written is not None else "records written not reported by Flink",
             )
             return summary
         cause = None

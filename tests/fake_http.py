@@ -1,0 +1,81 @@
+"""A real HTTP server that answers with scripted responses: proxies, outages and broken bodies.
+
+Used where real Flink cannot produce the situation (an HTML 502 from a proxy, a 401 from an auth
+gateway, truncated JSON). The clients under test speak real HTTP to it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: str = ""
+    content_type: str = "application/json"
+
+    @classmethod
+    def json(cls, value: Any, status: int = 200) -> Reply:
+        return cls(status, json.dumps(value))
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class ScriptedServer:
+    """Replies per (method, path) are consumed in order; the last one repeats."""
+
+    replies: dict[tuple[str, str], deque[Reply]] = field(default_factory=lambda: defaultdict(deque))
+    requests: list[Seen] = field(default_factory=list)
+    url: str = ""
+
+    def on(self, method: str, path: str, *replies: Reply) -> None:
+        self.replies[(method, path)].extend(replies)
+
+    def count(self, method: str, path: str) -> int:
+        return sum(1 for r in self.requests if r.method == method and r.path.split("?")[0] == path)
+
+    def answer(self, method: str, path: str) -> Reply:
+        queue = self.replies.get((method, path.split("?")[0]))
+        if not queue:
+            return Reply.json({"errors": ["Not found: " + path]}, 404)
+        return queue.popleft() if len(queue) > 1 else queue[0]
+
+
+def start_scripted_server() -> tuple[ScriptedServer, ThreadingHTTPServer]:
+    script = ScriptedServer()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _handle(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            script.requests.append(Seen(self.command, self.path, dict(self.headers), body))
+            reply = script.answer(self.command, self.path)
+            data = reply.body.encode()
+            self.send_response(reply.status)
+            self.send_header("content-type", reply.content_type)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    script.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return script, server

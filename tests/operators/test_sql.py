@@ -1,0 +1,98 @@
+"""FlinkBatchSqlOperator end to end on the real local Flink cluster, run as Airflow runs it (dag.test)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import flink_jobs_named, read_output, xcom_value
+
+from airflow_provider_flinkbatch.local import LocalClusterInfo
+
+pytestmark = pytest.mark.integration
+
+
+def test_multi_statement_script_runs_as_one_job_deferrable_and_blocking(
+    run_dag, orders: Path, data_dir: Path, flink_cluster: LocalClusterInfo
+) -> None:
+    dag_run, tis = run_dag("it_multi_statement")
+
+    assert {task: ti.state for task, ti in tis.items()} == {"deferrable": "success", "blocking": "success"}
+    for task, out in (("deferrable", "out_deferrable"), ("blocking", "out_blocking")):
+        assert read_output(data_dir / out / "totals") == ["DE,2", "FR,1", "US,2"]
+        # order 4 is big but its note is 'x;y': the ';' inside the string literal stayed part of the filter
+        assert read_output(data_dir / out / "big") == ["1,first", "5,bulk"]
+
+        summary = xcom_value(dag_run, task)
+        assert summary["state"] == "FINISHED"
+        assert summary["name"] == f"it.multi.{task}"
+        assert summary["vertices_total"] == summary["vertices_finished"] >= 2
+        assert summary["records_read"] == 10  # both INSERTs scan the 5 orders
+        totals_sink = next(v for v in summary["vertices"] if "Sink" in v["name"] and "Source" not in v["name"])
+        assert totals_sink["records_in"] == 3 and totals_sink["status"] == "FINISHED"
+        assert summary["duration_ms"] > 0 and summary["end_time"] >= summary["start_time"]
+
+        # ONE Flink job per task, carrying the job name and the operator's flink_config
+        jobs = flink_jobs_named(flink_cluster.rest_url, f"it.multi.{task}")
+        assert [j["jid"] for j in jobs] == [summary["job_id"]]
+        assert jobs[0]["state"] == "FINISHED"
+
+        # the task's extra links, as the Airflow UI reads them
+        job_link = xcom_value(dag_run, task, "_link_FlinkJobLink")
+        assert job_link == f"{flink_cluster.rest_url}/#/job/completed/{summary['job_id']}/overview"
+        history_link = xcom_value(dag_run, task, "_link_FlinkHistoryServerLink")
+        assert history_link == f"{flink_cluster.history_url}/#/job/completed/{summary['job_id']}/overview"
+
+    # flink_config reached the job (max parallelism 8) and so did the script's SET (parallelism 2)
+    job_id = xcom_value(dag_run, "deferrable")["job_id"]
+    details = requests.get(f"{flink_cluster.rest_url}/jobs/{job_id}", timeout=10).json()
+    assert {v["maxParallelism"] for v in details["vertices"]} == {8}
+    config = requests.get(f"{flink_cluster.rest_url}/jobs/{job_id}/config", timeout=10).json()
+    assert config["execution-config"]["job-parallelism"] == 2
+
+
+def test_runtime_failure_fails_the_task_with_the_root_cause(
+    run_dag, orders: Path, flink_cluster: LocalClusterInfo, capfd: pytest.CaptureFixture[str]
+) -> None:
+    _, tis = run_dag("it_runtime_failure")
+
+    assert tis["bad_cast"].state == "failed"
+    [job] = flink_jobs_named(flink_cluster.rest_url, "it.runtime_failure")
+    assert job["state"] == "FAILED"
+    log = capfd.readouterr().out
+    failure = next(line for line in log.splitlines() if "AirflowException: Flink job" in line)
+    assert job["jid"] in failure and "ended FAILED" in failure
+    # the deepest cause, in one line, not the 300-line Java stack trace
+    assert "NumberFormatException" in failure and "first" in failure
+    assert "in task:" in log and "Calc" in log  # where it failed
+    assert log.count("\tat org.apache.flink") == 0
+
+
+def test_sql_validation_error_fails_at_submission_without_retries_or_a_job(
+    run_dag, orders: Path, flink_cluster: LocalClusterInfo, capfd: pytest.CaptureFixture[str]
+) -> None:
+    _, tis = run_dag("it_validation_error")
+
+    ti = tis["unknown_column"]
+    assert ti.state == "failed"  # not up_for_retry, although the task has retries=3
+    assert ti.try_number == 1
+    assert flink_jobs_named(flink_cluster.rest_url, "it.validation_error") == []
+    log = capfd.readouterr().out
+    assert "Flink rejected the SQL, nothing was submitted" in log
+    assert "Column 'no_such_column' not found" in log
+    assert "Statement 3 of 3" in log
+
+
+def test_task_timeout_cancels_the_flink_job(run_dag, flink_cluster: LocalClusterInfo) -> None:
+    _, tis = run_dag("it_timeout_cancels_job")
+
+    assert tis["slow"].state == "failed"
+    deadline = time.monotonic() + 30
+    while True:
+        [job] = flink_jobs_named(flink_cluster.rest_url, "it.timeout_cancels_job")
+        if job["state"] == "CANCELED" or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert job["state"] == "CANCELED"
