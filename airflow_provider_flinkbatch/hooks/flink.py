@@ -18,8 +18,11 @@ if TYPE_CHECKING:
     from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, FlinkRestClient, RetryPolicy
 
 
-def settings_from_connection(conn: Any) -> FlinkConnectionSettings:
-    """Parse an Airflow ``Connection`` (sync or async lookup) and register its secrets with the masker."""
+def settings_from_connection(conn: Any, *, mask: bool = True) -> FlinkConnectionSettings:
+    """Parse an Airflow ``Connection`` and (unless ``mask=False``) register its secrets with the masker.
+
+    Async callers pass ``mask=False`` and use :func:`amask_settings`, which does not block the loop.
+    """
     extra = conn.extra_dejson if hasattr(conn, "extra_dejson") else {}
     settings = FlinkConnectionSettings.from_connection_fields(
         conn_id=conn.conn_id,
@@ -31,7 +34,8 @@ def settings_from_connection(conn: Any) -> FlinkConnectionSettings:
         password=conn.password,
         extra=_strip_form_prefix(extra),
     )
-    _mask(settings.secrets())
+    if mask:
+        _mask(settings.secrets())
     return settings
 
 
@@ -39,6 +43,13 @@ def _strip_form_prefix(extra: dict[str, Any]) -> dict[str, Any]:
     """Older UIs store form fields as ``extra__flink_batch__<name>``; accept both spellings."""
     prefix = f"extra__{CONN_TYPE}__"
     return {key.removeprefix(prefix): value for key, value in extra.items() if value not in (None, "")}
+
+
+async def amask_settings(settings: FlinkConnectionSettings) -> None:
+    from airflow.sdk.log import amask_secret
+
+    for secret in settings.secrets():
+        await amask_secret(secret)
 
 
 def _mask(secrets: list[str]) -> None:
@@ -94,7 +105,9 @@ class FlinkRestHook(BaseHook):
             conn = await get_async_connection(flink_conn_id)
         except AirflowNotFoundException as err:
             raise FlinkConnectionError(_missing_connection(flink_conn_id)) from err
-        return AsyncFlinkRestClient(settings_from_connection(conn), retry)
+        settings = settings_from_connection(conn, mask=False)
+        await amask_settings(settings)
+        return AsyncFlinkRestClient(settings, retry)
 
     def test_connection(self) -> tuple[bool, str]:
         """Used by the UI's Test button: one ``GET /overview``."""

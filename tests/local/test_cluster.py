@@ -1,0 +1,56 @@
+"""The local cluster manager and ``flinkbatch local``: free ports, idempotent up, down stops only its own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import requests
+
+from airflow_provider_flinkbatch.cli import main
+from airflow_provider_flinkbatch.distribution import FlinkDistributionNotFound, find_flink_distribution
+from airflow_provider_flinkbatch.local import LocalCluster, LocalClusterInfo
+
+
+@pytest.mark.integration
+def test_status_of_the_running_cluster(flink_cluster: LocalClusterInfo, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["local", "--state-dir", flink_cluster.state_dir, "status"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["running"] is True
+    assert status["processes"] == {"jobmanager": True, "taskmanager": True, "historyserver": True}
+    assert status["taskmanagers"] == 1 and status["rest_url"] == flink_cluster.rest_url
+
+
+def test_status_and_down_when_nothing_was_started(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["local", "--state-dir", str(tmp_path), "status"]) == 3
+    assert "not started" in capsys.readouterr().out
+    assert main(["local", "--state-dir", str(tmp_path), "down"]) == 0
+    assert "nothing was running" in capsys.readouterr().out
+
+
+@pytest.mark.integration
+def test_second_cluster_gets_its_own_ports_and_down_stops_only_it(
+    flink_cluster: LocalClusterInfo, tmp_path: Path
+) -> None:
+    other = LocalCluster(tmp_path / "other")
+    info = other.up(timeout=180)
+    try:
+        assert info.rest_url != flink_cluster.rest_url and info.history_url != flink_cluster.history_url
+        assert other.up().pids == info.pids  # idempotent: the running cluster is reused
+        assert requests.get(f"{info.rest_url}/overview", timeout=5).json()["taskmanagers"] == 1
+        assert (Path(info.log_dir) / "jobmanager.log").exists()
+    finally:
+        stopped = other.down()
+    assert sorted(stopped) == ["historyserver", "jobmanager", "taskmanager"]
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{info.rest_url}/overview", timeout=5)
+    # the session's cluster is untouched
+    assert requests.get(f"{flink_cluster.rest_url}/overview", timeout=5).json()["taskmanagers"] == 1
+
+
+def test_wrong_flink_home_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLINK_HOME", str(tmp_path))
+    with pytest.raises(FlinkDistributionNotFound, match="has no lib/ directory"):
+        find_flink_distribution()
+    assert main(["local", "--state-dir", str(tmp_path / "c"), "up"]) == 1

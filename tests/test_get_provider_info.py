@@ -1,0 +1,57 @@
+"""The package registers as an Airflow provider, valid against Airflow's own provider-info schema."""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import airflow
+import jsonschema
+
+from airflow_provider_flinkbatch.get_provider_info import get_provider_info
+from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
+
+
+def test_valid_against_the_schema_shipped_with_airflow() -> None:
+    schema = json.loads((Path(airflow.__file__).parent / "provider_info.schema.json").read_text())
+    jsonschema.validate(get_provider_info(), schema)
+
+
+def test_entry_point_is_what_airflow_discovers() -> None:
+    [ep] = [ep for ep in entry_points(group="apache_airflow_provider") if ep.value.startswith("airflow_provider_flinkbatch")]
+    assert ep.load()() == get_provider_info()
+
+
+def test_every_listed_class_and_module_imports() -> None:
+    from airflow._shared.module_loading import import_string
+
+    info = get_provider_info()
+    for section in ("operators", "hooks", "triggers"):
+        for item in info[section]:
+            for module in item["python-modules"]:
+                __import__(module)
+    for link in info["extra-links"]:
+        assert import_string(link)().name in ("Flink Job", "Flink HistoryServer")
+    [conn] = info["connection-types"]
+    assert import_string(conn["hook-class-name"]) is FlinkRestHook
+    assert conn["connection-type"] == FlinkRestHook.conn_type
+
+
+def test_providers_manager_builds_the_connection_form() -> None:
+    """What the Airflow UI renders for 'Flink Batch': extra fields, hidden fields, secrets masked."""
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    assert "airflow-provider-flinkbatch" in manager.providers
+    assert manager.hooks["flink_batch"].hook_class_name == "airflow_provider_flinkbatch.hooks.flink.FlinkRestHook"
+    widgets = {name: w for name, w in manager.connection_form_widgets.items() if name.startswith("extra__flink_batch__")}
+    assert set(widgets) == {
+        f"extra__flink_batch__{field}"
+        for field in ("bearer_token", "verify_ssl", "ca_path", "timeout", "web_ui_url", "history_server_url")
+    }
+    assert widgets["extra__flink_batch__bearer_token"].is_sensitive
+    assert not widgets["extra__flink_batch__history_server_url"].is_sensitive
+    behaviour = manager.field_behaviours["flink_batch"]
+    assert {"schema", "port", "extra"} <= set(behaviour["hidden_fields"])
+    assert behaviour["relabeling"]["host"] == "Flink REST URL"

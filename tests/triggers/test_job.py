@@ -1,0 +1,121 @@
+"""FlinkJobTrigger: serializes like Airflow stores it, runs to an event on real Flink, cancels on kill."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from fake_http import Reply, ScriptedServer
+
+from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
+from airflow_provider_flinkbatch.sql.statements import split_statements
+from airflow_provider_flinkbatch.targets.base import JobHandle, JobRequest
+from airflow_provider_flinkbatch.targets.session import SessionTarget
+from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
+
+QUICK_SQL = """
+CREATE TEMPORARY TABLE sink (x INT) WITH ('connector' = 'blackhole');
+INSERT INTO sink SELECT * FROM (VALUES (1), (2), (3)) AS t(x);
+"""
+SLOW_SQL = """
+CREATE TEMPORARY TABLE slow_source (id BIGINT) WITH (
+  'connector' = 'datagen', 'number-of-rows' = '1000000', 'rows-per-second' = '20');
+CREATE TEMPORARY TABLE sink (id BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO sink SELECT id FROM slow_source;
+"""
+
+
+def submit(conn_id: str, sql: str, name: str) -> tuple[SessionTarget, JobHandle]:
+    target = SessionTarget(FlinkRestHook(conn_id).client, conn_id)
+    request = JobRequest(statements=split_statements(sql), flink_config={}, job_name=name, job_id=uuid.uuid4().hex)
+    return target, target.submit(request)
+
+
+async def first_event(trigger: FlinkJobTrigger, timeout: float = 120) -> dict[str, Any]:
+    async def first() -> dict[str, Any]:
+        async for event in trigger.run():
+            return dict(event.payload)
+        raise AssertionError("trigger ended without an event")
+
+    return await asyncio.wait_for(first(), timeout)
+
+
+def test_serialize_round_trip_through_airflows_trigger_table(airflow_db: None) -> None:
+    from airflow.models.trigger import Trigger
+    from airflow._shared.module_loading import import_string  # what the triggerer uses
+
+    trigger = FlinkJobTrigger(
+        job_id="0123456789abcdef0123456789abcdef",
+        flink_conn_id="prod_flink",
+        poll_interval=2.5,
+        transient_error_budget=60,
+        cancel_on_kill=False,
+    )
+    row = Trigger.from_object(trigger)  # what Airflow writes when the task defers (kwargs encrypted)
+    restored = import_string(row.classpath)(**row.kwargs)  # what the triggerer does
+    assert isinstance(restored, FlinkJobTrigger)
+    assert restored.serialize() == trigger.serialize()
+    assert row.classpath == "airflow_provider_flinkbatch.triggers.job.FlinkJobTrigger"
+
+
+@pytest.mark.integration
+def test_runs_until_the_job_finishes_and_reports_its_summary(flink_conn: str) -> None:
+    _, handle = submit(flink_conn, QUICK_SQL, "it.trigger.quick")
+    event = asyncio.run(first_event(FlinkJobTrigger(handle.job_id, flink_conn, poll_interval=0.3)))
+    assert event["status"] == "terminal" and event["state"] == "FINISHED"
+    assert event["summary"]["job_id"] == handle.job_id
+    assert event["summary"]["name"] == "it.trigger.quick"
+
+
+@pytest.mark.integration
+def test_on_kill_cancels_the_running_job(flink_conn: str) -> None:
+    target, handle = submit(flink_conn, SLOW_SQL, "it.trigger.killed")
+    trigger = FlinkJobTrigger(handle.job_id, flink_conn, poll_interval=0.3)
+
+    async def scenario() -> dict[str, Any]:
+        waiting = asyncio.create_task(first_event(trigger))
+        for _ in range(100):
+            if target.job_details(handle)["state"] == "RUNNING":
+                break
+            await asyncio.sleep(0.2)
+        assert not waiting.done()  # still waiting on the running job
+        await trigger.on_kill()  # what Airflow calls when the user marks the deferred task failed
+        return await waiting
+
+    event = asyncio.run(scenario())
+    assert event["state"] == "CANCELED"
+    assert target.job_details(handle)["state"] == "CANCELED"
+
+
+def test_rides_out_proxy_errors_while_waiting(scripted_server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    job = "fedcba9876543210fedcba9876543210"
+    monkeypatch.setenv("AIRFLOW_CONN_FLAKY", f'{{"conn_type": "flink_batch", "host": "{scripted_server.url}"}}')
+    scripted_server.on(
+        "GET",
+        f"/jobs/{job}",
+        Reply.json({"jid": job, "name": "n", "state": "RUNNING"}),
+        Reply(502, "<html><title>Bad Gateway</title></html>", "text/html"),
+        Reply(504, "", "text/plain"),
+        Reply.json({"jid": job, "name": "n", "state": "FINISHED", "duration": 5, "vertices": []}),
+    )
+    event = asyncio.run(first_event(FlinkJobTrigger(job, "flaky", poll_interval=0.05, transient_error_budget=20)))
+    assert event["status"] == "terminal" and event["state"] == "FINISHED"
+    assert scripted_server.count("GET", f"/jobs/{job}") == 4
+
+
+@pytest.mark.parametrize(
+    ("conn_id", "message"),
+    [
+        ("missing", "connection 'missing' is not defined"),
+        ("flaky", "not found (HTTP 404)"),
+    ],
+)
+def test_unwatchable_jobs_end_in_an_error_event_not_a_hang(
+    scripted_server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, conn_id: str, message: str
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_FLAKY", f'{{"conn_type": "flink_batch", "host": "{scripted_server.url}"}}')
+    event = asyncio.run(first_event(FlinkJobTrigger("fedcba9876543210fedcba9876543210", conn_id, poll_interval=0.05)))
+    assert event["status"] == "error"
+    assert message in event["message"]
