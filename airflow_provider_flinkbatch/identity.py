@@ -18,9 +18,7 @@ def fingerprint(statements: list[str], flink_config: dict[str, str]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def job_id_for(
-    *, dag_id: str, task_id: str, run_id: str, map_index: int, try_number: int, fingerprint: str
-) -> str:
+def job_id_for(*, dag_id: str, task_id: str, run_id: str, map_index: int, try_number: int, fingerprint: str) -> str:
     """32 hex characters, the form Flink requires for a job id."""
     key = json.dumps([dag_id, task_id, run_id, map_index, try_number, fingerprint])
     return hashlib.sha256(key.encode()).hexdigest()[:32]

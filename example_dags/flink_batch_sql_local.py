@@ -8,6 +8,7 @@ and two INSERTs that Flink runs as one job. ``deferrable=True`` hands the wait t
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ from airflow.sdk import DAG, Param, task
 
 from airflow_provider_flinkbatch.operators.sql import FlinkBatchSqlOperator
 
-DEFAULT_DATA_DIR = os.environ.get("FLINKBATCH_EXAMPLE_DATA_DIR", "/tmp/flinkbatch-example")
+DEFAULT_DATA_DIR = os.environ.get(
+    "FLINKBATCH_EXAMPLE_DATA_DIR", os.path.join(tempfile.gettempdir(), "flinkbatch-example")
+)
 
 ORDERS = [
     (1, "DE", "120.50", "first order"),
@@ -83,4 +86,4 @@ with DAG(
 
     data_dir = prepare_input()
     data_dir >> daily_revenue
-    show_results(daily_revenue.output, data_dir)
+    show_results(daily_revenue.output, data_dir)  # type: ignore[arg-type]  # XComArgs resolve at run time

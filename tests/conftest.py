@@ -10,8 +10,9 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="flinkbatch-airflow-home-"))
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
@@ -21,7 +22,11 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_ROOT / "tests" / "dags")
 # Two DAG bundles: the shipped example DAGs and the DAGs the integration tests run.
 os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
     [
-        {"name": name, "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle", "kwargs": {"path": str(path)}}
+        {
+            "name": name,
+            "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+            "kwargs": {"path": str(path)},
+        }
         for name, path in (("examples", _ROOT / "example_dags"), ("dags-folder", _ROOT / "tests" / "dags"))
     ]
 )
@@ -33,6 +38,8 @@ from airflow_provider_flinkbatch.local import LocalCluster, LocalClusterInfo  # 
 from airflow_provider_flinkbatch.runner import RunnerJar, ensure_runner_jar  # noqa: E402
 
 CONN_ID = "flink_batch_default"
+# run_dag(dag_id, folder=None) -> (DagRun, {task_id: TaskInstance})
+RunDag = Callable[..., tuple[Any, dict[str, Any]]]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -78,7 +85,7 @@ def data_dir(tmp_path: Path) -> Path:
     return path
 
 
-def load_dag(dag_id: str, folder: Path | None = None):  # type: ignore[no-untyped-def]
+def load_dag(dag_id: str, folder: Path | None = None) -> Any:
     """Parse a DAG from a DAG folder the way the DAG processor does."""
     from airflow.dag_processing.dagbag import DagBag
 
@@ -90,10 +97,10 @@ def load_dag(dag_id: str, folder: Path | None = None):  # type: ignore[no-untype
 
 
 @pytest.fixture
-def run_dag(airflow_db: None, flink_conn: str, data_dir: Path):  # type: ignore[no-untyped-def]
+def run_dag(airflow_db: None, flink_conn: str, data_dir: Path) -> RunDag:
     """Run a DAG end to end with ``dag.test()`` (deferrals run their trigger in line)."""
 
-    def run(dag_id: str, folder: Path | None = None):  # type: ignore[no-untyped-def]
+    def run(dag_id: str, folder: Path | None = None) -> tuple[Any, dict[str, Any]]:
         dag = load_dag(dag_id, folder)
         dag_run = dag.test(run_conf={"data_dir": str(data_dir)})
         return dag_run, {ti.task_id: ti for ti in dag_run.get_task_instances()}
@@ -102,7 +109,7 @@ def run_dag(airflow_db: None, flink_conn: str, data_dir: Path):  # type: ignore[
 
 
 @pytest.fixture
-def scripted_server():  # type: ignore[no-untyped-def]
+def scripted_server() -> Iterator[Any]:
     """A local HTTP server replaying scripted answers (see ``tests/fake_http.py``)."""
     from fake_http import start_scripted_server
 
@@ -114,7 +121,7 @@ def scripted_server():  # type: ignore[no-untyped-def]
         server.server_close()
 
 
-def xcom_value(dag_run, task_id: str, key: str = "return_value"):  # type: ignore[no-untyped-def]
+def xcom_value(dag_run: Any, task_id: str, key: str = "return_value") -> Any:
     """What the Airflow UI/API would show for a task's XCom (read from the metadata DB)."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
@@ -126,7 +133,7 @@ def xcom_value(dag_run, task_id: str, key: str = "return_value"):  # type: ignor
         return None if row is None else XComModel.deserialize_value(row)
 
 
-def flink_jobs_named(rest_url: str, name: str) -> list[dict]:
+def flink_jobs_named(rest_url: str, name: str) -> list[dict[str, Any]]:
     """Jobs on the cluster with this name (from ``/jobs/overview``), newest first."""
     import requests
 

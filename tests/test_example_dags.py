@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import xcom_value
+from conftest import RunDag, xcom_value
 
 from airflow_provider_flinkbatch.local import LocalClusterInfo
 
@@ -15,7 +15,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "example_dags"
 
 @pytest.mark.integration
 def test_flink_batch_sql_local(
-    run_dag, flink_cluster: LocalClusterInfo, caplog: pytest.LogCaptureFixture
+    run_dag: RunDag, flink_cluster: LocalClusterInfo, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     dag_run, tis = run_dag("flink_batch_sql_local", EXAMPLES)

@@ -19,7 +19,9 @@ def test_valid_against_the_schema_shipped_with_airflow() -> None:
 
 
 def test_entry_point_is_what_airflow_discovers() -> None:
-    [ep] = [ep for ep in entry_points(group="apache_airflow_provider") if ep.value.startswith("airflow_provider_flinkbatch")]
+    [ep] = [
+        ep for ep in entry_points(group="apache_airflow_provider") if ep.value.startswith("airflow_provider_flinkbatch")
+    ]
     assert ep.load()() == get_provider_info()
 
 
@@ -44,8 +46,12 @@ def test_providers_manager_builds_the_connection_form() -> None:
 
     manager = ProvidersManager()
     assert "airflow-provider-flinkbatch" in manager.providers
-    assert manager.hooks["flink_batch"].hook_class_name == "airflow_provider_flinkbatch.hooks.flink.FlinkRestHook"
-    widgets = {name: w for name, w in manager.connection_form_widgets.items() if name.startswith("extra__flink_batch__")}
+    hook_info = manager.hooks["flink_batch"]
+    assert hook_info is not None
+    assert hook_info.hook_class_name == "airflow_provider_flinkbatch.hooks.flink.FlinkRestHook"
+    widgets = {
+        name: w for name, w in manager.connection_form_widgets.items() if name.startswith("extra__flink_batch__")
+    }
     assert set(widgets) == {
         f"extra__flink_batch__{field}"
         for field in ("bearer_token", "verify_ssl", "ca_path", "timeout", "web_ui_url", "history_server_url")

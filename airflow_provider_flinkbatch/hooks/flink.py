@@ -127,5 +127,5 @@ class FlinkRestHook(BaseHook):
 def _missing_connection(conn_id: str) -> str:
     return (
         f"connection {conn_id!r} is not defined: create a '{CONN_TYPE}' connection in the Airflow UI or set "
-        f"AIRFLOW_CONN_{conn_id.upper()}='{{\"conn_type\": \"{CONN_TYPE}\", \"host\": \"http://<jobmanager>:8081\"}}'"
+        f'AIRFLOW_CONN_{conn_id.upper()}=\'{{"conn_type": "{CONN_TYPE}", "host": "http://<jobmanager>:8081"}}\''
     )

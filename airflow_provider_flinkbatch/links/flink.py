@@ -13,8 +13,8 @@ from airflow.sdk import BaseOperatorLink
 from airflow_provider_flinkbatch.links.urls import flink_ui_job_url, history_server_job_url
 
 if TYPE_CHECKING:
-    from airflow.models.taskinstancekey import TaskInstanceKey
     from airflow.sdk import BaseOperator
+    from airflow.sdk.types import TaskInstanceKey
 
 XCOM_KEY = "flink_job"
 

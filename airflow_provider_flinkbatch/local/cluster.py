@@ -8,6 +8,7 @@ detached processes. Ports are picked free; ``down`` stops only the processes ``u
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -208,10 +209,8 @@ class LocalCluster:
             while _pid_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
             if _pid_alive(pid):
-                try:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
         self._state_file.unlink(missing_ok=True)
         return stopped
 
@@ -292,5 +291,7 @@ class LocalCluster:
         for suffix in (".out", ".log"):
             path = self.log_dir / f"{name}{suffix}"
             if path.exists():
-                tail += f"\n--- last lines of {path} ---\n" + "\n".join(path.read_text(errors="replace").splitlines()[-15:])
+                tail += f"\n--- last lines of {path} ---\n" + "\n".join(
+                    path.read_text(errors="replace").splitlines()[-15:]
+                )
         return f"Local Flink cluster: {what}. Logs: {self.log_dir}{tail}"

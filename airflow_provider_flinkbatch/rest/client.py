@@ -77,9 +77,7 @@ def interpret_response(call: calls.ApiCall[T], url: str, status: int, content_ty
         if status == 404:
             raise FlinkNotFoundError(f"{where}: not found (HTTP 404): {detail}", url=url, status=status)
         if status in _TRANSIENT_STATUS or (status >= 500 and flink_errors is None):
-            raise FlinkUnreachableError(
-                f"{where} answered HTTP {status}: {detail}", url=url, status=status
-            )
+            raise FlinkUnreachableError(f"{where} answered HTTP {status}: {detail}", url=url, status=status)
         raise FlinkServerError(
             f"{where} failed with HTTP {status}: {detail}",
             url=url,
@@ -188,7 +186,9 @@ class FlinkRestClient:
             )
         except requests.RequestException as err:
             raise _transport_error(err, url, self.settings.timeout) from err
-        return interpret_response(call, url, response.status_code, response.headers.get("content-type", ""), response.text)
+        return interpret_response(
+            call, url, response.status_code, response.headers.get("content-type", ""), response.text
+        )
 
     def upload_jar(self, jar_path: Path, upload_name: str) -> str:
         """``POST /jars/upload`` (multipart); returns the jar id Flink assigned."""
@@ -205,7 +205,9 @@ class FlinkRestClient:
                 )
         except requests.RequestException as err:
             raise _transport_error(err, url, self.settings.timeout) from err
-        body = interpret_response(call, url, response.status_code, response.headers.get("content-type", ""), response.text)
+        body = interpret_response(
+            call, url, response.status_code, response.headers.get("content-type", ""), response.text
+        )
         return str(body["filename"]).rsplit("/", 1)[-1]
 
     def close(self) -> None:
@@ -245,7 +247,9 @@ class AsyncFlinkRestClient:
             response = await self._client.request(call.method, call.path, params=call.params or None, json=call.json)
         except httpx.HTTPError as err:
             raise _transport_error(err, url, self.settings.timeout) from err
-        return interpret_response(call, url, response.status_code, response.headers.get("content-type", ""), response.text)
+        return interpret_response(
+            call, url, response.status_code, response.headers.get("content-type", ""), response.text
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -109,7 +109,7 @@ class FlinkConnectionSettings(BaseModel):
             return cls(
                 rest_url=rest_url,
                 login=login or None,
-                password=password or None,
+                password=SecretStr(password) if password else None,
                 bearer_token=extra.get("bearer_token") or None,
                 verify=verify,
                 timeout=extra.get("timeout") or 30.0,

@@ -90,7 +90,17 @@ def _compile(distribution: FlinkDistribution, jar_path: Path) -> None:
     with tempfile.TemporaryDirectory(dir=jar_path.parent) as tmp:
         classes = Path(tmp) / "classes"
         result = subprocess.run(
-            [javac, "--release", "17", "-nowarn", "-cp", str(distribution.lib_dir / "*"), "-d", str(classes), str(_SOURCE)],
+            [
+                javac,
+                "--release",
+                "17",
+                "-nowarn",
+                "-cp",
+                str(distribution.lib_dir / "*"),
+                "-d",
+                str(classes),
+                str(_SOURCE),
+            ],
             capture_output=True,
             text=True,
             check=False,

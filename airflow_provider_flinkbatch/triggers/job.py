@@ -66,7 +66,9 @@ class FlinkJobTrigger(BaseTrigger):
                 state = str(details["state"])
                 if is_terminal(state):
                     summary = summarize_job(details).model_dump()
-                    yield TriggerEvent({"status": "terminal", "job_id": self.job_id, "state": state, "summary": summary})
+                    yield TriggerEvent(
+                        {"status": "terminal", "job_id": self.job_id, "state": state, "summary": summary}
+                    )
                     return
                 self.log.debug("Flink job %s is %s", self.job_id, state)
                 await asyncio.sleep(self.poll_interval)

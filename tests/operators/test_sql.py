@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import flink_jobs_named, read_output, xcom_value
+from conftest import RunDag, flink_jobs_named, read_output, xcom_value
 
 from airflow_provider_flinkbatch.local import LocalClusterInfo
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_multi_statement_script_runs_as_one_job_deferrable_and_blocking(
-    run_dag, orders: Path, data_dir: Path, flink_cluster: LocalClusterInfo
+    run_dag: RunDag, orders: Path, data_dir: Path, flink_cluster: LocalClusterInfo
 ) -> None:
     dag_run, tis = run_dag("it_multi_statement")
 
@@ -54,7 +54,7 @@ def test_multi_statement_script_runs_as_one_job_deferrable_and_blocking(
 
 
 def test_runtime_failure_fails_the_task_with_the_root_cause(
-    run_dag, orders: Path, flink_cluster: LocalClusterInfo, capfd: pytest.CaptureFixture[str]
+    run_dag: RunDag, orders: Path, flink_cluster: LocalClusterInfo, capfd: pytest.CaptureFixture[str]
 ) -> None:
     _, tis = run_dag("it_runtime_failure")
 
@@ -71,7 +71,7 @@ def test_runtime_failure_fails_the_task_with_the_root_cause(
 
 
 def test_sql_validation_error_fails_at_submission_without_retries_or_a_job(
-    run_dag, orders: Path, flink_cluster: LocalClusterInfo, capfd: pytest.CaptureFixture[str]
+    run_dag: RunDag, orders: Path, flink_cluster: LocalClusterInfo, capfd: pytest.CaptureFixture[str]
 ) -> None:
     _, tis = run_dag("it_validation_error")
 
@@ -85,7 +85,7 @@ def test_sql_validation_error_fails_at_submission_without_retries_or_a_job(
     assert "Statement 3 of 3" in log
 
 
-def test_task_timeout_cancels_the_flink_job(run_dag, flink_cluster: LocalClusterInfo) -> None:
+def test_task_timeout_cancels_the_flink_job(run_dag: RunDag, flink_cluster: LocalClusterInfo) -> None:
     _, tis = run_dag("it_timeout_cancels_job")
 
     assert tis["slow"].state == "failed"

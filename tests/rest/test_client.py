@@ -93,7 +93,11 @@ def test_job_submission_is_never_retried(kind: str, scripted_server: ScriptedSer
         (Reply(200, '{"jid": "01', "application/json"), FlinkBadResponseError, "not valid JSON"),
         (Reply(200, "<html><title>Login</title></html>", "text/html"), FlinkBadResponseError, "proxy login page"),
         (Reply.json({"jid": JOB}), FlinkBadResponseError, r"without the expected fields.*'state'"),
-        (Reply.json({"errors": ["Internal server error.", "<Exception on server side: boom>"]}, 500), FlinkServerError, "boom"),
+        (
+            Reply.json({"errors": ["Internal server error.", "<Exception on server side: boom>"]}, 500),
+            FlinkServerError,
+            "boom",
+        ),
     ],
 )
 def test_broken_answers_become_clear_errors_without_retrying(

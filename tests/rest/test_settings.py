@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from airflow.sdk import Connection
@@ -11,7 +12,7 @@ from airflow_provider_flinkbatch.hooks.flink import settings_from_connection
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
 
 
-def conn(**fields: object) -> Connection:
+def conn(**fields: Any) -> Connection:
     extra = fields.pop("extra", None)
     return Connection(
         conn_id="flink", conn_type=str(fields.pop("conn_type", "flink_batch")), extra=json.dumps(extra or {}), **fields
@@ -69,7 +70,10 @@ def test_ui_urls_timeout_and_form_prefixed_extras() -> None:
     [
         ({"host": None}, "has no host; set it to the Flink REST URL"),
         ({"host": "http://jm", "conn_type": "http"}, "has type 'http'; use type 'flink_batch'"),
-        ({"host": "http://jm", "extra": {"histroy_server_url": "x"}}, r"unknown extra field\(s\) \['histroy_server_url'\]"),
+        (
+            {"host": "http://jm", "extra": {"histroy_server_url": "x"}},
+            r"unknown extra field\(s\) \['histroy_server_url'\]",
+        ),
         ({"host": "http://jm", "extra": {"verify_ssl": "maybe"}}, "verify_ssl must be true or false"),
         ({"host": "ftp://jm"}, "http"),
         ({"host": "http://jm", "extra": {"timeout": "soon"}}, "timeout"),

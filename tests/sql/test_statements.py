@@ -16,7 +16,10 @@ def test_splits_on_top_level_semicolons_and_keeps_order() -> None:
     ("script", "expected"),
     [
         ("INSERT INTO t SELECT 'a;b' FROM s", ["INSERT INTO t SELECT 'a;b' FROM s"]),
-        ("INSERT INTO t SELECT 'it''s; fine' FROM s; SELECT 1", ["INSERT INTO t SELECT 'it''s; fine' FROM s", "SELECT 1"]),
+        (
+            "INSERT INTO t SELECT 'it''s; fine' FROM s; SELECT 1",
+            ["INSERT INTO t SELECT 'it''s; fine' FROM s", "SELECT 1"],
+        ),
         ('SELECT "odd;name" FROM s', ['SELECT "odd;name" FROM s']),
         ("SELECT `odd;name` FROM s", ["SELECT `odd;name` FROM s"]),
         ("SELECT 1 -- trailing; comment\nFROM s", ["SELECT 1 -- trailing; comment\nFROM s"]),

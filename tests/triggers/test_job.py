@@ -43,8 +43,8 @@ async def first_event(trigger: FlinkJobTrigger, timeout: float = 120) -> dict[st
 
 
 def test_serialize_round_trip_through_airflows_trigger_table(airflow_db: None) -> None:
-    from airflow.models.trigger import Trigger
     from airflow._shared.module_loading import import_string  # what the triggerer uses
+    from airflow.models.trigger import Trigger
 
     trigger = FlinkJobTrigger(
         job_id="0123456789abcdef0123456789abcdef",
