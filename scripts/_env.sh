@@ -32,8 +32,13 @@ ensure_venv() {
   local stamp="$VENV/.installed-$EXTRAS"
   if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
     log "Installing airflow-provider-flinkbatch[$EXTRAS] (first run takes a few minutes)"
-    "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -e "$ROOT[$EXTRAS]"
+    local pip_log="$VENV/pip-install.log"
+    if ! { "$VENV/bin/python" -m pip install --upgrade pip && "$VENV/bin/python" -m pip install -e "$ROOT[$EXTRAS]"; } \
+        >"$pip_log" 2>&1; then
+      tail -40 "$pip_log" >&2
+      echo "pip install failed; full log: $pip_log" >&2
+      exit 1
+    fi
     touch "$stamp"
   fi
   export PATH="$VENV/bin:$PATH"
