@@ -148,6 +148,12 @@ def root_cause_from_exceptions(exceptions: dict[str, Any]) -> RootCause | None:
     )
 
 
+def explain_failure(exceptions: dict[str, Any] | None) -> str:
+    """The few lines a task log shows for a failed job (``GET /jobs/<id>/exceptions`` JSON, or None)."""
+    cause = root_cause_from_exceptions(exceptions) if exceptions else None
+    return cause.describe() if cause else "no exception recorded by Flink"
+
+
 def submission_failure_message(errors: list[str]) -> str:
     """The line a user needs from a rejected ``/jars/<id>/run``: the runner's or the planner's message."""
     text = "\n".join(errors)

@@ -100,9 +100,9 @@ def load_dag(dag_id: str, folder: Path | None = None) -> Any:
 def run_dag(airflow_db: None, flink_conn: str, data_dir: Path) -> RunDag:
     """Run a DAG end to end with ``dag.test()`` (deferrals run their trigger in line)."""
 
-    def run(dag_id: str, folder: Path | None = None) -> tuple[Any, dict[str, Any]]:
+    def run(dag_id: str, folder: Path | None = None, **params: Any) -> tuple[Any, dict[str, Any]]:
         dag = load_dag(dag_id, folder)
-        dag_run = dag.test(run_conf={"data_dir": str(data_dir)})
+        dag_run = dag.test(run_conf={"data_dir": str(data_dir), **params})
         return dag_run, {ti.task_id: ti for ti in dag_run.get_task_instances()}
 
     return run

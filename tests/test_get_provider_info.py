@@ -29,7 +29,7 @@ def test_every_listed_class_and_module_imports() -> None:
     from airflow._shared.module_loading import import_string
 
     info = get_provider_info()
-    for section in ("operators", "hooks", "triggers"):
+    for section in ("operators", "sensors", "hooks", "triggers"):
         for item in info[section]:
             for module in item["python-modules"]:
                 __import__(module)

@@ -185,7 +185,7 @@ class FlinkBatchSqlOperator(BaseOperator):
     ) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowException
 
-        from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, root_cause_from_exceptions
+        from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, explain_failure
 
         info = {
             "job_id": handle.job_id,
@@ -208,12 +208,12 @@ class FlinkBatchSqlOperator(BaseOperator):
                 f"{written} records written" if written is not None else "records written not reported by Flink",
             )
             return summary
-        cause = None
+        exceptions = None
         try:
-            cause = root_cause_from_exceptions(target.job_exceptions(handle))
+            exceptions = target.job_exceptions(handle)
         except Exception as err:  # the failure itself matters more than its details
             self.log.warning("Could not read exceptions of Flink job %s: %s", handle.job_id, err)
-        reason = cause.describe() if cause else "no exception recorded by Flink"
+        reason = explain_failure(exceptions)
         self.log.error("Flink job %s ended %s. Root cause:\n%s", handle.job_id, state, reason)
         raise AirflowException(f"Flink job {handle.job_id} ended {state}: {reason}")
 

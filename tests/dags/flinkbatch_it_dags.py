@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG
 
 from airflow_provider_flinkbatch.operators.sql import FlinkBatchSqlOperator
+from airflow_provider_flinkbatch.sensors.job import FlinkJobSensor
 
 START = datetime(2026, 1, 1)
 PARAMS = {"data_dir": "/nonexistent"}
@@ -101,3 +102,7 @@ INSERT INTO sink SELECT id FROM slow_source;
         poll_interval=0.5,
         execution_timeout=timedelta(seconds=12),
     )
+
+with DAG("it_sensor", schedule=None, start_date=START, params={"job_id": "0" * 32}):
+    FlinkJobSensor(task_id="deferrable", job_id="{{ params.job_id }}", deferrable=True, poke_interval=0.5)
+    FlinkJobSensor(task_id="poking", job_id="{{ params.job_id }}", deferrable=False, poke_interval=0.5)

@@ -1,0 +1,105 @@
+"""FlinkJobSensor: wait for a Flink job that something else submitted (by id) to finish.
+
+Succeeds when the job is FINISHED; fails with the job's root cause when it ends otherwise. The
+sensor does not own the job, so it never cancels it. Deferrable mode waits in the triggerer with
+the same :class:`FlinkJobTrigger` the operator uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator
+from airflow.sdk.configuration import conf
+
+from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class FlinkJobSensor(BaseSensorOperator):
+    """Wait until the Flink job ``job_id`` (32 hex characters, templated) reaches a terminal state.
+
+    :param job_id: the Flink job id, e.g. ``"{{ ti.xcom_pull('submit')['job_id'] }}"``.
+    :param flink_conn_id: connection of type ``flink_batch``.
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    :return: (XCom) the job summary, as :class:`~airflow_provider_flinkbatch.operators.sql.FlinkBatchSqlOperator`.
+    """
+
+    template_fields: Sequence[str] = ("job_id",)
+    ui_color = "#e6f1f2"
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        flink_conn_id: str = DEFAULT_CONN_ID,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.job_id = job_id
+        self.flink_conn_id = flink_conn_id
+        self.deferrable = deferrable
+        self._summary: dict[str, Any] | None = None
+
+    def _details(self) -> dict[str, Any]:
+        from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
+        from airflow_provider_flinkbatch.rest import calls
+
+        return FlinkRestHook(self.flink_conn_id).client.call(calls.job_details(self.job_id))
+
+    def poke(self, context: Context) -> bool:
+        from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
+
+        details = self._details()
+        if not is_terminal(str(details["state"])):
+            self.log.info("Flink job %s is %s", self.job_id, details["state"])
+            return False
+        self._summary = self._check(summarize_job(details).model_dump())
+        return True
+
+    def _check(self, summary: dict[str, Any]) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowException
+
+        from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
+        from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, explain_failure
+        from airflow_provider_flinkbatch.rest import calls
+
+        if summary["state"] == SUCCESS_STATE:
+            return summary
+        try:
+            exceptions = FlinkRestHook(self.flink_conn_id).client.call(calls.job_exceptions(self.job_id))
+        except Exception as err:
+            self.log.warning("Could not read exceptions of Flink job %s: %s", self.job_id, err)
+            exceptions = None
+        raise AirflowException(f"Flink job {self.job_id} ended {summary['state']}: {explain_failure(exceptions)}")
+
+    def execute(self, context: Context) -> dict[str, Any] | None:
+        if not self.deferrable:
+            super().execute(context)  # pokes every poke_interval until poke() is True or raises
+            return self._summary
+        if self.poke(context):  # already over: no need to defer
+            return self._summary
+        from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
+
+        self.defer(
+            trigger=FlinkJobTrigger(
+                job_id=self.job_id,
+                flink_conn_id=self.flink_conn_id,
+                poll_interval=self.poke_interval,
+                cancel_on_kill=False,  # not our job
+            ),
+            method_name="execute_complete",
+            timeout=self.execution_timeout,
+        )
+        return None
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowException
+
+        if event.get("status") != "terminal":
+            raise AirflowException(f"Lost track of Flink job {self.job_id}: {event.get('message')}")
+        return self._check(event["summary"])

@@ -1,0 +1,48 @@
+"""FlinkJobSensor waits for a job submitted elsewhere, in both modes, and reports how it ended."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from conftest import RunDag, xcom_value
+
+from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
+from airflow_provider_flinkbatch.sql.statements import split_statements
+from airflow_provider_flinkbatch.targets.base import JobHandle, JobRequest
+from airflow_provider_flinkbatch.targets.session import SessionTarget
+
+pytestmark = pytest.mark.integration
+
+SQL = """
+CREATE TEMPORARY TABLE src (id BIGINT)
+  WITH ('connector' = 'datagen', 'number-of-rows' = '40', 'rows-per-second' = '20');
+CREATE TEMPORARY TABLE sink (id BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO sink SELECT id FROM src;
+"""
+
+
+def submit(conn_id: str, name: str) -> tuple[SessionTarget, JobHandle]:
+    target = SessionTarget(FlinkRestHook(conn_id).client, conn_id)
+    request = JobRequest(statements=split_statements(SQL), flink_config={}, job_name=name, job_id=uuid.uuid4().hex)
+    return target, target.submit(request)
+
+
+def test_waits_until_the_job_finishes(run_dag: RunDag, flink_conn: str) -> None:
+    _, handle = submit(flink_conn, "it.sensor.finishes")  # runs ~2 s
+    dag_run, tis = run_dag("it_sensor", job_id=handle.job_id)
+
+    assert {task: ti.state for task, ti in tis.items()} == {"deferrable": "success", "poking": "success"}
+    for task in ("deferrable", "poking"):
+        summary = xcom_value(dag_run, task)
+        assert summary["job_id"] == handle.job_id and summary["state"] == "FINISHED"
+
+
+def test_fails_when_the_job_did_not_finish(run_dag: RunDag, flink_conn: str, capfd: pytest.CaptureFixture[str]) -> None:
+    target, handle = submit(flink_conn, "it.sensor.cancelled")
+    target.cancel(handle)
+    _, tis = run_dag("it_sensor", job_id=handle.job_id)
+
+    assert {task: ti.state for task, ti in tis.items()} == {"deferrable": "failed", "poking": "failed"}
+    assert target.job_details(handle)["state"] == "CANCELED"
+    assert capfd.readouterr().out.count(f"Flink job {handle.job_id} ended CANCELED") >= 2
