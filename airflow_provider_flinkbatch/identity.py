@@ -1,9 +1,19 @@
-"""Deterministic job identity: the same task try with the same SQL always gets the same Flink job id.
+"""Deterministic job identity: how a task try finds "its" Flink job again, whatever happened to the worker.
 
-Flink refuses a second submission with a job id it already knows, so a deterministic id turns an
-accidental double submission (a retried HTTP call, a re-run of the same try) into a clear error
-instead of a second job. The id covers (dag_id, task_id, run_id, map_index, try_number) and a
-fingerprint of the effective SQL and Flink config.
+Scheme (documented in ``docs/identity.md``):
+
+* **identity key** = sha256 of ``dag_id, task_id, run_id, map_index``, 20 hex characters. It names the
+  task instance, not the try, so every try of the same task instance shares it.
+* **fingerprint** = sha256 of the effective statements and Flink configuration, 16 hex characters.
+  A changed SQL or config is a different job definition.
+* **job id of attempt n** = first 32 hex characters of sha256(``identity key / n``). Attempt 0 is the
+  first submission; a new attempt is only made when the previous one ended unsuccessfully or its
+  definition changed. Because the id is computable, a fresh try finds earlier attempts on the target
+  without any state saved in Airflow (a crash right after submitting loses nothing), and Flink itself
+  refuses a second submission of the same id (two racing workers cannot both start attempt n).
+* The job carries ``airflow.identity``, ``airflow.fingerprint``, ``airflow.attempt``, ``airflow.dag_id``
+  and ``airflow.task_id`` as global job parameters (``/jobs/<id>/config`` -> ``user-config``, archived
+  by the HistoryServer), so the fingerprint of a found job can be compared without guessing.
 """
 
 from __future__ import annotations
@@ -12,16 +22,63 @@ import hashlib
 import json
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
+#: How many attempts of one task instance are looked for on a target (a safety bound, not a retry limit).
+MAX_ATTEMPTS = 64
+PARAM_PREFIX = "airflow."
+
 
 def fingerprint(statements: list[str], flink_config: dict[str, str]) -> str:
+    """Hash of what the job does: its statements and effective config (identity parameters excluded)."""
     payload = json.dumps({"statements": statements, "config": flink_config}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def job_id_for(*, dag_id: str, task_id: str, run_id: str, map_index: int, try_number: int, fingerprint: str) -> str:
-    """32 hex characters, the form Flink requires for a job id."""
-    key = json.dumps([dag_id, task_id, run_id, map_index, try_number, fingerprint])
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
+class JobIdentity(BaseModel):
+    """Who a Flink job belongs to (one Airflow task instance) and what it runs (the fingerprint)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dag_id: str
+    task_id: str
+    run_id: str
+    map_index: int = -1
+    fingerprint: str
+
+    @property
+    def key(self) -> str:
+        raw = json.dumps([self.dag_id, self.task_id, self.run_id, self.map_index])
+        return hashlib.sha256(raw.encode()).hexdigest()[:20]
+
+    def job_id(self, attempt: int) -> str:
+        """The Flink job id of ``attempt`` (32 hex characters, the form Flink requires)."""
+        if not 0 <= attempt < MAX_ATTEMPTS:
+            raise ValueError(f"attempt must be in [0, {MAX_ATTEMPTS}), got {attempt}")
+        return hashlib.sha256(f"{self.key}/{attempt}".encode()).hexdigest()[:32]
+
+    def candidate_job_ids(self) -> dict[str, int]:
+        """Every job id this task instance may have used, mapped to its attempt number."""
+        return {self.job_id(attempt): attempt for attempt in range(MAX_ATTEMPTS)}
+
+    def job_parameters(self, attempt: int) -> dict[str, str]:
+        return {
+            f"{PARAM_PREFIX}identity": self.key,
+            f"{PARAM_PREFIX}fingerprint": self.fingerprint,
+            f"{PARAM_PREFIX}attempt": str(attempt),
+            f"{PARAM_PREFIX}dag_id": self.dag_id,
+            f"{PARAM_PREFIX}task_id": self.task_id,
+        }
+
+
+def flink_map_option(values: dict[str, str], existing: str | None = None) -> str:
+    """Render a Flink map option (``k1:v1,k2:v2``) with quoting, appended to an existing value."""
+
+    def quote(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'" if any(c in text for c in ",:'\" ") else text
+
+    rendered = ",".join(f"{quote(k)}:{quote(v)}" for k, v in values.items())
+    return f"{existing},{rendered}" if existing else rendered
 
 
 def normalize_flink_config(config: dict[str, Any] | None) -> dict[str, str]:

@@ -159,3 +159,15 @@ def read_output(directory: Path) -> list[str]:
         if part.is_file() and not part.name.startswith("."):
             rows += part.read_text().splitlines()
     return sorted(rows)
+
+
+def make_request(sql: str, name: str, **config: str) -> Any:
+    """A job request with a fresh identity (as if from a new DAG run), for tests that submit directly."""
+    import uuid
+
+    from airflow_provider_flinkbatch.identity import JobIdentity
+    from airflow_provider_flinkbatch.sql.statements import split_statements
+    from airflow_provider_flinkbatch.targets.base import JobRequest
+
+    identity = JobIdentity(dag_id="tests", task_id=name, run_id=uuid.uuid4().hex, fingerprint="f" * 16)
+    return JobRequest(statements=split_statements(sql), flink_config=config, job_name=name, identity=identity)

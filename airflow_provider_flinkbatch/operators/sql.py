@@ -1,8 +1,11 @@
 """FlinkBatchSqlOperator: run a Flink SQL script as one Flink batch job and wait for it.
 
-Thin by design: split the SQL, build the job request, hand it to a target, then wait either in the
-triggerer (deferrable) or in the worker. Both paths end in :meth:`_finish`, which reads the
-summary, or on failure the root cause, through the same REST client code.
+Thin by design: split the SQL, build the job request with its deterministic identity, let
+:mod:`~airflow_provider_flinkbatch.reattach` decide between reattaching and submitting, then wait
+either in the triggerer (deferrable) or in the worker. Airflow's ``ResumableJobMixin`` keeps the job
+id in the task state store across tries; the identity lookup closes the mixin's gap (a crash between
+submit and saving the id). Both waiting paths end in :meth:`_finish`, which reads the summary or, on
+failure, the root cause through the same REST client code.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, ResumableJobMixin
 from airflow.sdk.configuration import conf
 
 from airflow_provider_flinkbatch.links.flink import XCOM_KEY, FlinkHistoryServerLink, FlinkJobLink
@@ -20,12 +23,14 @@ from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-    from airflow_provider_flinkbatch.targets.base import JobHandle
+    from airflow_provider_flinkbatch.targets.base import JobHandle, JobRequest
     from airflow_provider_flinkbatch.targets.session import SessionTarget
 
+#: Status reported for a stored job id the target no longer knows, or whose SQL/config changed.
+GONE, STALE = "UNKNOWN", "STALE"
 
-class FlinkBatchSqlOperator(BaseOperator):
+
+class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
     """Submit Flink SQL (inline or a templated ``.sql`` file) as one Flink batch job.
 
     :param sql: the script; several statements are allowed (DDL, ``SET``, several INSERTs, which run
@@ -37,9 +42,14 @@ class FlinkBatchSqlOperator(BaseOperator):
     :param deferrable: wait in the triggerer instead of holding a worker slot
         (default: Airflow's ``[operators] default_deferrable``).
     :param poll_interval: seconds between status polls.
-    :param transient_error_budget: seconds the JobManager may stay unreachable while waiting.
-    :param cancel_on_kill: cancel the Flink job when the task is killed.
-    :return: (XCom) the job summary: id, name, state, times, vertices, records/bytes written.
+    :param transient_error_budget: seconds the JobManager may stay unreachable (or answer 5xx / proxy
+        error pages) while waiting before the task fails; polls back off with jitter meanwhile.
+    :param cancel_on_kill: cancel the Flink job when the task is killed, times out or is marked
+        failed/success while deferred.
+    :param rerun_finished: when a retry or re-run finds that this task instance's job already FINISHED
+        with the same SQL and config, run it again instead of reporting that result (default False).
+    :param durable: keep the job id in the task state store across tries (``ResumableJobMixin``).
+    :return: (XCom) the job summary: id, name, state, times, vertices, records read/written.
     """
 
     template_fields: Sequence[str] = ("sql", "job_name", "flink_config")
@@ -47,6 +57,7 @@ class FlinkBatchSqlOperator(BaseOperator):
     template_fields_renderers = {"sql": "sql", "flink_config": "json"}
     ui_color = "#e6f1f2"
     operator_extra_links = (FlinkJobLink(), FlinkHistoryServerLink())
+    external_id_key = "flink_job_id"
 
     def __init__(
         self,
@@ -59,6 +70,7 @@ class FlinkBatchSqlOperator(BaseOperator):
         poll_interval: float = 5.0,
         transient_error_budget: float = 180.0,
         cancel_on_kill: bool = True,
+        rerun_finished: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -70,19 +82,18 @@ class FlinkBatchSqlOperator(BaseOperator):
         self.poll_interval = poll_interval
         self.transient_error_budget = transient_error_budget
         self.cancel_on_kill = cancel_on_kill
+        self.rerun_finished = rerun_finished
         self.job_id: str | None = None
+        self._request: JobRequest | None = None
+        self._result: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ wiring
-    def _hook(self) -> FlinkRestHook:
+    def _target(self) -> SessionTarget:
         from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
         from airflow_provider_flinkbatch.rest.client import RetryPolicy
-
-        return FlinkRestHook(self.flink_conn_id, RetryPolicy(budget=self.transient_error_budget))
-
-    def _target(self) -> SessionTarget:
         from airflow_provider_flinkbatch.targets.session import SessionTarget
 
-        hook = self._hook()
+        hook = FlinkRestHook(self.flink_conn_id, RetryPolicy(budget=self.transient_error_budget))
         return SessionTarget(hook.client, self.flink_conn_id)
 
     def _handle(self, job_id: str) -> JobHandle:
@@ -90,14 +101,12 @@ class FlinkBatchSqlOperator(BaseOperator):
 
         return JobHandle(target="session", conn_id=self.flink_conn_id, job_id=job_id)
 
-    # ------------------------------------------------------------------ execute
-    def execute(self, context: Context) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowException, AirflowFailException
+    def _build_request(self, context: Context) -> JobRequest:
+        from airflow.sdk.exceptions import AirflowFailException
 
-        from airflow_provider_flinkbatch.identity import fingerprint, job_id_for, normalize_flink_config
-        from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
+        from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint, normalize_flink_config
         from airflow_provider_flinkbatch.sql.statements import SqlScriptError, split_statements
-        from airflow_provider_flinkbatch.targets.base import JobRequest, SubmissionRejected
+        from airflow_provider_flinkbatch.targets.base import JobRequest
 
         try:
             statements = split_statements(self.sql)
@@ -105,48 +114,99 @@ class FlinkBatchSqlOperator(BaseOperator):
         except (SqlScriptError, ValueError) as err:
             raise AirflowFailException(f"{self.task_id}: invalid job definition: {err}") from err
         ti = context["ti"]
-        job_id = job_id_for(
+        job_name = self.job_name or f"{ti.dag_id}.{ti.task_id}"
+        identity = JobIdentity(
             dag_id=ti.dag_id,
             task_id=ti.task_id,
             run_id=ti.run_id,
             map_index=ti.map_index if ti.map_index is not None else -1,
-            try_number=ti.try_number,
-            fingerprint=fingerprint(statements, flink_config),
+            fingerprint=fingerprint(statements, {**flink_config, "pipeline.name": job_name}),
         )
-        request = JobRequest(
-            statements=statements,
-            flink_config=flink_config,
-            job_name=self.job_name or f"{ti.dag_id}.{ti.task_id}",
-            job_id=job_id,
-        )
+        return JobRequest(statements=statements, flink_config=flink_config, job_name=job_name, identity=identity)
+
+    # ------------------------------------------------------------------ execute
+    def execute(self, context: Context) -> Any:
+        self._request = self._build_request(context)
+        return self.execute_resumable(context)
+
+    def submit_job(self, context: Context) -> str:
+        """Reattach to this task instance's job if the target has it, else submit (never twice)."""
+        from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+        from airflow_provider_flinkbatch.reattach import attach_or_submit
+        from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
+        from airflow_provider_flinkbatch.targets.base import SubmissionRejected
+
+        assert self._request is not None
         try:
             target = self._target()
-            handle = target.submit(request)
+            outcome = attach_or_submit(target, self._request, rerun_finished=self.rerun_finished)
         except FlinkConnectionError as err:
             raise AirflowFailException(str(err)) from err
         except SubmissionRejected as err:
             if err.sql_error:
                 raise AirflowFailException(f"Flink rejected the SQL, nothing was submitted: {err}") from err
             raise AirflowException(f"Flink refused the job: {err}") from err
+        job_id = outcome.handle.job_id
+        if outcome.action == "submit":
+            self.log.info(
+                "Submitted Flink job %s (%s, attempt %d) with %d statement(s) to %s",
+                job_id,
+                self._request.job_name,
+                outcome.attempt,
+                len(self._request.statements),
+                target.client.settings.rest_url,
+            )
+        elif outcome.action == "reattach":
+            self.log.info("Reattached to Flink job %s (attempt %d): it is still running", job_id, outcome.attempt)
+        else:
+            self.log.info(
+                "Flink job %s (attempt %d) already FINISHED with this SQL: not rerun", job_id, outcome.attempt
+            )
+        return job_id
+
+    def get_job_status(self, external_id: Any, context: Context) -> str:
+        """State of the job id a previous try stored; ``STALE`` if its SQL/config differ from now."""
+        from airflow_provider_flinkbatch.identity import PARAM_PREFIX
+        from airflow_provider_flinkbatch.rest import calls
+        from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
+
+        assert self._request is not None
+        target = self._target()
+        try:
+            state = str(target.job_details(self._handle(str(external_id)))["state"])
+            config = target.client.call(calls.job_config(str(external_id)))
+        except FlinkNotFoundError:
+            return GONE
+        user_config = (config.get("execution-config") or {}).get("user-config") or {}
+        if user_config.get(f"{PARAM_PREFIX}fingerprint") != self._request.identity.fingerprint:
+            return STALE
+        return state
+
+    def is_job_active(self, status: str) -> bool:
+        from airflow_provider_flinkbatch.jobs import is_terminal
+
+        return status not in (GONE, STALE) and not is_terminal(status)
+
+    def is_job_succeeded(self, status: str) -> bool:
+        from airflow_provider_flinkbatch.jobs import SUCCESS_STATE
+
+        return status == SUCCESS_STATE and not self.rerun_finished
+
+    # The mixin returns poll_until_complete()'s value when it reconnects, so it returns the summary too.
+    def poll_until_complete(self, external_id: Any, context: Context) -> dict[str, Any]:  # type: ignore[override]
+        """Wait for the job: defer to the trigger, or poll here. Returns the summary (raises on failure)."""
+        from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
+
+        target = self._target()
+        handle = self._handle(str(external_id))
         self.job_id = handle.job_id
-        settings = target.client.settings
-        ti.xcom_push(
-            key=XCOM_KEY,
-            value={
-                "job_id": handle.job_id,
-                "web_ui_url": settings.ui_url,
-                "history_server_url": settings.history_server_url,
-                "finished": False,
-            },
-        )
-        self.log.info(
-            "Submitted Flink job %s (%s) with %d statement(s) to %s",
-            handle.job_id,
-            request.job_name,
-            len(statements),
-            settings.rest_url,
-        )
+        self._push_job_info(context, target, handle, finished=False)
         if self.deferrable:
+            details = target.job_details(handle)
+            if is_terminal(str(details["state"])):  # already over (e.g. found FINISHED): no need to defer
+                self._result = self._finish(context, target, handle, summarize_job(details).model_dump())
+                return self._result
             from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
 
             self.defer(
@@ -158,8 +218,15 @@ class FlinkBatchSqlOperator(BaseOperator):
                     cancel_on_kill=self.cancel_on_kill,
                 ),
                 method_name="execute_complete",
+                timeout=self.execution_timeout,  # deferral timeouts end in resume_execution below
             )
-        return self._finish(context, target, handle, self._wait(target, handle))
+        self._result = self._finish(context, target, handle, self._wait(target, handle))
+        return self._result
+
+    def get_job_result(self, external_id: Any, context: Context) -> dict[str, Any]:
+        if self._result is not None:
+            return self._result
+        return self.poll_until_complete(external_id, context)  # a stored, already FINISHED job
 
     def _wait(self, target: SessionTarget, handle: JobHandle) -> dict[str, Any]:
         from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
@@ -170,6 +237,20 @@ class FlinkBatchSqlOperator(BaseOperator):
                 return summarize_job(details).model_dump()
             time.sleep(self.poll_interval)
 
+    def _push_job_info(self, context: Context, target: SessionTarget, handle: JobHandle, *, finished: bool) -> None:
+        """What the extra links need; pushed before deferring so the links work while the job runs."""
+        settings = target.client.settings
+        context["ti"].xcom_push(
+            key=XCOM_KEY,
+            value={
+                "job_id": handle.job_id,
+                "web_ui_url": settings.ui_url,
+                "history_server_url": settings.history_server_url,
+                "finished": finished,
+            },
+        )
+
+    # ------------------------------------------------------------------ resume
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after the trigger fired."""
         from airflow.sdk.exceptions import AirflowException
@@ -177,8 +258,26 @@ class FlinkBatchSqlOperator(BaseOperator):
         self.job_id = event["job_id"]
         if event.get("status") != "terminal":
             raise AirflowException(f"Lost track of Flink job {event['job_id']}: {event.get('message')}")
-        target = self._target()
-        return self._finish(context, target, self._handle(event["job_id"]), event["summary"])
+        return self._finish(context, self._target(), self._handle(event["job_id"]), event["summary"])
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        """A deferral that timed out (or whose trigger crashed) fails here: stop the Flink job first."""
+        from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR
+
+        if next_method == TRIGGER_FAIL_REPR and self.cancel_on_kill:
+            self.job_id = self._job_id_from_context(context)
+            if self.job_id:
+                self.log.warning("Waiting for Flink job %s ended without a result: cancelling it", self.job_id)
+                self.on_kill()
+        return super().resume_execution(next_method, next_kwargs, context)
+
+    def _job_id_from_context(self, context: Context) -> str | None:
+        store = context.get("task_state_store")
+        job_id = store.get(self.external_id_key) if store is not None else None
+        if not job_id:
+            info = context["ti"].xcom_pull(task_ids=self.task_id, key=XCOM_KEY)
+            job_id = info.get("job_id") if isinstance(info, dict) else None
+        return str(job_id) if job_id else None
 
     def _finish(
         self, context: Context, target: SessionTarget, handle: JobHandle, summary: dict[str, Any]
@@ -187,14 +286,7 @@ class FlinkBatchSqlOperator(BaseOperator):
 
         from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, explain_failure
 
-        info = {
-            "job_id": handle.job_id,
-            "web_ui_url": target.client.settings.ui_url,
-            "history_server_url": target.client.settings.history_server_url,
-            "finished": True,
-            "state": summary["state"],
-        }
-        context["ti"].xcom_push(key=XCOM_KEY, value=info)
+        self._push_job_info(context, target, handle, finished=True)
         state = summary["state"]
         if state == SUCCESS_STATE:
             written = summary.get("records_written")

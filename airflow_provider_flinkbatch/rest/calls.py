@@ -64,6 +64,11 @@ def job_details(job_id: str) -> ApiCall[dict[str, Any]]:
     return ApiCall("GET", f"/jobs/{check_job_id(job_id)}", _require("jid", "state"))
 
 
+def job_config(job_id: str) -> ApiCall[dict[str, Any]]:
+    """Execution config of a job, with the global job parameters under ``user-config``."""
+    return ApiCall("GET", f"/jobs/{check_job_id(job_id)}/config", _require("execution-config"))
+
+
 def job_exceptions(job_id: str) -> ApiCall[dict[str, Any]]:
     return ApiCall("GET", f"/jobs/{check_job_id(job_id)}/exceptions", _require("exceptionHistory"))
 

@@ -6,16 +6,26 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from airflow_provider_flinkbatch.identity import JobIdentity
+
 
 class JobRequest(BaseModel):
-    """One job to run: the split SQL, its Flink configuration, its name and its deterministic id."""
+    """One submission: the split SQL, its Flink configuration and name, and who it belongs to."""
 
     model_config = ConfigDict(frozen=True)
 
     statements: list[str]
     flink_config: dict[str, str]
     job_name: str
-    job_id: str
+    identity: JobIdentity
+    attempt: int = 0
+
+    @property
+    def job_id(self) -> str:
+        return self.identity.job_id(self.attempt)
+
+    def for_attempt(self, attempt: int) -> JobRequest:
+        return self.model_copy(update={"attempt": attempt})
 
 
 class JobHandle(BaseModel):
@@ -28,11 +38,22 @@ class JobHandle(BaseModel):
     job_id: str
 
 
+class ExistingJob(BaseModel):
+    """A job of this task instance found on the target (any earlier try, or a crashed worker's)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    handle: JobHandle
+    attempt: int
+    state: str
+    fingerprint: str | None = None
+
+
 class SubmissionRejected(Exception):
     """The target refused the job before it ran.
 
     ``sql_error``: the SQL itself is wrong (retrying cannot help). ``duplicate``: a job with this id
-    was already submitted (the reattach logic decides what that means).
+    was already submitted (someone else won the race: reattach to it).
     """
 
     def __init__(self, message: str, *, sql_error: bool, duplicate: bool = False) -> None:
@@ -42,11 +63,16 @@ class SubmissionRejected(Exception):
 
 
 class Target(Protocol):
-    """Submit, inspect and cancel Flink jobs on one kind of deployment."""
+    """Submit, find, inspect and cancel Flink jobs on one kind of deployment."""
 
     kind: str
+    conn_id: str
 
     def submit(self, request: JobRequest) -> JobHandle: ...
+
+    def find_existing(self, identity: JobIdentity) -> list[ExistingJob]:
+        """Jobs of this task instance the target still knows, any attempt, any state."""
+        ...
 
     def job_details(self, handle: JobHandle) -> dict[str, Any]:
         """Flink's ``GET /jobs/<id>`` JSON for the job (state, vertices, metrics)."""

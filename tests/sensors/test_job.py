@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
-from conftest import RunDag, xcom_value
+from conftest import RunDag, make_request, xcom_value
 
 from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-from airflow_provider_flinkbatch.sql.statements import split_statements
-from airflow_provider_flinkbatch.targets.base import JobHandle, JobRequest
+from airflow_provider_flinkbatch.targets.base import JobHandle
 from airflow_provider_flinkbatch.targets.session import SessionTarget
 
 pytestmark = pytest.mark.integration
@@ -24,7 +21,7 @@ INSERT INTO sink SELECT id FROM src;
 
 def submit(conn_id: str, name: str) -> tuple[SessionTarget, JobHandle]:
     target = SessionTarget(FlinkRestHook(conn_id).client, conn_id)
-    request = JobRequest(statements=split_statements(SQL), flink_config={}, job_name=name, job_id=uuid.uuid4().hex)
+    request = make_request(SQL, name)
     return target, target.submit(request)
 
 

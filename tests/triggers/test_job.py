@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 import pytest
+from conftest import make_request
 from fake_http import Reply, ScriptedServer
 
 from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-from airflow_provider_flinkbatch.sql.statements import split_statements
-from airflow_provider_flinkbatch.targets.base import JobHandle, JobRequest
+from airflow_provider_flinkbatch.targets.base import JobHandle
 from airflow_provider_flinkbatch.targets.session import SessionTarget
 from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
 
@@ -29,7 +28,7 @@ INSERT INTO sink SELECT id FROM slow_source;
 
 def submit(conn_id: str, sql: str, name: str) -> tuple[SessionTarget, JobHandle]:
     target = SessionTarget(FlinkRestHook(conn_id).client, conn_id)
-    request = JobRequest(statements=split_statements(sql), flink_config={}, job_name=name, job_id=uuid.uuid4().hex)
+    request = make_request(sql, name)
     return target, target.submit(request)
 
 

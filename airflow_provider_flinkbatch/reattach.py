@@ -1,0 +1,96 @@
+"""Exactly-once submission: find this task instance's job on the target before submitting a new one.
+
+Target-agnostic: works on any :class:`~airflow_provider_flinkbatch.targets.base.Target`, so the
+session, Kubernetes and YARN targets share one set of rules:
+
+=========================================  ==============================================
+latest attempt found on the target          what happens
+=========================================  ==============================================
+none                                        submit attempt 0
+running (any non-terminal state), same SQL  reattach: wait for it, submit nothing
+running, changed SQL/config                 cancel it, submit the next attempt
+FINISHED, same SQL                          done: report it, submit nothing
+                                            (``rerun_finished=True``: submit the next attempt)
+FAILED / CANCELED / changed SQL             submit the next attempt
+=========================================  ==============================================
+
+Any other attempt still running (it should not exist) is cancelled, so a task instance never has
+two live jobs. If Flink refuses a submission as a duplicate, another worker won the race for that
+attempt: reattach to it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
+
+from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, is_terminal
+from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected, Target
+
+log = logging.getLogger(__name__)
+
+Action = Literal["submit", "reattach", "finished"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do for this try: the action, which job it concerns, and stale jobs to cancel first."""
+
+    action: Action
+    attempt: int
+    job: ExistingJob | None = None
+    cancel: list[ExistingJob] = field(default_factory=list)
+
+
+def decide(existing: list[ExistingJob], fingerprint: str, *, rerun_finished: bool = False) -> Decision:
+    """Apply the table above to the jobs found for this task instance."""
+    if not existing:
+        return Decision("submit", attempt=0)
+    latest = max(existing, key=lambda job: job.attempt)
+    running_others = [job for job in existing if job is not latest and not is_terminal(job.state)]
+    same = latest.fingerprint == fingerprint
+    next_attempt = latest.attempt + 1
+    if not is_terminal(latest.state):
+        if same:
+            return Decision("reattach", attempt=latest.attempt, job=latest, cancel=running_others)
+        return Decision("submit", attempt=next_attempt, cancel=[*running_others, latest])
+    if latest.state == SUCCESS_STATE and same and not rerun_finished:
+        return Decision("finished", attempt=latest.attempt, job=latest, cancel=running_others)
+    return Decision("submit", attempt=next_attempt, cancel=running_others)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The job this try follows, and how it got it."""
+
+    handle: JobHandle
+    action: Action
+    attempt: int
+
+
+def attach_or_submit(target: Target, request: JobRequest, *, rerun_finished: bool = False) -> Outcome:
+    """Find, cancel stale, then reattach or submit. Raises ``SubmissionRejected`` for rejected SQL."""
+    existing = target.find_existing(request.identity)
+    decision = decide(existing, request.identity.fingerprint, rerun_finished=rerun_finished)
+    for stale in decision.cancel:
+        log.warning(
+            "Cancelling Flink job %s (attempt %d, %s): superseded by this try",
+            stale.handle.job_id,
+            stale.attempt,
+            stale.state,
+        )
+        target.cancel(stale.handle)
+    if decision.job is not None:
+        assert decision.action != "submit"
+        return Outcome(decision.job.handle, decision.action, decision.attempt)
+    attempt_request = request.for_attempt(decision.attempt)
+    try:
+        handle = target.submit(attempt_request)
+    except SubmissionRejected as err:
+        if not err.duplicate:
+            raise
+        # Another worker submitted this very attempt a moment ago: follow that job.
+        handle = JobHandle(target=target.kind, conn_id=target.conn_id, job_id=attempt_request.job_id)
+        return Outcome(handle, "reattach", decision.attempt)
+    return Outcome(handle, "submit", decision.attempt)
