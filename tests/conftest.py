@@ -100,9 +100,13 @@ def load_dag(dag_id: str, folder: Path | None = None) -> Any:
 def run_dag(airflow_db: None, flink_conn: str, data_dir: Path) -> RunDag:
     """Run a DAG end to end with ``dag.test()`` (deferrals run their trigger in line)."""
 
-    def run(dag_id: str, folder: Path | None = None, **params: Any) -> tuple[Any, dict[str, Any]]:
+    def run(
+        dag_id: str, folder: Path | None = None, logical_date: Any = None, **params: Any
+    ) -> tuple[Any, dict[str, Any]]:
+        """``logical_date`` fixed -> the same run_id -> the same task instances as an earlier run."""
         dag = load_dag(dag_id, folder)
-        dag_run = dag.test(run_conf={"data_dir": str(data_dir), **params})
+        extra = {"logical_date": logical_date, "run_after": logical_date} if logical_date is not None else {}
+        dag_run = dag.test(run_conf={"data_dir": str(data_dir), **params}, **extra)
         return dag_run, {ti.task_id: ti for ti in dag_run.get_task_instances()}
 
     return run

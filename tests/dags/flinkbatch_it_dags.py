@@ -106,3 +106,37 @@ INSERT INTO sink SELECT id FROM slow_source;
 with DAG("it_sensor", schedule=None, start_date=START, params={"job_id": "0" * 32}):
     FlinkJobSensor(task_id="deferrable", job_id="{{ params.job_id }}", deferrable=True, poke_interval=0.5)
     FlinkJobSensor(task_id="poking", job_id="{{ params.job_id }}", deferrable=False, poke_interval=0.5)
+
+
+def slow_sql(rows: int) -> str:
+    """A job that runs about ``rows / 20`` seconds (datagen throttled to 20 rows/s)."""
+    return f"""
+CREATE TEMPORARY TABLE slow_source (id BIGINT) WITH (
+  'connector' = 'datagen', 'number-of-rows' = '{rows}', 'rows-per-second' = '20'
+);
+CREATE TEMPORARY TABLE sink (id BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO sink SELECT id FROM slow_source;
+"""
+
+
+# Drills (tests/drills): the same task instance survives a killed worker and a frozen JobManager.
+with DAG("it_drill_crash", schedule=None, start_date=START, params=PARAMS):
+    FlinkBatchSqlOperator(
+        task_id="crash", sql=slow_sql(300), job_name="it.drill.crash", deferrable=False, poll_interval=0.5
+    )
+
+with DAG("it_drill_outage", schedule=None, start_date=START, params=PARAMS):
+    FlinkBatchSqlOperator(
+        task_id="outage",
+        sql=slow_sql(500),
+        job_name="it.drill.outage",
+        flink_conn_id="flink_drill",
+        deferrable=True,
+        poll_interval=0.5,
+        transient_error_budget=120,
+    )
+
+with DAG("it_drill_rerun", schedule=None, start_date=START, params=PARAMS):
+    FlinkBatchSqlOperator(
+        task_id="rerun", sql=slow_sql(20), job_name="it.drill.rerun", deferrable=True, poll_interval=0.5
+    )
