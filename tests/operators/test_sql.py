@@ -85,6 +85,7 @@ def test_sql_validation_error_fails_at_submission_without_retries_or_a_job(
     assert "Statement 3 of 3" in log
 
 
+@pytest.mark.drill
 def test_task_timeout_cancels_the_flink_job(run_dag: RunDag, flink_cluster: LocalClusterInfo) -> None:
     _, tis = run_dag("it_timeout_cancels_job")
 
