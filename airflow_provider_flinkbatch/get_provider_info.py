@@ -69,6 +69,17 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "Flink HistoryServer base URL, for links and diagnosis of finished jobs.",
                         "schema": _STRING,
                     },
+                    "archive_dir": {
+                        "label": "Job archive directory",
+                        "description": "jobmanager.archive.fs.dir as a URL (file:///..., s3://bucket/path): "
+                        "diagnosis reads archived jobs there when JobManager and HistoryServer do not know them.",
+                        "schema": _STRING,
+                    },
+                    "archive_conn_id": {
+                        "label": "Archive storage connection",
+                        "description": "Airflow connection holding the archive storage credentials (e.g. aws_default).",
+                        "schema": _STRING,
+                    },
                 },
                 "ui-field-behaviour": {
                     "hidden-fields": ["schema", "port", "extra"],

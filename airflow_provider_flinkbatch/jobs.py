@@ -15,6 +15,7 @@ TERMINAL_STATES = frozenset({"FINISHED", "FAILED", "CANCELED", "SUSPENDED"})
 SUCCESS_STATE = "FINISHED"
 _CAUSED_BY = re.compile(r"^Caused by: (\S+?)(?::\s*(.*))?$", re.MULTILINE)
 _FIRST_LINE = re.compile(r"^(\S+?)(?::\s*(.*))?$")
+_JDK_FRAMES = ("java.", "javax.", "jdk.", "sun.")
 _MAIN_ERROR = re.compile(r"The main method caused an error: (.*)")
 
 
@@ -103,6 +104,7 @@ class RootCause(BaseModel):
     message: str
     task: str | None = None
     location: str | None = None
+    task_manager_id: str | None = None
     frames: list[str] = []
 
     def describe(self) -> str:
@@ -126,8 +128,10 @@ def root_cause_of_stacktrace(stacktrace: str) -> tuple[str, str, list[str]]:
         first = _FIRST_LINE.match(stacktrace.strip().splitlines()[0] if stacktrace.strip() else "")
         cls, msg = (first.group(1), first.group(2) or "") if first else ("unknown", "")
         rest = stacktrace
-    frames = [line.strip()[3:] for line in rest.splitlines() if line.strip().startswith("at ")][:3]
-    return cls, msg.strip(), frames
+    frames = [line.strip()[3:] for line in rest.splitlines() if line.strip().startswith("at ")]
+    # The frames that matter are the first ones outside the JDK (where the value was parsed, the file read).
+    own = [frame for frame in frames if not frame.startswith(_JDK_FRAMES)]
+    return cls, msg.strip(), (own or frames)[:3]
 
 
 def root_cause_from_exceptions(exceptions: dict[str, Any]) -> RootCause | None:
@@ -144,14 +148,9 @@ def root_cause_from_exceptions(exceptions: dict[str, Any]) -> RootCause | None:
         message=msg,
         task=located.get("taskName"),
         location=located.get("endpoint") or located.get("location"),
+        task_manager_id=located.get("taskManagerId"),
         frames=frames,
     )
-
-
-def explain_failure(exceptions: dict[str, Any] | None) -> str:
-    """The few lines a task log shows for a failed job (``GET /jobs/<id>/exceptions`` JSON, or None)."""
-    cause = root_cause_from_exceptions(exceptions) if exceptions else None
-    return cause.describe() if cause else "no exception recorded by Flink"
 
 
 def submission_failure_message(errors: list[str]) -> str:

@@ -54,7 +54,16 @@ def test_providers_manager_builds_the_connection_form() -> None:
     }
     assert set(widgets) == {
         f"extra__flink_batch__{field}"
-        for field in ("bearer_token", "verify_ssl", "ca_path", "timeout", "web_ui_url", "history_server_url")
+        for field in (
+            "bearer_token",
+            "verify_ssl",
+            "ca_path",
+            "timeout",
+            "web_ui_url",
+            "history_server_url",
+            "archive_dir",
+            "archive_conn_id",
+        )
     }
     assert widgets["extra__flink_batch__bearer_token"].is_sensitive
     assert not widgets["extra__flink_batch__history_server_url"].is_sensitive

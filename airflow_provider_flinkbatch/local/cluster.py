@@ -53,7 +53,11 @@ class LocalClusterInfo:
     def connection_uri_json(self) -> str:
         """A ``flink_batch`` connection for ``AIRFLOW_CONN_<ID>`` pointing at this cluster."""
         return json.dumps(
-            {"conn_type": "flink_batch", "host": self.rest_url, "extra": {"history_server_url": self.history_url}}
+            {
+                "conn_type": "flink_batch",
+                "host": self.rest_url,
+                "extra": {"history_server_url": self.history_url, "archive_dir": Path(self.archive_dir).as_uri()},
+            }
         )
 
 

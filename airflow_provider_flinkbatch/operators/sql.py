@@ -30,6 +30,19 @@ if TYPE_CHECKING:
 GONE, STALE = "UNKNOWN", "STALE"
 
 
+def _check_retry_on(retry_on: dict[str, bool] | None) -> dict[str, bool]:
+    """Unknown categories are a DAG bug: say so at parse time, not after a failure."""
+    from typing import get_args
+
+    from airflow_provider_flinkbatch.diagnosis import Category
+
+    known = set(get_args(Category))
+    unknown = set(retry_on or {}) - known
+    if unknown:
+        raise ValueError(f"retry_on: unknown failure categories {sorted(unknown)}; known: {sorted(known)}")
+    return dict(retry_on or {})
+
+
 class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
     """Submit Flink SQL (inline or a templated ``.sql`` file) as one Flink batch job.
 
@@ -48,6 +61,10 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         failed/success while deferred.
     :param rerun_finished: when a retry or re-run finds that this task instance's job already FINISHED
         with the same SQL and config, run it again instead of reporting that result (default False).
+    :param retry_on: override whether a failure category is retried, e.g. ``{"out_of_memory": True}``
+        (categories: sql_error, user_data_error, out_of_memory, resource_lost, io_error, cancelled, unknown).
+        By default SQL, data, memory and cancellation failures fail without retries; lost resources, I/O
+        errors and unknown failures use the task's ``retries``.
     :param durable: keep the job id in the task state store across tries (``ResumableJobMixin``).
     :return: (XCom) the job summary: id, name, state, times, vertices, records read/written.
     """
@@ -71,6 +88,7 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         transient_error_budget: float = 180.0,
         cancel_on_kill: bool = True,
         rerun_finished: bool = False,
+        retry_on: dict[str, bool] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -83,6 +101,7 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         self.transient_error_budget = transient_error_budget
         self.cancel_on_kill = cancel_on_kill
         self.rerun_finished = rerun_finished
+        self.retry_on = _check_retry_on(retry_on)
         self.job_id: str | None = None
         self._request: JobRequest | None = None
         self._result: dict[str, Any] | None = None
@@ -90,11 +109,14 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
     # ------------------------------------------------------------------ wiring
     def _target(self) -> SessionTarget:
         from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
+        from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook
         from airflow_provider_flinkbatch.rest.client import RetryPolicy
         from airflow_provider_flinkbatch.targets.session import SessionTarget
 
-        hook = FlinkRestHook(self.flink_conn_id, RetryPolicy(budget=self.transient_error_budget))
-        return SessionTarget(hook.client, self.flink_conn_id)
+        retry = RetryPolicy(budget=self.transient_error_budget)
+        hook = FlinkRestHook(self.flink_conn_id, retry)
+        history = FlinkHistoryServerHook(self.flink_conn_id, RetryPolicy(budget=min(30.0, retry.budget))).history_server
+        return SessionTarget(hook.client, self.flink_conn_id, history=history)
 
     def _handle(self, job_id: str) -> JobHandle:
         from airflow_provider_flinkbatch.targets.base import JobHandle
@@ -282,9 +304,8 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
     def _finish(
         self, context: Context, target: SessionTarget, handle: JobHandle, summary: dict[str, Any]
     ) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowException
-
-        from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, explain_failure
+        from airflow_provider_flinkbatch.failures import raise_for_failed_job
+        from airflow_provider_flinkbatch.jobs import SUCCESS_STATE
 
         self._push_job_info(context, target, handle, finished=True)
         state = summary["state"]
@@ -300,14 +321,24 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
                 f"{written} records written" if written is not None else "records written not reported by Flink",
             )
             return summary
-        exceptions = None
-        try:
-            exceptions = target.job_exceptions(handle)
-        except Exception as err:  # the failure itself matters more than its details
-            self.log.warning("Could not read exceptions of Flink job %s: %s", handle.job_id, err)
-        reason = explain_failure(exceptions)
-        self.log.error("Flink job %s ended %s. Root cause:\n%s", handle.job_id, state, reason)
-        raise AirflowException(f"Flink job {handle.job_id} ended {state}: {reason}")
+        raise_for_failed_job(
+            self.log,
+            context,
+            self.flink_conn_id,
+            handle.job_id,
+            state,
+            retry_on=self.retry_on,
+            links=self._links(target, handle.job_id),
+        )
+
+    def _links(self, target: SessionTarget, job_id: str) -> dict[str, str]:
+        from airflow_provider_flinkbatch.links.urls import flink_ui_job_url, history_server_job_url
+
+        settings = target.client.settings
+        links = {"Flink UI": flink_ui_job_url(settings.ui_url, job_id, finished=True)}
+        if settings.history_server_url:
+            links["HistoryServer"] = history_server_job_url(settings.history_server_url, job_id)
+        return links
 
     def on_kill(self) -> None:
         if not (self.cancel_on_kill and self.job_id):

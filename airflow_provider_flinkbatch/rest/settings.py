@@ -36,6 +36,10 @@ class FlinkConnectionSettings(BaseModel):
     timeout: float = Field(default=30.0, gt=0, description="seconds per HTTP request")
     web_ui_url: str | None = None
     history_server_url: str | None = None
+    archive_dir: str | None = Field(
+        default=None, description="jobmanager.archive.fs.dir as a URL Airflow can read (file://, s3://, gs://...)"
+    )
+    archive_conn_id: str | None = Field(default=None, description="Airflow connection for the archive filesystem")
 
     @field_validator("rest_url")
     @classmethod
@@ -46,6 +50,12 @@ class FlinkConnectionSettings(BaseModel):
     @classmethod
     def _optional_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         return _normalize_url(value, str(info.field_name)) if value else None
+
+    def for_history_server(self) -> FlinkConnectionSettings | None:
+        """The same credentials and TLS settings aimed at the HistoryServer (None when not configured)."""
+        if not self.history_server_url:
+            return None
+        return self.model_copy(update={"rest_url": self.history_server_url})
 
     @property
     def ui_url(self) -> str:
@@ -115,12 +125,23 @@ class FlinkConnectionSettings(BaseModel):
                 timeout=extra.get("timeout") or 30.0,
                 web_ui_url=extra.get("web_ui_url") or None,
                 history_server_url=extra.get("history_server_url") or None,
+                archive_dir=extra.get("archive_dir") or None,
+                archive_conn_id=extra.get("archive_conn_id") or None,
             )
         except ValueError as err:
             raise FlinkConnectionError(f"connection {conn_id!r} is invalid: {err}") from err
 
 
-_EXTRA_KEYS = {"bearer_token", "verify_ssl", "ca_path", "timeout", "web_ui_url", "history_server_url"}
+_EXTRA_KEYS = {
+    "bearer_token",
+    "verify_ssl",
+    "ca_path",
+    "timeout",
+    "web_ui_url",
+    "history_server_url",
+    "archive_dir",
+    "archive_conn_id",
+}
 
 
 def _as_bool(value: Any, field: str, conn_id: str) -> bool:

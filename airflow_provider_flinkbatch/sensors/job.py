@@ -58,24 +58,16 @@ class FlinkJobSensor(BaseSensorOperator):
         if not is_terminal(str(details["state"])):
             self.log.info("Flink job %s is %s", self.job_id, details["state"])
             return False
-        self._summary = self._check(summarize_job(details).model_dump())
+        self._summary = self._check(context, summarize_job(details).model_dump())
         return True
 
-    def _check(self, summary: dict[str, Any]) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowException
-
-        from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-        from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, explain_failure
-        from airflow_provider_flinkbatch.rest import calls
+    def _check(self, context: Context, summary: dict[str, Any]) -> dict[str, Any]:
+        from airflow_provider_flinkbatch.failures import raise_for_failed_job
+        from airflow_provider_flinkbatch.jobs import SUCCESS_STATE
 
         if summary["state"] == SUCCESS_STATE:
             return summary
-        try:
-            exceptions = FlinkRestHook(self.flink_conn_id).client.call(calls.job_exceptions(self.job_id))
-        except Exception as err:
-            self.log.warning("Could not read exceptions of Flink job %s: %s", self.job_id, err)
-            exceptions = None
-        raise AirflowException(f"Flink job {self.job_id} ended {summary['state']}: {explain_failure(exceptions)}")
+        raise_for_failed_job(self.log, context, self.flink_conn_id, self.job_id, summary["state"])
 
     def execute(self, context: Context) -> dict[str, Any] | None:
         if not self.deferrable:
@@ -102,4 +94,4 @@ class FlinkJobSensor(BaseSensorOperator):
 
         if event.get("status") != "terminal":
             raise AirflowException(f"Lost track of Flink job {self.job_id}: {event.get('message')}")
-        return self._check(event["summary"])
+        return self._check(context, event["summary"])

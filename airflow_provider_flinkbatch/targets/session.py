@@ -6,16 +6,22 @@ This is the local default (``flinkbatch local up``) and fits any standalone, Kub
 
 from __future__ import annotations
 
+import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_flinkbatch import jobs
 from airflow_provider_flinkbatch.identity import PARAM_PREFIX, JobIdentity, flink_map_option
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import FlinkRestClient
-from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkServerError
+from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError, FlinkServerError
 from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, RunnerJar, ensure_runner_jar, runner_program_args
 from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected
+
+if TYPE_CHECKING:
+    from airflow_provider_flinkbatch.history.sources import JobSource
+
+log = logging.getLogger(__name__)
 
 # (REST URL, jar content hash) -> jar id, so one process uploads a given runner to a cluster once.
 _UPLOADED: dict[tuple[str, str], str] = {}
@@ -28,10 +34,18 @@ class SessionTarget:
 
     kind = "session"
 
-    def __init__(self, client: FlinkRestClient, conn_id: str, runner_jar: RunnerJar | None = None) -> None:
+    def __init__(
+        self,
+        client: FlinkRestClient,
+        conn_id: str,
+        runner_jar: RunnerJar | None = None,
+        history: JobSource | None = None,
+    ) -> None:
         self.client = client
         self.conn_id = conn_id
         self._runner_jar = runner_jar
+        # The HistoryServer remembers jobs a restarted JobManager forgot: lookups fall back to it.
+        self.history = history
 
     @property
     def runner_jar(self) -> RunnerJar:
@@ -82,31 +96,51 @@ class SessionTarget:
         return JobHandle(target=self.kind, conn_id=self.conn_id, job_id=str(answer["jobid"]))
 
     def find_existing(self, identity: JobIdentity) -> list[ExistingJob]:
-        """One ``/jobs/overview`` call (fresh, not cached) matched against the identity's job ids."""
+        """``/jobs/overview`` of the JobManager (fresh, not cached), then of the HistoryServer for jobs
+        a restarted JobManager forgot, matched against the identity's computable job ids."""
         candidates = identity.candidate_job_ids()
-        found = []
-        for job in self.client.call(calls.jobs_overview())["jobs"]:
-            attempt = candidates.get(str(job.get("jid")))
-            if attempt is None:
-                continue
-            handle = JobHandle(target=self.kind, conn_id=self.conn_id, job_id=str(job["jid"]))
-            config = self.client.call(calls.job_config(handle.job_id))
-            user_config = (config.get("execution-config") or {}).get("user-config") or {}
-            found.append(
-                ExistingJob(
-                    handle=handle,
-                    attempt=attempt,
+        found: dict[str, ExistingJob] = {}
+        sources: list[tuple[Any, Any]] = [(self.client.call(calls.jobs_overview()), self._jobmanager_config)]
+        if self.history is not None:
+            try:
+                sources.append((self.history.get("/jobs/overview") or {"jobs": []}, self._history_config))
+            except FlinkRestError as err:  # history is a fallback: its outage must not block submissions
+                log.warning("HistoryServer not reachable while looking for earlier attempts: %s", err)
+        for overview, read_config in sources:
+            for job in overview.get("jobs", []):
+                job_id = str(job.get("jid"))
+                if job_id not in candidates or job_id in found:
+                    continue
+                user_config = ((read_config(job_id) or {}).get("execution-config") or {}).get("user-config") or {}
+                found[job_id] = ExistingJob(
+                    handle=JobHandle(target=self.kind, conn_id=self.conn_id, job_id=job_id),
+                    attempt=candidates[job_id],
                     state=str(job.get("state")),
                     fingerprint=user_config.get(f"{PARAM_PREFIX}fingerprint"),
                 )
-            )
-        return sorted(found, key=lambda job: job.attempt)
+        return sorted(found.values(), key=lambda job: job.attempt)
+
+    def _jobmanager_config(self, job_id: str) -> dict[str, Any]:
+        return self.client.call(calls.job_config(job_id))
+
+    def _history_config(self, job_id: str) -> dict[str, Any] | None:
+        return self.history.get(f"/jobs/{job_id}/config") if self.history is not None else None
 
     def job_details(self, handle: JobHandle) -> dict[str, Any]:
-        return self.client.call(calls.job_details(handle.job_id))
+        return self._with_history(calls.job_details(handle.job_id))
 
     def job_exceptions(self, handle: JobHandle) -> dict[str, Any]:
-        return self.client.call(calls.job_exceptions(handle.job_id))
+        return self._with_history(calls.job_exceptions(handle.job_id))
+
+    def _with_history(self, call: calls.ApiCall[dict[str, Any]]) -> dict[str, Any]:
+        """Ask the JobManager; if it no longer knows the job (restarted), ask the HistoryServer."""
+        try:
+            return self.client.call(call)
+        except FlinkNotFoundError:
+            answer = self.history.get(call.path) if self.history is not None else None
+            if answer is None:
+                raise
+            return call.parse(answer)
 
     def cancel(self, handle: JobHandle) -> None:
         self.client.call(calls.cancel_job(handle.job_id))

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
+
+if TYPE_CHECKING:
+    from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient
 
 
 class FlinkJobTrigger(BaseTrigger):
@@ -55,6 +58,7 @@ class FlinkJobTrigger(BaseTrigger):
         from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
         from airflow_provider_flinkbatch.rest import calls
         from airflow_provider_flinkbatch.rest.client import RetryPolicy
+        from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
 
         client = None
         try:
@@ -62,12 +66,24 @@ class FlinkJobTrigger(BaseTrigger):
                 self.flink_conn_id, RetryPolicy(budget=self.transient_error_budget)
             )
             while True:
-                details = await client.call(calls.job_details(self.job_id))
+                source = "jobmanager"
+                try:
+                    details = await client.call(calls.job_details(self.job_id))
+                except FlinkNotFoundError:
+                    # A restarted JobManager forgets finished jobs; the HistoryServer still has them.
+                    details = await self._from_history_server(client)
+                    source = "historyserver"
                 state = str(details["state"])
                 if is_terminal(state):
                     summary = summarize_job(details).model_dump()
                     yield TriggerEvent(
-                        {"status": "terminal", "job_id": self.job_id, "state": state, "summary": summary}
+                        {
+                            "status": "terminal",
+                            "job_id": self.job_id,
+                            "state": state,
+                            "summary": summary,
+                            "source": source,
+                        }
                     )
                     return
                 self.log.debug("Flink job %s is %s", self.job_id, state)
@@ -77,6 +93,27 @@ class FlinkJobTrigger(BaseTrigger):
         finally:
             if client is not None:
                 await client.aclose()
+
+    async def _from_history_server(self, client: AsyncFlinkRestClient) -> dict[str, Any]:
+        from airflow_provider_flinkbatch.rest import calls
+        from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
+        from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
+
+        settings = client.settings.for_history_server()
+        unknown = f"the JobManager ({client.settings.rest_url}) does not know job {self.job_id}"
+        if settings is None:
+            raise FlinkNotFoundError(
+                f"{unknown}, and the connection has no history_server_url", url=client.settings.rest_url
+            )
+        history = AsyncFlinkRestClient(settings, RetryPolicy(budget=min(30.0, self.transient_error_budget)))
+        try:
+            return await history.call(calls.job_details(self.job_id))
+        except FlinkNotFoundError as err:
+            raise FlinkNotFoundError(
+                f"{unknown}, nor does the HistoryServer ({settings.rest_url})", url=err.url
+            ) from err
+        finally:
+            await history.aclose()
 
     async def on_kill(self) -> None:
         """The user stopped the deferred task: cancel the Flink job so nothing keeps running."""

@@ -108,7 +108,7 @@ def test_rides_out_proxy_errors_while_waiting(scripted_server: ScriptedServer, m
     ("conn_id", "message"),
     [
         ("missing", "connection 'missing' is not defined"),
-        ("flaky", "not found (HTTP 404)"),
+        ("flaky", "the JobManager (http://127.0.0.1:"),
     ],
 )
 def test_unwatchable_jobs_end_in_an_error_event_not_a_hang(

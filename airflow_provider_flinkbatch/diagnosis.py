@@ -1,0 +1,232 @@
+"""Why did a Flink batch job fail, where, and can a retry help? One typed answer from Flink's own JSON.
+
+The answer (:class:`Diagnosis`) is built from ``/jobs/<id>`` and ``/jobs/<id>/exceptions`` — the
+same JSON whether it comes from the JobManager, the HistoryServer or a raw archive file — and
+classified by :data:`RULES`, the one table that decides what is retryable.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from airflow_provider_flinkbatch.jobs import root_cause_from_exceptions
+
+Category = Literal["sql_error", "user_data_error", "out_of_memory", "resource_lost", "io_error", "cancelled", "unknown"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A category, whether a retry can help, the advice a user gets, and the exception patterns."""
+
+    category: Category
+    retryable: bool
+    advice: str
+    patterns: tuple[str, ...]
+
+    def matches(self, text: str) -> bool:
+        return any(re.search(pattern, text) for pattern in self.patterns)
+
+
+#: First match wins, tried against the root cause (class + message) first, then the whole exception chain.
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "sql_error",
+        False,
+        "the SQL is invalid: fix the statement (retrying cannot help)",
+        (
+            r"SqlValidatorException",
+            r"SqlParseException",
+            r"\bValidationException",
+            r"SQL (validation|parse) failed",
+            r"Could not find any factory",
+            r"no INSERT statement",
+        ),
+    ),
+    Rule(
+        "out_of_memory",
+        False,
+        "raise TaskManager memory (taskmanager.memory.*) or lower the work per slot; "
+        "set retry_on={'out_of_memory': True} to retry",
+        (
+            r"OutOfMemoryError",
+            r"Java heap space",
+            r"Direct buffer memory",
+            r"Metaspace",
+            r"Insufficient number of network buffers",
+            r"MemoryAllocationException",
+        ),
+    ),
+    Rule(
+        "user_data_error",
+        False,
+        "the data does not fit the query: fix the input data or the CAST/parsing in the SQL",
+        (
+            r"NumberFormatException",
+            r"DateTimeParseException",
+            r"ArithmeticException",
+            r"NullPointerException",
+            r"ClassCastException",
+            r"Invalid character found",
+            r"Failed to deserialize",
+            r"JsonParseException",
+            r"MismatchedInputException",
+            r"CsvReadException",
+            r"Column '.*' is NOT NULL",
+        ),
+    ),
+    Rule(
+        "resource_lost",
+        True,
+        "the cluster lost a TaskManager or could not get resources: a retry usually succeeds",
+        (
+            r"NoResourceAvailableException",
+            r"is no longer reachable",
+            r"Heartbeat of TaskManager",
+            r"TaskManager .*(lost|disconnected|released)",
+            r"Connection unexpectedly closed by remote task manager",
+            r"PartitionNotFoundException",
+            r"RemoteTransportException",
+            r"LocalTransportException",
+            r"Slot request bulk is not fulfillable",
+            r"TimeoutException",
+            r"TaskExecutor .*shutting down",
+        ),
+    ),
+    Rule(
+        "io_error",
+        True,
+        "reading or writing an external system failed (missing path, network, storage): retried",
+        (
+            r"IOException",
+            r"FileNotFoundException",
+            r"SocketTimeoutException",
+            r"ConnectException",
+            r"UnknownHostException",
+            r"Connection refused",
+            r"S3Exception",
+            r"AmazonServiceException",
+        ),
+    ),
+)
+_CANCELLED = Rule("cancelled", False, "the job was cancelled (by a user, a timeout or Airflow): not retried", ())
+_UNKNOWN = Rule("unknown", True, "no known pattern: Airflow's retries apply", ())
+
+
+def classify(state: str | None, root_cause: str, chain: str) -> Rule:
+    """The rule for a failure: cancelled jobs first, then the root cause, then anything in the chain."""
+    if state == "CANCELED" and not root_cause:
+        return _CANCELLED
+    for text in (root_cause, chain):
+        for rule in RULES:
+            if text and rule.matches(text):
+                return rule
+    return _CANCELLED if state == "CANCELED" else _UNKNOWN
+
+
+class Diagnosis(BaseModel):
+    """What broke, where, and whether a retry can help (JSON-serializable: goes to XCom and the CLI)."""
+
+    job_id: str
+    source: str
+    state: str | None = None
+    job_name: str | None = None
+    duration_ms: int | None = None
+    exception_class: str | None = None
+    message: str | None = None
+    frames: list[str] = []
+    vertex: str | None = None
+    subtask: str | None = None
+    task_manager: str | None = None
+    attempts: int = 0
+    category: Category = "unknown"
+    retryable: bool = True
+    advice: str = ""
+    sources_tried: list[str] = []
+
+    def headline(self) -> str:
+        cause = f"{self.exception_class}: {self.message}" if self.exception_class else "no exception recorded"
+        return f"Flink job {self.job_id} {self.state or 'failed'} [{self.category}]: {cause}"
+
+    def describe(self, links: dict[str, str] | None = None) -> str:
+        """The short block the task log shows."""
+        took = f" after {self.duration_ms / 1000:.1f}s" if self.duration_ms else ""
+        rows = [
+            ("category", f"{self.category} (retryable: {'yes' if self.retryable else 'no'}) - {self.advice}"),
+            ("root cause", f"{self.exception_class}: {self.message}" if self.exception_class else "none recorded"),
+            *[("", f"at {frame}") for frame in self.frames],
+        ]
+        if self.vertex:
+            rows.append(("vertex", self.vertex + (f" (subtask {self.subtask})" if self.subtask else "")))
+        if self.task_manager:
+            rows.append(("TaskManager", self.task_manager))
+        rows.append(("attempts", f"{self.attempts} failure(s) recorded; source: {self.source}"))
+        rows += list((links or {}).items())
+        lines = [f"Flink job {self.job_id} ({self.job_name or 'unnamed'}) ended {self.state}{took}"]
+        lines += [f"  {label:<13}{': ' if label else '  '}{value}" for label, value in rows]
+        return "\n".join(lines)
+
+
+_TASK_NAME = re.compile(r"^(?P<vertex>.*?) \((?P<subtask>\d+/\d+)\)(?: - execution #\d+)?$")
+
+
+def diagnose(
+    job_id: str,
+    details: dict[str, Any] | None,
+    exceptions: dict[str, Any] | None,
+    *,
+    source: str,
+    retry_on: dict[str, bool] | None = None,
+) -> Diagnosis:
+    """Build the diagnosis from one source's ``/jobs/<id>`` and ``/jobs/<id>/exceptions`` JSON."""
+    details = details or {}
+    entries = ((exceptions or {}).get("exceptionHistory") or {}).get("entries") or []
+    cause = root_cause_from_exceptions(exceptions) if exceptions else None
+    state = details.get("state")
+    vertex = subtask = None
+    if cause and cause.task:
+        match = _TASK_NAME.match(cause.task)
+        vertex, subtask = (match.group("vertex"), match.group("subtask")) if match else (cause.task, None)
+    elif details.get("vertices"):  # a global failure (e.g. a missing input path) names no task: use the vertex
+        failed = [v for v in details["vertices"] if v.get("status") in ("FAILED", "CANCELED")]
+        vertex = failed[0].get("name") if failed else None
+    chain = "\n".join(str(entry.get("stacktrace") or "") for entry in entries[:1])
+    root = f"{cause.exception_class}: {cause.message}" if cause else ""
+    rule = classify(state, root, chain)
+    retryable = (retry_on or {}).get(rule.category, rule.retryable)
+    return Diagnosis(
+        job_id=job_id,
+        source=source,
+        state=state,
+        job_name=details.get("name"),
+        duration_ms=details.get("duration") if isinstance(details.get("duration"), int) else None,
+        exception_class=cause.exception_class if cause else None,
+        message=cause.message if cause else None,
+        frames=cause.frames if cause else [],
+        vertex=vertex,
+        subtask=subtask,
+        task_manager=(cause.location or cause.task_manager_id) if cause else None,
+        attempts=len(entries),
+        category=rule.category,
+        retryable=retryable,
+        advice=rule.advice,
+    )
+
+
+def diagnose_submission(job_id: str, message: str) -> Diagnosis:
+    """A job Flink refused at submission (no job exists): classify the error text alone."""
+    match = re.search(r"(\w+(?:\.\w+)*(?:Exception|Error)):\s*(.*)", message)
+    rule = classify(None, message, message)
+    return Diagnosis(
+        job_id=job_id,
+        source="submission",
+        state="REJECTED",
+        exception_class=match.group(1) if match else None,
+        message=(match.group(2) if match else message)[:2000],
+        category=rule.category,
+        retryable=rule.retryable,
+        advice=rule.advice,
+    )

@@ -1,0 +1,49 @@
+"""Turn a job that did not finish into the right Airflow failure, with the diagnosis in the task log.
+
+Shared by the operator and the sensor: non-retryable categories raise ``AirflowFailException`` (no
+retries wasted on a SQL typo or bad data), retryable ones a plain ``AirflowException`` so the task's
+``retries`` act.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from airflow_provider_flinkbatch.diagnosis import Diagnosis
+
+DIAGNOSIS_XCOM_KEY = "flink_diagnosis"
+
+
+def diagnose_or_placeholder(conn_id: str, job_id: str, state: str, retry_on: dict[str, bool] | None) -> Diagnosis:
+    """The diagnosis from the first source that knows the job, or an 'unknown' one saying what was tried."""
+    from airflow_provider_flinkbatch.diagnosis import Diagnosis
+    from airflow_provider_flinkbatch.history.sources import ArchiveError
+    from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook, JobHistoryNotFound
+    from airflow_provider_flinkbatch.rest.errors import FlinkRestError
+
+    try:
+        return FlinkHistoryServerHook(conn_id).diagnose(job_id, retry_on=retry_on)
+    except (JobHistoryNotFound, FlinkRestError, ArchiveError) as err:
+        retryable = (retry_on or {}).get("unknown", True)
+        return Diagnosis(job_id=job_id, source="none", state=state, retryable=retryable, advice=str(err))
+
+
+def raise_for_failed_job(
+    log: Any,
+    context: Any,
+    conn_id: str,
+    job_id: str,
+    state: str,
+    *,
+    retry_on: dict[str, bool] | None = None,
+    links: dict[str, str] | None = None,
+) -> NoReturn:
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+    diagnosis = diagnose_or_placeholder(conn_id, job_id, state, retry_on)
+    log.error("Flink job did not finish:\n%s", diagnosis.describe(links))
+    context["ti"].xcom_push(key=DIAGNOSIS_XCOM_KEY, value=diagnosis.model_dump())
+    if diagnosis.retryable:
+        raise AirflowException(diagnosis.headline() + " (retryable)")
+    raise AirflowFailException(diagnosis.headline() + f" (not retried: {diagnosis.advice})")

@@ -1,0 +1,136 @@
+"""Job history sources that answer Flink REST paths (``/jobs/<id>``, ``/jobs/<id>/exceptions``, ...).
+
+The JobManager and the HistoryServer serve these paths over HTTP; an archive file written by
+``jobmanager.archive.fs.dir`` stores the very same paths and JSON. So one interface covers all
+three and diagnosis code does not care where the answer came from.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Protocol
+
+from airflow_provider_flinkbatch.rest import calls
+from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
+
+if TYPE_CHECKING:
+    from airflow_provider_flinkbatch.rest.client import FlinkRestClient
+
+
+class ArchiveError(RuntimeError):
+    """An archive exists but cannot be read or parsed; the message names the file."""
+
+
+class JobSource(Protocol):
+    """Answers Flink REST paths about jobs; ``None`` when this source does not know the path."""
+
+    name: str
+
+    def get(self, path: str) -> Any | None: ...
+
+
+class RestJobSource:
+    """The JobManager's or the HistoryServer's REST API (same paths, same JSON)."""
+
+    def __init__(self, name: str, client: FlinkRestClient) -> None:
+        self.name = name
+        self.client = client
+
+    def get(self, path: str) -> Any | None:
+        try:
+            return self.client.call(calls.ApiCall("GET", path, lambda body: body))
+        except FlinkNotFoundError:
+            return None
+
+    def __repr__(self) -> str:
+        return f"{self.name} ({self.client.settings.rest_url})"
+
+
+class ArchiveJobSource:
+    """Raw archive files under ``jobmanager.archive.fs.dir``, on any filesystem Airflow can reach.
+
+    Paths go through Airflow's ``ObjectStoragePath`` (fsspec), so ``file://``, ``s3://``, ``gs://``,
+    ``hdfs://`` ... work with the credentials of ``conn_id``. Finding a job never reads other archives:
+
+    * Flink 2.x: ``<dir>/<cluster id>/applications/<application id>/jobs/<job id>``; jobs run through
+      ``/jars/<id>/run`` have application id == job id, so the path is direct (one ``exists`` per
+      cluster directory); otherwise the application directories are *listed* (names only).
+    * Flink 1.x: ``<dir>/<job id>``.
+    """
+
+    name = "archive"
+
+    def __init__(self, archive_dir: str, conn_id: str | None = None) -> None:
+        self.archive_dir = archive_dir
+        self.conn_id = conn_id
+        self._archives: dict[str, dict[str, str]] = {}  # job id -> entries, once found (archives never change)
+
+    def __repr__(self) -> str:
+        return f"archive ({self.archive_dir})"
+
+    def _root(self) -> Any:
+        from airflow.sdk import ObjectStoragePath
+
+        return ObjectStoragePath(self.archive_dir, conn_id=self.conn_id)
+
+    def locate(self, job_id: str) -> Any | None:
+        """The archive file of ``job_id``, or None."""
+        calls.check_job_id(job_id)
+        root = self._root()
+        try:
+            flat = root / job_id
+            if flat.is_file():
+                return flat
+            clusters = [entry for entry in root.iterdir() if entry.is_dir()]
+            for cluster in clusters:
+                direct = cluster / "applications" / job_id / "jobs" / job_id
+                if direct.is_file():
+                    return direct
+            for cluster in clusters:
+                applications = cluster / "applications"
+                if not applications.is_dir():
+                    continue
+                for application in applications.iterdir():
+                    candidate = application / "jobs" / job_id
+                    if candidate.is_file():
+                        return candidate
+        except FileNotFoundError:
+            return None
+        except PermissionError as err:
+            raise ArchiveError(f"no permission to list {self.archive_dir}: {err}") from err
+        return None
+
+    def get(self, path: str) -> Any | None:
+        parts = path.strip("/").split("/")
+        if len(parts) < 2 or parts[0] != "jobs":
+            return None
+        entries = self._entries(parts[1])
+        raw = entries.get(path) if entries else None
+        if raw is None:
+            return None
+        try:
+            return json.loads(raw)  # only the entries asked for are parsed
+        except ValueError as err:
+            raise ArchiveError(f"archive entry {path} of job {parts[1]} is not JSON: {err}") from err
+
+    def _entries(self, job_id: str) -> dict[str, str] | None:
+        if job_id not in self._archives:
+            location = self.locate(job_id)
+            if location is None:
+                return None
+            self._archives[job_id] = _read_archive(location)
+        return self._archives[job_id]
+
+
+def _read_archive(location: Any) -> dict[str, str]:
+    """path -> JSON text of every entry in one job's archive (the inner JSON stays unparsed)."""
+    try:
+        document = json.loads(location.read_text())
+    except PermissionError as err:
+        raise ArchiveError(f"no permission to read archive {location}: {err}") from err
+    except ValueError as err:
+        raise ArchiveError(f"archive {location} is not JSON ({err}): is it a Flink job archive?") from err
+    archive = document.get("archive") if isinstance(document, dict) else None
+    if not isinstance(archive, list):
+        raise ArchiveError(f"archive {location} has no 'archive' list: is it a Flink job archive?")
+    return {str(entry.get("path")): str(entry.get("json")) for entry in archive if isinstance(entry, dict)}
