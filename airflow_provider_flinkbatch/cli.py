@@ -43,6 +43,37 @@ def _cmd_local_status(args: argparse.Namespace) -> int:
     return 0 if status.get("running") else 3
 
 
+def _cmd_diagnose(args: argparse.Namespace) -> int:
+    import os
+
+    from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook, JobHistoryNotFound
+
+    conn_id = args.conn_id
+    if args.rest_url or args.history_url or args.archive_dir:
+        extra = {
+            key: value
+            for key, value in (("history_server_url", args.history_url), ("archive_dir", args.archive_dir))
+            if value
+        }
+        conn_id = "flinkbatch_cli"
+        os.environ["AIRFLOW_CONN_FLINKBATCH_CLI"] = json.dumps(
+            {
+                "conn_type": "flink_batch",
+                "host": args.rest_url or args.history_url or "http://127.0.0.1:8081",
+                "extra": extra,
+            }
+        )
+    hook = FlinkHistoryServerHook(conn_id)
+    try:
+        skip_jobmanager = args.history_only or (conn_id == "flinkbatch_cli" and not args.rest_url)
+        diagnosis = hook.diagnose(args.job_id, include_jobmanager=not skip_jobmanager)
+    except JobHistoryNotFound as err:
+        print(f"flinkbatch: {err}", file=sys.stderr)
+        return 2
+    print(diagnosis.model_dump_json(indent=2) if args.json else diagnosis.describe())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flinkbatch", description="Flink batch SQL for Airflow")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -58,6 +89,21 @@ def build_parser() -> argparse.ArgumentParser:
     local_commands.add_parser("status", help="show processes and URLs (exit 3 if not running)").set_defaults(
         func=_cmd_local_status
     )
+
+    diagnose = commands.add_parser(
+        "diagnose",
+        help="why a Flink job failed: root cause, where, category, retryable (JobManager -> HistoryServer -> archives)",
+    )
+    diagnose.add_argument("job_id", help="the Flink job id (32 hex characters)")
+    diagnose.add_argument(
+        "--conn-id", default="flink_batch_default", help="flink_batch connection (env or secrets backend)"
+    )
+    diagnose.add_argument("--rest-url", help="JobManager REST URL (instead of a connection)")
+    diagnose.add_argument("--history-url", help="HistoryServer URL (instead of a connection)")
+    diagnose.add_argument("--archive-dir", help="jobmanager.archive.fs.dir URL, e.g. s3://bucket/flink-archive")
+    diagnose.add_argument("--history-only", action="store_true", help="skip the JobManager")
+    diagnose.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
+    diagnose.set_defaults(func=_cmd_diagnose)
     return parser
 
 
@@ -67,10 +113,22 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except Exception as err:  # a CLI prints what went wrong, not a traceback
         from airflow_provider_flinkbatch.distribution import FlinkDistributionNotFound
+        from airflow_provider_flinkbatch.history.sources import ArchiveError
         from airflow_provider_flinkbatch.local import LocalClusterError
+        from airflow_provider_flinkbatch.rest.errors import FlinkRestError
+        from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
         from airflow_provider_flinkbatch.runner.build import RunnerBuildError
 
-        if isinstance(err, LocalClusterError | FlinkDistributionNotFound | RunnerBuildError):
+        known = (
+            LocalClusterError,
+            FlinkDistributionNotFound,
+            RunnerBuildError,
+            FlinkRestError,
+            FlinkConnectionError,
+            ArchiveError,
+            ValueError,
+        )
+        if isinstance(err, known):
             print(f"flinkbatch: {err}", file=sys.stderr)
             return 1
         raise

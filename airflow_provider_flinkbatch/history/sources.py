@@ -94,7 +94,7 @@ class ArchiveJobSource:
                     candidate = application / "jobs" / job_id
                     if candidate.is_file():
                         return candidate
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # no archive directory (yet): nothing archived
             return None
         except PermissionError as err:
             raise ArchiveError(f"no permission to list {self.archive_dir}: {err}") from err

@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
 
 
+def _diagnosis_retry() -> RetryPolicy:
+    from airflow_provider_flinkbatch.rest.client import RetryPolicy
+
+    return RetryPolicy(budget=15.0)
+
+
 class JobHistoryNotFound(LookupError):
     """No source knows the job; the message lists the sources tried and what each said."""
 
@@ -39,7 +45,8 @@ class FlinkHistoryServerHook(BaseHook):
     def __init__(self, flink_conn_id: str = DEFAULT_CONN_ID, retry: RetryPolicy | None = None) -> None:
         super().__init__()
         self.flink_conn_id = flink_conn_id
-        self.retry = retry
+        # Diagnosis is a best effort after the fact: a dead source is skipped after a short retry budget.
+        self.retry = retry or _diagnosis_retry()
 
     @cached_property
     def settings(self) -> FlinkConnectionSettings:

@@ -67,6 +67,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Flink's servers do (TIME_WAIT is fine)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -156,7 +166,7 @@ class LocalCluster:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for sub in ("uploads", "tmp", "archive"):
             (self.state_dir / sub).mkdir(exist_ok=True)
-        rest_port, rpc_port, history_port = _free_port(), _free_port(), _free_port()
+        rest_port, rpc_port, history_port = self._choose_ports()
         config = local_flink_config(
             state_dir=self.state_dir, rest_port=rest_port, rpc_port=rpc_port, history_port=history_port
         )
@@ -219,6 +229,21 @@ class LocalCluster:
         return stopped
 
     # ----------------------------------------------------------------- helpers
+    def _choose_ports(self) -> tuple[int, int, int]:
+        """The ports of the previous start when they are still free (URLs and connections stay valid
+        across ``down``/``up``), else fresh free ports."""
+        ports_file = self.state_dir / "ports.json"
+        try:
+            previous = [int(port) for port in json.loads(ports_file.read_text())]
+        except (OSError, ValueError, TypeError):
+            previous = []
+        if len(previous) == 3 and all(_port_is_free(port) for port in previous):
+            chosen = previous
+        else:
+            chosen = [_free_port(), _free_port(), _free_port()]
+        ports_file.write_text(json.dumps(chosen))
+        return chosen[0], chosen[1], chosen[2]
+
     def _record(self, info: LocalClusterInfo, pids: dict[str, int]) -> None:
         data = asdict(info) | {"pids": dict(pids)}
         self._state_file.write_text(json.dumps(data, indent=2))

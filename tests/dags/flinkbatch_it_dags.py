@@ -72,6 +72,25 @@ INSERT INTO amounts SELECT order_id, CAST(note AS INT) FROM orders;
         job_name="it.runtime_failure",
         deferrable=True,
         poll_interval=0.5,
+        retries=2,  # bad data is not retryable: the task must fail at once anyway
+        retry_delay=timedelta(seconds=0),
+    )
+
+with DAG("it_retryable_failure", schedule=None, start_date=START, params=PARAMS):
+    FlinkBatchSqlOperator(
+        task_id="missing_input",
+        sql="""
+CREATE TEMPORARY TABLE late_input (id BIGINT) WITH (
+  'connector' = 'filesystem', 'path' = '{{ params.data_dir }}/not-there-yet', 'format' = 'csv'
+);
+CREATE TEMPORARY TABLE sink (id BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO sink SELECT id FROM late_input;
+""",
+        job_name="it.retryable_failure",
+        deferrable=True,
+        poll_interval=0.5,
+        retries=1,  # a missing input is an I/O error: Airflow retries it
+        retry_delay=timedelta(seconds=0),
     )
 
 with DAG("it_validation_error", schedule=None, start_date=START, params=PARAMS):

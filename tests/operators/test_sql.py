@@ -60,6 +60,7 @@ def test_runtime_failure_fails_the_task_with_the_root_cause(
     _, tis = run_dag("it_runtime_failure")
 
     assert tis["bad_cast"].state == "failed"
+    assert tis["bad_cast"].try_number == 1  # retries=2, but bad data is not retryable
     [job] = flink_jobs_named(flink_cluster.rest_url, "it.runtime_failure")
     assert job["state"] == "FAILED"
     log = capfd.readouterr().out
@@ -72,6 +73,20 @@ def test_runtime_failure_fails_the_task_with_the_root_cause(
     assert re.search(r"  vertex       : Source: orders\[\d+\] -> Calc\[\d+\].*\(subtask 1/1\)", log)
     assert "  TaskManager  : localhost:" in log
     assert log.count("\tat org.apache.flink") == 0
+
+
+def test_retryable_failure_is_retried_by_airflow_with_a_new_attempt(
+    run_dag: RunDag, flink_cluster: LocalClusterInfo, capfd: pytest.CaptureFixture[str]
+) -> None:
+    _, tis = run_dag("it_retryable_failure")
+
+    ti = tis["missing_input"]
+    assert ti.state == "failed" and ti.try_number == 2  # retries=1 was used: the input never appeared
+    jobs = flink_jobs_named(flink_cluster.rest_url, "it.retryable_failure")
+    assert len(jobs) == 2 and {j["state"] for j in jobs} == {"FAILED"}  # attempt 0 and attempt 1, two job ids
+    log = capfd.readouterr().out
+    assert log.count("[io_error]: java.io.FileNotFoundException") == 2
+    assert "(retryable)" in log
 
 
 def test_sql_validation_error_fails_at_submission_without_retries_or_a_job(
