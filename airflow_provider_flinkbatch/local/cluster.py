@@ -104,11 +104,18 @@ class LocalCluster:
 
     :param state_dir: config, logs, pid/state files, uploaded jars and job archives; defaults to
         ``<cache>/local-cluster`` (``$FLINKBATCH_HOME``). Tests pass their own temporary directory.
+    :param extra_config: Flink options added to (or overriding) the local defaults.
     """
 
-    def __init__(self, state_dir: Path | None = None, distribution: FlinkDistribution | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path | None = None,
+        distribution: FlinkDistribution | None = None,
+        extra_config: dict[str, str] | None = None,
+    ) -> None:
         self.state_dir = Path(state_dir) if state_dir else cache_dir() / "local-cluster"
         self._distribution = distribution
+        self.extra_config = dict(extra_config or {})
 
     @property
     def distribution(self) -> FlinkDistribution:
@@ -170,6 +177,7 @@ class LocalCluster:
         config = local_flink_config(
             state_dir=self.state_dir, rest_port=rest_port, rpc_port=rpc_port, history_port=history_port
         )
+        config.update(self.extra_config)
         self.conf_dir.mkdir(parents=True, exist_ok=True)
         (self.conf_dir / "config.yaml").write_text(render_config_yaml(config))
         (self.conf_dir / "log4j.properties").write_text(LOG4J_PROPERTIES)
