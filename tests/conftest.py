@@ -175,3 +175,13 @@ def make_request(sql: str, name: str, **config: str) -> Any:
 
     identity = JobIdentity(dag_id="tests", task_id=name, run_id=uuid.uuid4().hex, fingerprint="f" * 16)
     return JobRequest(statements=split_statements(sql), flink_config=config, job_name=name, identity=identity)
+
+
+def slow_sql(rows: int, rows_per_second: int = 20) -> str:
+    """A job that runs about ``rows / rows_per_second`` seconds (throttled datagen into a blackhole)."""
+    return f"""
+CREATE TEMPORARY TABLE slow_source (id BIGINT)
+  WITH ('connector' = 'datagen', 'number-of-rows' = '{rows}', 'rows-per-second' = '{rows_per_second}');
+CREATE TEMPORARY TABLE sink (id BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO sink SELECT id FROM slow_source;
+"""

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RunDag, flink_jobs_named, make_request, xcom_value
+from conftest import RunDag, flink_jobs_named, make_request, slow_sql, xcom_value
 
 from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
 from airflow_provider_flinkbatch.local import LocalClusterInfo
@@ -82,7 +82,7 @@ def test_trigger_restarted_from_its_serialized_form_follows_the_same_job(
     from airflow._shared.module_loading import import_string
 
     target = SessionTarget(FlinkRestHook(flink_conn).client, flink_conn)
-    handle = target.submit(make_request(_slow_sql(80), "it.drill.trigger_restart"))
+    handle = target.submit(make_request(slow_sql(80), "it.drill.trigger_restart"))
     classpath, kwargs = FlinkJobTrigger(handle.job_id, flink_conn, poll_interval=0.3).serialize()
 
     async def triggerer_crashes_mid_poll() -> None:
@@ -163,7 +163,7 @@ def test_deferral_timeout_cancels_the_job(flink_conn: str, flink_cluster: LocalC
     from airflow_provider_flinkbatch.operators.sql import FlinkBatchSqlOperator
 
     target = SessionTarget(FlinkRestHook(flink_conn).client, flink_conn)
-    handle = target.submit(make_request(_slow_sql(2000), "it.drill.deferral_timeout"))
+    handle = target.submit(make_request(slow_sql(2000), "it.drill.deferral_timeout"))
     wait_for_state(flink_cluster.rest_url, "it.drill.deferral_timeout", {"RUNNING"})
 
     operator = FlinkBatchSqlOperator(task_id="t", sql="INSERT INTO x SELECT 1", flink_conn_id=flink_conn)
@@ -171,12 +171,3 @@ def test_deferral_timeout_cancels_the_job(flink_conn: str, flink_cluster: LocalC
     with pytest.raises(TaskDeferralTimeout):
         operator.resume_execution("__fail__", {"error": TriggerFailureReason.TRIGGER_TIMEOUT}, context)
     assert wait_for_state(flink_cluster.rest_url, "it.drill.deferral_timeout", {"CANCELED"}, timeout=20)
-
-
-def _slow_sql(rows: int) -> str:
-    return f"""
-CREATE TEMPORARY TABLE slow_source (id BIGINT)
-  WITH ('connector' = 'datagen', 'number-of-rows' = '{rows}', 'rows-per-second' = '20');
-CREATE TEMPORARY TABLE sink (id BIGINT) WITH ('connector' = 'blackhole');
-INSERT INTO sink SELECT id FROM slow_source;
-"""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_request
+from conftest import make_request, slow_sql
 
 from airflow_provider_flinkbatch.cli import main
 from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose, diagnose_submission
@@ -33,12 +33,6 @@ CREATE TEMPORARY TABLE src (id BIGINT, amount STRING)
   WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'csv');
 CREATE TEMPORARY TABLE sink (id BIGINT, amount INT) WITH ('connector' = 'blackhole');
 INSERT INTO sink SELECT id, CAST(amount AS INT) FROM src;
-"""
-SLOW_SQL = """
-CREATE TEMPORARY TABLE slow (id BIGINT)
-  WITH ('connector' = 'datagen', 'number-of-rows' = '100000', 'rows-per-second' = '20');
-CREATE TEMPORARY TABLE sink (id BIGINT) WITH ('connector' = 'blackhole');
-INSERT INTO sink SELECT id FROM slow;
 """
 
 
@@ -74,7 +68,7 @@ def failures(flink_cluster: LocalClusterInfo, tmp_path_factory: pytest.TempPathF
     handles = {
         "bad_cast": target.submit(make_request(CAST_SQL.format(path=data / "amounts.csv"), "diag.bad_cast")),
         "missing_path": target.submit(make_request(CAST_SQL.format(path=data / "nope.csv"), "diag.missing")),
-        "cancelled": target.submit(make_request(SLOW_SQL, "diag.cancelled")),
+        "cancelled": target.submit(make_request(slow_sql(100_000), "diag.cancelled")),
     }
     time.sleep(2)
     target.cancel(handles["cancelled"])  # cancelled mid-run

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_request
+from conftest import make_request, slow_sql
 
 from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
 from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook
@@ -17,13 +17,6 @@ from airflow_provider_flinkbatch.runner import RunnerJar
 from airflow_provider_flinkbatch.targets.session import SessionTarget
 
 pytestmark = pytest.mark.integration
-
-SLOW_SQL = """
-CREATE TEMPORARY TABLE slow (id BIGINT)
-  WITH ('connector' = 'datagen', 'number-of-rows' = '100000', 'rows-per-second' = '50');
-CREATE TEMPORARY TABLE sink (id BIGINT) WITH ('connector' = 'blackhole');
-INSERT INTO sink SELECT id FROM slow;
-"""
 
 
 def test_lost_taskmanager_is_retryable(tmp_path: Path, runner_jar: RunnerJar, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -36,7 +29,7 @@ def test_lost_taskmanager_is_retryable(tmp_path: Path, runner_jar: RunnerJar, mo
     try:
         monkeypatch.setenv("AIRFLOW_CONN_FLINK_TM_KILL", info.connection_uri_json())
         target = SessionTarget(FlinkRestHook("flink_tm_kill").client, "flink_tm_kill")
-        handle = target.submit(make_request(SLOW_SQL, "diag.lost_tm"))
+        handle = target.submit(make_request(slow_sql(100_000, rows_per_second=50), "diag.lost_tm"))
         deadline = time.monotonic() + 60
         while {v["status"] for v in target.job_details(handle).get("vertices", [])} != {"RUNNING"}:
             assert time.monotonic() < deadline  # tasks deployed and running on the TaskManager

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import RunDag, make_request, xcom_value
+from conftest import RunDag, make_request, slow_sql, xcom_value
 
 from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
 from airflow_provider_flinkbatch.targets.base import JobHandle
@@ -11,17 +11,10 @@ from airflow_provider_flinkbatch.targets.session import SessionTarget
 
 pytestmark = pytest.mark.integration
 
-SQL = """
-CREATE TEMPORARY TABLE src (id BIGINT)
-  WITH ('connector' = 'datagen', 'number-of-rows' = '40', 'rows-per-second' = '20');
-CREATE TEMPORARY TABLE sink (id BIGINT) WITH ('connector' = 'blackhole');
-INSERT INTO sink SELECT id FROM src;
-"""
-
 
 def submit(conn_id: str, name: str) -> tuple[SessionTarget, JobHandle]:
     target = SessionTarget(FlinkRestHook(conn_id).client, conn_id)
-    request = make_request(SQL, name)
+    request = make_request(slow_sql(40), name)
     return target, target.submit(request)
 
 

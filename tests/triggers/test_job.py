@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from conftest import make_request
+from conftest import make_request, slow_sql
 from fake_http import Reply, ScriptedServer
 
 from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
@@ -17,12 +17,6 @@ from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
 QUICK_SQL = """
 CREATE TEMPORARY TABLE sink (x INT) WITH ('connector' = 'blackhole');
 INSERT INTO sink SELECT * FROM (VALUES (1), (2), (3)) AS t(x);
-"""
-SLOW_SQL = """
-CREATE TEMPORARY TABLE slow_source (id BIGINT) WITH (
-  'connector' = 'datagen', 'number-of-rows' = '1000000', 'rows-per-second' = '20');
-CREATE TEMPORARY TABLE sink (id BIGINT) WITH ('connector' = 'blackhole');
-INSERT INTO sink SELECT id FROM slow_source;
 """
 
 
@@ -70,7 +64,7 @@ def test_runs_until_the_job_finishes_and_reports_its_summary(flink_conn: str) ->
 
 @pytest.mark.integration
 def test_on_kill_cancels_the_running_job(flink_conn: str) -> None:
-    target, handle = submit(flink_conn, SLOW_SQL, "it.trigger.killed")
+    target, handle = submit(flink_conn, slow_sql(1_000_000), "it.trigger.killed")
     trigger = FlinkJobTrigger(handle.job_id, flink_conn, poll_interval=0.3)
 
     async def scenario() -> dict[str, Any]:
