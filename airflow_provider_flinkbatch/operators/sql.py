@@ -26,8 +26,38 @@ if TYPE_CHECKING:
     from airflow_provider_flinkbatch.targets.base import JobHandle, JobRequest
     from airflow_provider_flinkbatch.targets.session import SessionTarget
 
+#: Largest SQL script accepted. Statements travel base64-encoded in one REST request, which Flink caps at
+#: ``rest.server.max-content-length`` (100 MiB by default); real scripts are kilobytes.
+MAX_SQL_BYTES = 16 * 1024 * 1024
+
 #: Status reported for a stored job id the target no longer knows, or whose SQL/config changed.
 GONE, STALE = "UNKNOWN", "STALE"
+
+
+def _too_large(what: str, size: int) -> str:
+    return (
+        f"{what} {size / 1024 / 1024:.1f} MiB; the limit is {MAX_SQL_BYTES // 1024 // 1024} MiB. "
+        "Keep data out of the script: read it from a table or file instead of inlining it"
+    )
+
+
+def is_secret_config_key(key: str) -> bool:
+    """``s3.secret-key``, ``security.ssl.rest.keystore-password``, ``fs.azure.account.key...``: yes;
+    ``table.exec.sink.keyed-shuffle``: no. Judged on the last segment of the key."""
+    last = key.lower().rsplit(".", 1)[-1]
+    return any(word in last for word in ("password", "secret", "token", "credential")) or (
+        last == "key" or last.endswith(("-key", "_key", "accesskey"))
+    )
+
+
+def _mask_secret_config(config: dict[str, Any]) -> None:
+    """Register values of secret-looking ``flink_config`` keys with Airflow's secrets masker."""
+    from airflow.sdk.log import mask_secret
+
+    for key, value in config.items():
+        text = str(value)
+        if is_secret_config_key(key) and text and text.lower() not in ("true", "false"):
+            mask_secret(text, key)
 
 
 def _check_retry_on(retry_on: dict[str, bool] | None) -> dict[str, bool]:
@@ -106,6 +136,33 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         self._request: JobRequest | None = None
         self._result: dict[str, Any] | None = None
 
+    # ------------------------------------------------------------------ input guards
+    def resolve_template_files(self) -> None:
+        """Refuse to load an oversized ``.sql`` file (the DAG processor would read it into memory)."""
+        self._sql_too_large: str | None = None
+        if isinstance(self.sql, str) and self.sql.endswith(tuple(self.template_ext)):
+            size = self._template_file_size(self.sql)
+            if size is not None and size > MAX_SQL_BYTES:
+                self._sql_too_large = _too_large(f"{self.sql} is", size)
+                self.log.warning("%s: %s", self.task_id, self._sql_too_large)
+                self.sql = ""  # nothing to read or render; execute() fails with the message
+        super().resolve_template_files()
+
+    def _template_file_size(self, name: str) -> int | None:
+        import os
+
+        searchpath = getattr(self.get_template_env().loader, "searchpath", None) or []
+        for folder in searchpath:
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):
+                return os.path.getsize(path)
+        return None
+
+    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+        if getattr(self, "_sql_too_large", None):
+            return  # do not feed megabytes to Jinja; execute() reports the problem
+        super().render_template_fields(context, jinja_env)
+
     # ------------------------------------------------------------------ wiring
     def _target(self) -> SessionTarget:
         from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
@@ -130,6 +187,11 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         from airflow_provider_flinkbatch.sql.statements import SqlScriptError, split_statements
         from airflow_provider_flinkbatch.targets.base import JobRequest
 
+        too_large = getattr(self, "_sql_too_large", None)
+        size = len(self.sql.encode()) if isinstance(self.sql, str) else 0
+        if too_large or size > MAX_SQL_BYTES:
+            raise AirflowFailException(f"{self.task_id}: {too_large or _too_large('the SQL is', size)}")
+        _mask_secret_config(self.flink_config)
         try:
             statements = split_statements(self.sql)
             flink_config = normalize_flink_config(self.flink_config)
@@ -148,6 +210,9 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
 
     # ------------------------------------------------------------------ execute
     def execute(self, context: Context) -> Any:
+        # The extra links read this key in every outcome; an explicit "no job yet" keeps a task that fails
+        # before submitting from logging "XCom not found" errors.
+        context["ti"].xcom_push(key=XCOM_KEY, value={"job_id": None})
         self._request = self._build_request(context)
         return self.execute_resumable(context)
 

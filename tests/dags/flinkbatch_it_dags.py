@@ -159,3 +159,13 @@ with DAG("it_drill_rerun", schedule=None, start_date=START, params=PARAMS):
     FlinkBatchSqlOperator(
         task_id="rerun", sql=slow_sql(20), job_name="it.drill.rerun", deferrable=True, poll_interval=0.5
     )
+
+# Bad input: every task must fail at once with a message naming the problem (tests/test_bad_inputs.py).
+with DAG("it_bad_inputs", schedule=None, start_date=START, params=PARAMS, default_args={"retries": 2}):
+    FlinkBatchSqlOperator(task_id="empty_sql", sql="  ")
+    FlinkBatchSqlOperator(task_id="only_comments", sql="-- nothing here;\n/* still nothing */")
+    FlinkBatchSqlOperator(task_id="unterminated_string", sql="INSERT INTO t SELECT 'oops FROM s")
+    FlinkBatchSqlOperator(task_id="config_wrong_type", sql="INSERT INTO t SELECT 1", flink_config={"a": [1, 2]})
+    FlinkBatchSqlOperator(task_id="unknown_connection", sql="INSERT INTO t SELECT 1", flink_conn_id="no_such_conn")
+    FlinkBatchSqlOperator(task_id="huge_sql_file", sql="sql/huge.sql")
+    FlinkBatchSqlOperator(task_id="jinja_error", sql="INSERT INTO t SELECT {{ params.data_dir ", retries=0)
