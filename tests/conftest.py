@@ -185,3 +185,33 @@ CREATE TEMPORARY TABLE slow_source (id BIGINT)
 CREATE TEMPORARY TABLE sink (id BIGINT) WITH ('connector' = 'blackhole');
 INSERT INTO sink SELECT id FROM slow_source;
 """
+
+
+def call_with(kind: str, settings: Any, call: Any, retry: Any = None) -> Any:
+    """Run one REST call through the sync (worker) or the async (triggerer) client."""
+    import asyncio
+
+    from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, FlinkRestClient, RetryPolicy
+
+    retry = retry or RetryPolicy(budget=5.0, initial_delay=0.05, max_delay=0.2)
+    if kind == "sync":
+        client = FlinkRestClient(settings, retry)
+        try:
+            return client.call(call)
+        finally:
+            client.close()
+
+    async def run() -> Any:
+        aclient = AsyncFlinkRestClient(settings, retry)
+        try:
+            return await aclient.call(call)
+        finally:
+            await aclient.aclose()
+
+    return asyncio.run(run())
+
+
+@pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> str:
+    """Both REST clients share error mapping and retries: run a case against each."""
+    return str(request.param)

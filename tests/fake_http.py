@@ -7,6 +7,7 @@ gateway, truncated JSON). The clients under test speak real HTTP to it.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -54,7 +55,8 @@ class ScriptedServer:
         return queue.popleft() if len(queue) > 1 else queue[0]
 
 
-def start_scripted_server() -> tuple[ScriptedServer, ThreadingHTTPServer]:
+def start_scripted_server(tls: ssl.SSLContext | None = None) -> tuple[ScriptedServer, ThreadingHTTPServer]:
+    """Serve scripted replies on 127.0.0.1 (HTTPS when a server TLS context is given)."""
     script = ScriptedServer()
 
     class Handler(BaseHTTPRequestHandler):
@@ -76,6 +78,10 @@ def start_scripted_server() -> tuple[ScriptedServer, ThreadingHTTPServer]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    script.url = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    scheme = "http"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
+    script.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return script, server

@@ -182,7 +182,12 @@ class FlinkRestClient:
         url = self.url(call.path)
         try:
             response = self._session.request(
-                call.method, url, params=call.params or None, json=call.json, timeout=self.settings.timeout
+                call.method,
+                url,
+                params=call.params or None,
+                json=call.json,
+                timeout=self.settings.timeout,
+                verify=self.settings.verify,  # per request: REQUESTS_CA_BUNDLE would override the session's
             )
         except requests.RequestException as err:
             raise _transport_error(err, url, self.settings.timeout) from err
@@ -202,6 +207,7 @@ class FlinkRestClient:
                     url,
                     files={"jarfile": (upload_name, handle, "application/x-java-archive")},
                     timeout=max(self.settings.timeout, 120.0),
+                    verify=self.settings.verify,
                 )
         except requests.RequestException as err:
             raise _transport_error(err, url, self.settings.timeout) from err

@@ -169,3 +169,27 @@ with DAG("it_bad_inputs", schedule=None, start_date=START, params=PARAMS, defaul
     FlinkBatchSqlOperator(task_id="unknown_connection", sql="INSERT INTO t SELECT 1", flink_conn_id="no_such_conn")
     FlinkBatchSqlOperator(task_id="huge_sql_file", sql="sql/huge.sql")
     FlinkBatchSqlOperator(task_id="jinja_error", sql="INSERT INTO t SELECT {{ params.data_dir ", retries=0)
+
+with DAG("it_secrets", schedule=None, start_date=START, params=PARAMS):
+    FlinkBatchSqlOperator(
+        task_id="with_secret_config",
+        sql="CREATE TEMPORARY TABLE sink (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO sink VALUES (1);",
+        flink_conn_id="flink_with_password",
+        flink_config={"s3.secret-key": "s3cr3t-VALUE-9f8e7d", "table.exec.sink.keyed-shuffle": "AUTO"},
+        job_name="it.secrets",
+        deferrable=False,
+        poll_interval=0.5,
+    )
+
+# Shell metacharacters in names and SQL are data, never commands (tests/test_no_shell.py).
+with DAG("it_no_shell", schedule=None, start_date=START, params=PARAMS):
+    FlinkBatchSqlOperator(
+        task_id="metachars",
+        sql="""
+CREATE TEMPORARY TABLE sink (x STRING) WITH ('connector' = 'filesystem', 'path' = '{{ params.data_dir }}/out', 'format' = 'raw');
+INSERT INTO sink VALUES ('; rm -rf {{ params.data_dir }}/canary'), ('$(touch {{ params.data_dir }}/pwned)'), ('`id` "q" ''s''');
+""",
+        job_name="it.no_shell; rm -rf {{ params.data_dir }}/canary $(touch {{ params.data_dir }}/pwned) 'q\" `id`",
+        deferrable=False,
+        poll_interval=0.5,
+    )

@@ -6,16 +6,16 @@ case runs against both over real HTTP.
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import time
 from typing import Any
 
 import pytest
+from conftest import call_with
 from fake_http import Reply, ScriptedServer
 
 from airflow_provider_flinkbatch.rest import calls
-from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, FlinkRestClient, RetryPolicy
+from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import (
     FlinkAuthError,
     FlinkBadResponseError,
@@ -27,29 +27,6 @@ from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
 
 JOB = "0123456789abcdef0123456789abcdef"
 FAST = RetryPolicy(budget=5.0, initial_delay=0.05, max_delay=0.2)
-
-
-def call_with(kind: str, settings: FlinkConnectionSettings, call: calls.ApiCall[Any], retry: RetryPolicy = FAST) -> Any:
-    if kind == "sync":
-        client = FlinkRestClient(settings, retry)
-        try:
-            return client.call(call)
-        finally:
-            client.close()
-
-    async def run() -> Any:
-        aclient = AsyncFlinkRestClient(settings, retry)
-        try:
-            return await aclient.call(call)
-        finally:
-            await aclient.aclose()
-
-    return asyncio.run(run())
-
-
-@pytest.fixture(params=["sync", "async"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def settings_for(server: ScriptedServer, **kwargs: Any) -> FlinkConnectionSettings:
