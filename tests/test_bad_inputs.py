@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ EXPECTED = {
 
 
 @pytest.fixture
-def huge_sql_file() -> Path:
+def huge_sql_file() -> Iterator[Path]:
     HUGE.parent.mkdir(exist_ok=True)
     with HUGE.open("w") as handle:  # 100 MiB of a single INSERT's VALUES
         chunk = "(1, 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'),\n" * 16384
