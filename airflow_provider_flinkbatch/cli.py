@@ -11,7 +11,7 @@ from pathlib import Path
 def _local_cluster(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from airflow_provider_flinkbatch.local import LocalCluster
 
-    return LocalCluster(Path(args.state_dir) if args.state_dir else None)
+    return LocalCluster(Path(args.state_dir) if args.state_dir else None, tls=getattr(args, "tls", False))
 
 
 def _cmd_local_up(args: argparse.Namespace) -> int:
@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     up = local_commands.add_parser("up", help="start JobManager, TaskManager and HistoryServer (idempotent)")
     up.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for readiness")
     up.add_argument("--print-connection", action="store_true", help="print only the connection JSON")
+    up.add_argument("--tls", action="store_true", help="REST over mutual TLS with generated certificates")
     up.set_defaults(func=_cmd_local_up)
     local_commands.add_parser("down", help="stop the processes 'up' started").set_defaults(func=_cmd_local_down)
     local_commands.add_parser("status", help="show processes and URLs (exit 3 if not running)").set_defaults(

@@ -55,6 +55,16 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "PEM file with the CA that signed the Flink REST certificate.",
                         "schema": _STRING,
                     },
+                    "client_cert": {
+                        "label": "Client certificate path",
+                        "description": "PEM certificate for mutual TLS (security.ssl.rest.authentication-enabled).",
+                        "schema": _STRING,
+                    },
+                    "client_key": {
+                        "label": "Client key path",
+                        "description": "PEM private key of the client certificate.",
+                        "schema": _STRING,
+                    },
                     "timeout": {
                         "label": "Request timeout (seconds)",
                         "schema": {"type": ["number", "null"], "default": 30},

@@ -63,6 +63,8 @@ def test_providers_manager_builds_the_connection_form() -> None:
             "history_server_url",
             "archive_dir",
             "archive_conn_id",
+            "client_cert",
+            "client_key",
         )
     }
     assert widgets["extra__flink_batch__bearer_token"].is_sensitive

@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -27,6 +28,7 @@ from airflow_provider_flinkbatch.local.config import (
     local_flink_config,
     render_config_yaml,
 )
+from airflow_provider_flinkbatch.local.tls import LocalTls
 from airflow_provider_flinkbatch.paths import cache_dir
 
 JOBMANAGER_CLASS = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint"
@@ -49,6 +51,11 @@ class LocalClusterInfo:
     log_dir: str
     archive_dir: str
     pids: dict[str, int]
+    tls_dir: str | None = None
+
+    def tls(self) -> LocalTls:
+        assert self.tls_dir, "cluster was started without TLS"
+        return LocalTls.create(Path(self.tls_dir))
 
     def connection_uri_json(self) -> str:
         """A ``flink_batch`` connection for ``AIRFLOW_CONN_<ID>`` pointing at this cluster."""
@@ -56,7 +63,11 @@ class LocalClusterInfo:
             {
                 "conn_type": "flink_batch",
                 "host": self.rest_url,
-                "extra": {"history_server_url": self.history_url, "archive_dir": Path(self.archive_dir).as_uri()},
+                "extra": {
+                    "history_server_url": self.history_url,
+                    "archive_dir": Path(self.archive_dir).as_uri(),
+                    **(self.tls().connection_extra() if self.tls_dir else {}),
+                },
             }
         )
 
@@ -91,9 +102,13 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-def _get_json(url: str, timeout: float = 2.0) -> dict | None:
+def _get_json(url: str, timeout: float = 2.0, tls: LocalTls | None = None) -> dict | None:
+    context = None
+    if tls is not None and url.startswith("https"):
+        context = ssl.create_default_context(cafile=str(tls.ca))
+        context.load_cert_chain(str(tls.client_cert), str(tls.client_key))
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - local http only
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:  # noqa: S310 - local only
             return json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError):
         return None
@@ -105,6 +120,7 @@ class LocalCluster:
     :param state_dir: config, logs, pid/state files, uploaded jars and job archives; defaults to
         ``<cache>/local-cluster`` (``$FLINKBATCH_HOME``). Tests pass their own temporary directory.
     :param extra_config: Flink options added to (or overriding) the local defaults.
+    :param tls: serve the REST API over mutual TLS with generated certificates (``<state>/tls``).
     """
 
     def __init__(
@@ -112,10 +128,12 @@ class LocalCluster:
         state_dir: Path | None = None,
         distribution: FlinkDistribution | None = None,
         extra_config: dict[str, str] | None = None,
+        tls: bool = False,
     ) -> None:
         self.state_dir = Path(state_dir) if state_dir else cache_dir() / "local-cluster"
         self._distribution = distribution
         self.extra_config = dict(extra_config or {})
+        self.use_tls = tls
 
     @property
     def distribution(self) -> FlinkDistribution:
@@ -149,7 +167,7 @@ class LocalCluster:
         if info is None:
             return {"running": False, "reason": f"not started (no {self._state_file})"}
         alive = {name: _pid_alive(pid) for name, pid in info.pids.items()}
-        overview = _get_json(f"{info.rest_url}/overview")
+        overview = _get_json(f"{info.rest_url}/overview", tls=info.tls() if info.tls_dir else None)
         history = _get_json(f"{info.history_url}/config")
         running = all(alive.values()) and overview is not None and history is not None
         return {
@@ -177,18 +195,22 @@ class LocalCluster:
         config = local_flink_config(
             state_dir=self.state_dir, rest_port=rest_port, rpc_port=rpc_port, history_port=history_port
         )
+        tls = LocalTls.create(self.state_dir / "tls") if self.use_tls else None
+        if tls is not None:
+            config.update(tls.flink_options())
         config.update(self.extra_config)
         self.conf_dir.mkdir(parents=True, exist_ok=True)
         (self.conf_dir / "config.yaml").write_text(render_config_yaml(config))
         (self.conf_dir / "log4j.properties").write_text(LOG4J_PROPERTIES)
 
         info = LocalClusterInfo(
-            rest_url=f"http://127.0.0.1:{rest_port}",
+            rest_url=f"{'https' if tls else 'http'}://127.0.0.1:{rest_port}",
             history_url=f"http://127.0.0.1:{history_port}",
             state_dir=str(self.state_dir),
             log_dir=str(self.log_dir),
             archive_dir=str(self.state_dir / "archive"),
             pids={},
+            tls_dir=str(tls.folder) if tls else None,
         )
         deadline = time.monotonic() + timeout
         pids: dict[str, int] = {}
@@ -196,13 +218,15 @@ class LocalCluster:
             jm_jvm, jm_dynamic = self._resource_params("GET_JM_RESOURCE_PARAMS")
             pids["jobmanager"] = self._spawn("jobmanager", JOBMANAGER_CLASS, jm_jvm, jm_dynamic)
             self._record(info, pids)
-            self._wait(lambda: _get_json(f"{info.rest_url}/overview") is not None, "jobmanager", pids, deadline)
+            self._wait(
+                lambda: _get_json(f"{info.rest_url}/overview", tls=tls) is not None, "jobmanager", pids, deadline
+            )
             tm_jvm, tm_dynamic = self._resource_params("GET_TM_RESOURCE_PARAMS")
             pids["taskmanager"] = self._spawn("taskmanager", TASKMANAGER_CLASS, tm_jvm, tm_dynamic)
             pids["historyserver"] = self._spawn("historyserver", HISTORYSERVER_CLASS, ["-Xmx256m"], [])
             self._record(info, pids)
             self._wait(
-                lambda: ((_get_json(f"{info.rest_url}/overview") or {}).get("taskmanagers") or 0) >= 1,
+                lambda: ((_get_json(f"{info.rest_url}/overview", tls=tls) or {}).get("taskmanagers") or 0) >= 1,
                 "taskmanager",
                 pids,
                 deadline,

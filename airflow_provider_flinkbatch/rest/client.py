@@ -164,6 +164,7 @@ class FlinkRestClient:
         self._session.headers.update({"Accept": "application/json", **settings.auth_headers()})
         self._session.auth = settings.basic_auth()
         self._session.verify = settings.verify
+        self._session.cert = settings.client_certificate()
 
     def url(self, path: str) -> str:
         return self.settings.rest_url + path
@@ -233,7 +234,7 @@ class AsyncFlinkRestClient:
             base_url=settings.rest_url,
             headers={"Accept": "application/json", **settings.auth_headers()},
             auth=httpx.BasicAuth(*basic) if basic else None,
-            verify=settings.verify,
+            verify=settings.ssl_context() if settings.rest_url.startswith("https") else True,
             timeout=settings.timeout,
         )
 

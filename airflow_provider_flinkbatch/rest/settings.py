@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 CONN_TYPE = "flink_batch"
 DEFAULT_CONN_ID = "flink_batch_default"
@@ -40,6 +40,8 @@ class FlinkConnectionSettings(BaseModel):
         default=None, description="jobmanager.archive.fs.dir as a URL Airflow can read (file://, s3://, gs://...)"
     )
     archive_conn_id: str | None = Field(default=None, description="Airflow connection for the archive filesystem")
+    client_cert: str | None = Field(default=None, description="PEM client certificate for mutual TLS")
+    client_key: str | None = Field(default=None, description="PEM private key of the client certificate")
 
     @field_validator("rest_url")
     @classmethod
@@ -50,6 +52,32 @@ class FlinkConnectionSettings(BaseModel):
     @classmethod
     def _optional_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         return _normalize_url(value, str(info.field_name)) if value else None
+
+    @model_validator(mode="after")
+    def _cert_with_key(self) -> FlinkConnectionSettings:
+        if bool(self.client_cert) != bool(self.client_key):
+            raise ValueError("client_cert and client_key go together: set both PEM paths (or neither)")
+        return self
+
+    def client_certificate(self) -> tuple[str, str] | None:
+        """(certificate, key) PEM paths for mutual TLS (``security.ssl.rest.authentication-enabled``)."""
+        if self.client_cert and self.client_key:
+            return (self.client_cert, self.client_key)
+        return None
+
+    def ssl_context(self) -> Any:
+        """An ``ssl.SSLContext`` with the CA and client certificate, for clients that take one (httpx)."""
+        import ssl
+
+        if self.verify is False:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        else:
+            context = ssl.create_default_context(cafile=self.verify if isinstance(self.verify, str) else None)
+        if self.client_certificate():
+            context.load_cert_chain(*self.client_certificate())  # type: ignore[misc]
+        return context
 
     def for_history_server(self) -> FlinkConnectionSettings | None:
         """The same credentials and TLS settings aimed at the HistoryServer (None when not configured)."""
@@ -127,6 +155,8 @@ class FlinkConnectionSettings(BaseModel):
                 history_server_url=extra.get("history_server_url") or None,
                 archive_dir=extra.get("archive_dir") or None,
                 archive_conn_id=extra.get("archive_conn_id") or None,
+                client_cert=extra.get("client_cert") or None,
+                client_key=extra.get("client_key") or None,
             )
         except ValueError as err:
             raise FlinkConnectionError(f"connection {conn_id!r} is invalid: {err}") from err
@@ -141,6 +171,8 @@ _EXTRA_KEYS = {
     "history_server_url",
     "archive_dir",
     "archive_conn_id",
+    "client_cert",
+    "client_key",
 }
 
 
