@@ -46,10 +46,17 @@ class FlinkJobSensor(BaseSensorOperator):
         self._summary: dict[str, Any] | None = None
 
     def _details(self) -> dict[str, Any]:
-        from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-        from airflow_provider_flinkbatch.rest import calls
+        """``/jobs/<id>`` from the JobManager, or (job forgotten after a restart) the HistoryServer/archives."""
+        from airflow.sdk.exceptions import AirflowFailException
 
-        return FlinkRestHook(self.flink_conn_id).client.call(calls.job_details(self.job_id))
+        from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook, JobHistoryNotFound
+        from airflow_provider_flinkbatch.rest.client import RetryPolicy
+
+        try:
+            _, details = FlinkHistoryServerHook(self.flink_conn_id, RetryPolicy()).job_details(self.job_id)
+        except JobHistoryNotFound as err:
+            raise AirflowFailException(str(err)) from err
+        return details
 
     def poke(self, context: Context) -> bool:
         from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job

@@ -37,3 +37,16 @@ def test_fails_when_the_job_did_not_finish(run_dag: RunDag, flink_conn: str, cap
     assert target.job_details(handle)["state"] == "CANCELED"
     log = capfd.readouterr().out
     assert log.count(f"AirflowFailException: Flink job {handle.job_id} CANCELED [cancelled]") >= 2  # no retries
+
+
+def test_a_job_id_flink_never_saw_fails_with_a_clear_message(
+    run_dag: RunDag, flink_conn: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    unknown = "0123456789abcdef0123456789abcdef"
+    _, tis = run_dag("it_sensor", job_id=unknown)
+
+    assert {task: ti.state for task, ti in tis.items()} == {"deferrable": "failed", "poking": "failed"}
+    log = capfd.readouterr().out
+    # every source was asked, and the message lists them
+    assert log.count(f"Flink job {unknown} is not known to any source; tried: jobmanager") >= 2
+    assert "historyserver (http://127.0.0.1:" in log and "archive (file://" in log
