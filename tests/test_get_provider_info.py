@@ -11,6 +11,7 @@ import jsonschema
 
 from airflow_provider_flinkbatch.get_provider_info import get_provider_info
 from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
+from airflow_provider_flinkbatch.rest.settings import CONNECTION_EXTRA_KEYS
 
 
 def test_valid_against_the_schema_shipped_with_airflow() -> None:
@@ -52,21 +53,8 @@ def test_providers_manager_builds_the_connection_form() -> None:
     widgets = {
         name: w for name, w in manager.connection_form_widgets.items() if name.startswith("extra__flink_batch__")
     }
-    assert set(widgets) == {
-        f"extra__flink_batch__{field}"
-        for field in (
-            "bearer_token",
-            "verify_ssl",
-            "ca_path",
-            "timeout",
-            "web_ui_url",
-            "history_server_url",
-            "archive_dir",
-            "archive_conn_id",
-            "client_cert",
-            "client_key",
-        )
-    }
+    # every form field is one the connection parser accepts, and every accepted extra has a field
+    assert set(widgets) == {f"extra__flink_batch__{field}" for field in CONNECTION_EXTRA_KEYS}
     assert widgets["extra__flink_batch__bearer_token"].is_sensitive
     assert not widgets["extra__flink_batch__history_server_url"].is_sensitive
     behaviour = manager.field_behaviours["flink_batch"]

@@ -28,6 +28,14 @@ class LocalTls:
         return self.folder / "ca.pem"
 
     @property
+    def server_cert(self) -> Path:
+        return self.folder / "server.pem"
+
+    @property
+    def server_key(self) -> Path:
+        return self.folder / "server.key"
+
+    @property
     def client_cert(self) -> Path:
         return self.folder / "client.pem"
 
@@ -112,6 +120,9 @@ class LocalTls:
         self.client_cert.write_bytes(client_cert.public_bytes(pem))
         self.client_key.write_bytes(client_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, no_password))
         self.client_key.chmod(0o600)
+        self.server_cert.write_bytes(server_cert.public_bytes(pem))  # the same server identity as PEM, for
+        self.server_key.write_bytes(server_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, no_password))
+        self.server_key.chmod(0o600)  # non-Java servers (the TLS tests' proxy)
         encryption = serialization.BestAvailableEncryption(self.password.encode())
         (self.folder / "server.p12").write_bytes(
             pkcs12.serialize_key_and_certificates(b"flink-rest", server_key, server_cert, [ca_cert], encryption)

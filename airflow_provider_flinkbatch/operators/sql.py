@@ -165,6 +165,13 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
 
     # ------------------------------------------------------------------ wiring
     def _target(self) -> SessionTarget:
+        """Built once per task run: one connection lookup and one HTTP session for submit, status and wait."""
+        target: SessionTarget | None = getattr(self, "_session_target", None)
+        if target is None:
+            target = self._session_target = self._new_target()
+        return target
+
+    def _new_target(self) -> SessionTarget:
         from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
         from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook
         from airflow_provider_flinkbatch.rest.client import RetryPolicy

@@ -138,10 +138,11 @@ class FlinkConnectionSettings(BaseModel):
             verify = str(extra["ca_path"])
         elif extra.get("verify_ssl") is not None:
             verify = _as_bool(extra["verify_ssl"], "verify_ssl", conn_id)
-        unknown = set(extra) - _EXTRA_KEYS
+        unknown = set(extra) - CONNECTION_EXTRA_KEYS
         if unknown:
+            known = sorted(CONNECTION_EXTRA_KEYS)
             raise FlinkConnectionError(
-                f"connection {conn_id!r}: unknown extra field(s) {sorted(unknown)}; known: {sorted(_EXTRA_KEYS)}"
+                f"connection {conn_id!r}: unknown extra field(s) {sorted(unknown)}; known: {known}"
             )
         try:
             return cls(
@@ -162,7 +163,7 @@ class FlinkConnectionSettings(BaseModel):
             raise FlinkConnectionError(f"connection {conn_id!r} is invalid: {err}") from err
 
 
-_EXTRA_KEYS = {
+CONNECTION_EXTRA_KEYS = {
     "bearer_token",
     "verify_ssl",
     "ca_path",

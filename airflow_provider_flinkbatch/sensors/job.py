@@ -52,8 +52,11 @@ class FlinkJobSensor(BaseSensorOperator):
         from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook, JobHistoryNotFound
         from airflow_provider_flinkbatch.rest.client import RetryPolicy
 
+        hook = getattr(self, "_history_hook", None)
+        if hook is None:  # one hook (connection lookup, HTTP sessions) for every poke of this run
+            hook = self._history_hook = FlinkHistoryServerHook(self.flink_conn_id, RetryPolicy())
         try:
-            _, details = FlinkHistoryServerHook(self.flink_conn_id, RetryPolicy()).job_details(self.job_id)
+            _, details = hook.job_details(self.job_id)
         except JobHistoryNotFound as err:
             raise AirflowFailException(str(err)) from err
         return details
