@@ -30,18 +30,11 @@ def diagnose_or_placeholder(conn_id: str, job_id: str, state: str, retry_on: dic
 
 
 def raise_for_failed_job(
-    log: Any,
-    context: Any,
-    conn_id: str,
-    job_id: str,
-    state: str,
-    *,
-    retry_on: dict[str, bool] | None = None,
-    links: dict[str, str] | None = None,
+    log: Any, context: Any, diagnosis: Diagnosis, *, links: dict[str, str] | None = None
 ) -> NoReturn:
+    """Log the diagnosis, push it to XCom, and fail (fast when retrying cannot help)."""
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-    diagnosis = diagnose_or_placeholder(conn_id, job_id, state, retry_on)
     log.error("Flink job did not finish:\n%s", diagnosis.describe(links))
     context["ti"].xcom_push(key=DIAGNOSIS_XCOM_KEY, value=diagnosis.model_dump())
     if diagnosis.retryable:

@@ -23,8 +23,7 @@ from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_flinkbatch.targets.base import JobHandle, JobRequest
-    from airflow_provider_flinkbatch.targets.session import SessionTarget
+    from airflow_provider_flinkbatch.targets.base import JobHandle, JobRequest, Target
 
 #: Largest SQL script accepted. Statements travel base64-encoded in one REST request, which Flink caps at
 #: ``rest.server.max-content-length`` (100 MiB by default); real scripts are kilobytes.
@@ -82,6 +81,10 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
     :param flink_config: Flink configuration for this job (``{"parallelism.default": 4}``), sent
         with the submission; ``SET`` statements in the script apply on top.
     :param job_name: Flink job name (``pipeline.name``); defaults to ``<dag_id>.<task_id>``.
+    :param target: where the job runs: ``"session"`` (a session cluster's REST API, the default),
+        ``"kubernetes"`` or ``"yarn"`` (see the target how-tos in ``docs/``).
+    :param target_options: the target's settings (validated when the DAG is parsed; see each target's
+        options model).
     :param deferrable: wait in the triggerer instead of holding a worker slot
         (default: Airflow's ``[operators] default_deferrable``).
     :param poll_interval: seconds between status polls.
@@ -99,7 +102,7 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
     :return: (XCom) the job summary: id, name, state, times, vertices, records read/written.
     """
 
-    template_fields: Sequence[str] = ("sql", "job_name", "flink_config")
+    template_fields: Sequence[str] = ("sql", "job_name", "flink_config", "target_options")
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"sql": "sql", "flink_config": "json"}
     ui_color = "#e6f1f2"
@@ -113,6 +116,8 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         flink_conn_id: str = DEFAULT_CONN_ID,
         flink_config: dict[str, Any] | None = None,
         job_name: str | None = None,
+        target: str = "session",
+        target_options: dict[str, Any] | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 5.0,
         transient_error_budget: float = 180.0,
@@ -126,6 +131,11 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         self.flink_conn_id = flink_conn_id
         self.flink_config = flink_config or {}
         self.job_name = job_name
+        self.target = target
+        self.target_options = target_options or {}
+        from airflow_provider_flinkbatch.targets.registry import validate_target_options
+
+        validate_target_options(target, self.target_options)  # a typo fails the DAG import, naming the field
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.transient_error_budget = transient_error_budget
@@ -164,28 +174,19 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         super().render_template_fields(context, jinja_env)
 
     # ------------------------------------------------------------------ wiring
-    def _target(self) -> SessionTarget:
-        """Built once per task run: one connection lookup and one HTTP session for submit, status and wait."""
-        target: SessionTarget | None = getattr(self, "_session_target", None)
+    def _target(self) -> Target:
+        """Built once per task run: one connection lookup and one client for submit, status and wait."""
+        target: Target | None = getattr(self, "_built_target", None)
         if target is None:
-            target = self._session_target = self._new_target()
+            from airflow_provider_flinkbatch.rest.client import RetryPolicy
+            from airflow_provider_flinkbatch.targets.registry import create_target
+
+            retry = RetryPolicy(budget=self.transient_error_budget)
+            target = self._built_target = create_target(self.target, self.flink_conn_id, self.target_options, retry)
         return target
 
-    def _new_target(self) -> SessionTarget:
-        from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-        from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook
-        from airflow_provider_flinkbatch.rest.client import RetryPolicy
-        from airflow_provider_flinkbatch.targets.session import SessionTarget
-
-        retry = RetryPolicy(budget=self.transient_error_budget)
-        hook = FlinkRestHook(self.flink_conn_id, retry)
-        history = FlinkHistoryServerHook(self.flink_conn_id, RetryPolicy(budget=min(30.0, retry.budget))).history_server
-        return SessionTarget(hook.client, self.flink_conn_id, history=history)
-
     def _handle(self, job_id: str) -> JobHandle:
-        from airflow_provider_flinkbatch.targets.base import JobHandle
-
-        return JobHandle(target="session", conn_id=self.flink_conn_id, job_id=job_id)
+        return self._target().handle_for(job_id, self._request)
 
     def _build_request(self, context: Context) -> JobRequest:
         from airflow.sdk.exceptions import AirflowFailException
@@ -249,7 +250,7 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
                 self._request.job_name,
                 outcome.attempt,
                 len(self._request.statements),
-                target.client.settings.rest_url,
+                target.describe(),
             )
         elif outcome.action == "reattach":
             self.log.info("Reattached to Flink job %s (attempt %d): it is still running", job_id, outcome.attempt)
@@ -261,19 +262,17 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
         """State of the job id a previous try stored; ``STALE`` if its SQL/config differ from now."""
-        from airflow_provider_flinkbatch.identity import PARAM_PREFIX
-        from airflow_provider_flinkbatch.rest import calls
         from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
 
         assert self._request is not None
         target = self._target()
         try:
-            state = str(target.job_details(self._handle(str(external_id)))["state"])
-            config = target.client.call(calls.job_config(str(external_id)))
+            handle = self._handle(str(external_id))
+            state = str(target.job_details(handle)["state"])
+            fingerprint = target.job_fingerprint(handle)
         except FlinkNotFoundError:
             return GONE
-        user_config = (config.get("execution-config") or {}).get("user-config") or {}
-        if user_config.get(f"{PARAM_PREFIX}fingerprint") != self._request.identity.fingerprint:
+        if fingerprint != self._request.identity.fingerprint:
             return STALE
         return state
 
@@ -301,16 +300,15 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
             if is_terminal(str(details["state"])):  # already over (e.g. found FINISHED): no need to defer
                 self._result = self._finish(context, target, handle, summarize_job(details).model_dump())
                 return self._result
-            from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
+            from airflow_provider_flinkbatch.targets.base import WaitOptions
 
+            wait = WaitOptions(
+                poll_interval=self.poll_interval,
+                transient_error_budget=self.transient_error_budget,
+                cancel_on_kill=self.cancel_on_kill,
+            )
             self.defer(
-                trigger=FlinkJobTrigger(
-                    job_id=handle.job_id,
-                    flink_conn_id=self.flink_conn_id,
-                    poll_interval=self.poll_interval,
-                    transient_error_budget=self.transient_error_budget,
-                    cancel_on_kill=self.cancel_on_kill,
-                ),
+                trigger=target.trigger(handle, wait),
                 method_name="execute_complete",
                 timeout=self.execution_timeout,  # deferral timeouts end in resume_execution below
             )
@@ -322,7 +320,7 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
             return self._result
         return self.poll_until_complete(external_id, context)  # a stored, already FINISHED job
 
-    def _wait(self, target: SessionTarget, handle: JobHandle) -> dict[str, Any]:
+    def _wait(self, target: Target, handle: JobHandle) -> dict[str, Any]:
         from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
 
         while True:
@@ -331,18 +329,12 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
                 return summarize_job(details).model_dump()
             time.sleep(self.poll_interval)
 
-    def _push_job_info(self, context: Context, target: SessionTarget, handle: JobHandle, *, finished: bool) -> None:
+    def _push_job_info(self, context: Context, target: Target, handle: JobHandle, *, finished: bool) -> None:
         """What the extra links need; pushed before deferring so the links work while the job runs."""
-        settings = target.client.settings
-        context["ti"].xcom_push(
-            key=XCOM_KEY,
-            value={
-                "job_id": handle.job_id,
-                "web_ui_url": settings.ui_url,
-                "history_server_url": settings.history_server_url,
-                "finished": finished,
-            },
-        )
+        info = {**target.link_info(handle), "job_id": handle.job_id, "target": target.kind, "finished": finished}
+        if handle.ref:
+            info["ref"] = handle.ref
+        context["ti"].xcom_push(key=XCOM_KEY, value=info)
 
     # ------------------------------------------------------------------ resume
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
@@ -373,9 +365,7 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
             job_id = info.get("job_id") if isinstance(info, dict) else None
         return str(job_id) if job_id else None
 
-    def _finish(
-        self, context: Context, target: SessionTarget, handle: JobHandle, summary: dict[str, Any]
-    ) -> dict[str, Any]:
+    def _finish(self, context: Context, target: Target, handle: JobHandle, summary: dict[str, Any]) -> dict[str, Any]:
         from airflow_provider_flinkbatch.failures import raise_for_failed_job
         from airflow_provider_flinkbatch.jobs import SUCCESS_STATE
 
@@ -393,23 +383,18 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
                 f"{written} records written" if written is not None else "records written not reported by Flink",
             )
             return summary
-        raise_for_failed_job(
-            self.log,
-            context,
-            self.flink_conn_id,
-            handle.job_id,
-            state,
-            retry_on=self.retry_on,
-            links=self._links(target, handle.job_id),
-        )
+        diagnosis = target.diagnose(handle, state, self.retry_on)
+        raise_for_failed_job(self.log, context, diagnosis, links=self._links(target, handle))
 
-    def _links(self, target: SessionTarget, job_id: str) -> dict[str, str]:
+    def _links(self, target: Target, handle: JobHandle) -> dict[str, str]:
         from airflow_provider_flinkbatch.links.urls import flink_ui_job_url, history_server_job_url
 
-        settings = target.client.settings
-        links = {"Flink UI": flink_ui_job_url(settings.ui_url, job_id, finished=True)}
-        if settings.history_server_url:
-            links["HistoryServer"] = history_server_job_url(settings.history_server_url, job_id)
+        info = target.link_info(handle)
+        links = {}
+        if info.get("web_ui_url"):
+            links["Flink UI"] = flink_ui_job_url(info["web_ui_url"], handle.job_id, finished=True)
+        if info.get("history_server_url"):
+            links["HistoryServer"] = history_server_job_url(info["history_server_url"], handle.job_id)
         return links
 
     def on_kill(self) -> None:

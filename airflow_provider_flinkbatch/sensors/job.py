@@ -72,12 +72,13 @@ class FlinkJobSensor(BaseSensorOperator):
         return True
 
     def _check(self, context: Context, summary: dict[str, Any]) -> dict[str, Any]:
-        from airflow_provider_flinkbatch.failures import raise_for_failed_job
+        from airflow_provider_flinkbatch.failures import diagnose_or_placeholder, raise_for_failed_job
         from airflow_provider_flinkbatch.jobs import SUCCESS_STATE
 
         if summary["state"] == SUCCESS_STATE:
             return summary
-        raise_for_failed_job(self.log, context, self.flink_conn_id, self.job_id, summary["state"])
+        state = summary["state"]
+        raise_for_failed_job(self.log, context, diagnose_or_placeholder(self.flink_conn_id, self.job_id, state, None))
 
     def execute(self, context: Context) -> dict[str, Any] | None:
         if not self.deferrable:

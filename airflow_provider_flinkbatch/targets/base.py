@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from airflow_provider_flinkbatch.identity import JobIdentity
+
+if TYPE_CHECKING:
+    from airflow.triggers.base import BaseTrigger
+
+    from airflow_provider_flinkbatch.diagnosis import Diagnosis
 
 
 class JobRequest(BaseModel):
@@ -36,6 +41,9 @@ class JobHandle(BaseModel):
     target: str
     conn_id: str
     job_id: str
+    #: The target's own name for what runs the job, when it has one: YARN application id,
+    #: Kubernetes ``namespace/name`` of the custom resource. ``None`` on a session cluster.
+    ref: str | None = None
 
 
 class ExistingJob(BaseModel):
@@ -62,11 +70,54 @@ class SubmissionRejected(Exception):
         self.duplicate = duplicate
 
 
+class WaitOptions(BaseModel):
+    """How the operator wants a job watched; every target's trigger honours these."""
+
+    model_config = ConfigDict(frozen=True)
+
+    poll_interval: float = 5.0
+    transient_error_budget: float = 180.0
+    cancel_on_kill: bool = True
+
+
 class Target(Protocol):
-    """Submit, find, inspect and cancel Flink jobs on one kind of deployment."""
+    """Submit, find, inspect and cancel Flink jobs on one kind of deployment.
+
+    The operator talks only to this interface (see :mod:`~airflow_provider_flinkbatch.targets.registry`
+    for how a ``target=`` name becomes an instance), so session, Kubernetes and YARN share the
+    reattach rules, the waiting loop, the links and the failure diagnosis.
+    """
 
     kind: str
     conn_id: str
+
+    def describe(self) -> str:
+        """Where jobs go, for log lines ("session cluster https://flink:8081")."""
+        ...
+
+    def handle_for(self, job_id: str, request: JobRequest | None = None) -> JobHandle:
+        """Rebuild the handle of a job id stored by an earlier try (``request``: this try's job)."""
+        ...
+
+    def job_fingerprint(self, handle: JobHandle) -> str | None:
+        """The ``airflow.fingerprint`` the job was submitted with (raises FlinkNotFoundError if gone)."""
+        ...
+
+    def trigger(self, handle: JobHandle, wait: WaitOptions) -> BaseTrigger:
+        """The deferrable trigger that follows this job to a terminal state.
+
+        Its event is ``{"status": "terminal", "job_id", "state", "summary"}`` or
+        ``{"status": "error", "job_id", "message"}`` (extra keys allowed).
+        """
+        ...
+
+    def link_info(self, handle: JobHandle) -> dict[str, Any]:
+        """Base URLs the extra links need (``web_ui_url``, ``history_server_url``, target-specific)."""
+        ...
+
+    def diagnose(self, handle: JobHandle, state: str, retry_on: dict[str, bool] | None) -> Diagnosis:
+        """Why the job did not finish: root cause, failing vertex, retryable or not."""
+        ...
 
     def submit(self, request: JobRequest) -> JobHandle: ...
 

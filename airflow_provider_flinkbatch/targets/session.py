@@ -19,7 +19,12 @@ from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, RunnerJar, ens
 from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected
 
 if TYPE_CHECKING:
+    from airflow.triggers.base import BaseTrigger
+
+    from airflow_provider_flinkbatch.diagnosis import Diagnosis
     from airflow_provider_flinkbatch.history.sources import JobSource
+    from airflow_provider_flinkbatch.rest.client import RetryPolicy
+    from airflow_provider_flinkbatch.targets.base import WaitOptions
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,43 @@ class SessionTarget:
         self._runner_jar = runner_jar
         # The HistoryServer remembers jobs a restarted JobManager forgot: lookups fall back to it.
         self.history = history
+
+    @classmethod
+    def from_connection(cls, flink_conn_id: str, retry: RetryPolicy) -> SessionTarget:
+        """The target for a ``flink_batch`` connection: its JobManager, with its HistoryServer as fallback."""
+        from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
+        from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook
+        from airflow_provider_flinkbatch.rest.client import RetryPolicy
+
+        hook = FlinkRestHook(flink_conn_id, retry)
+        history = FlinkHistoryServerHook(flink_conn_id, RetryPolicy(budget=min(30.0, retry.budget))).history_server
+        return cls(hook.client, flink_conn_id, history=history)
+
+    def describe(self) -> str:
+        return f"session cluster {self.client.settings.rest_url}"
+
+    def handle_for(self, job_id: str, request: JobRequest | None = None) -> JobHandle:
+        return JobHandle(target=self.kind, conn_id=self.conn_id, job_id=job_id)
+
+    def job_fingerprint(self, handle: JobHandle) -> str | None:
+        config = self._with_history(calls.job_config(handle.job_id))
+        user_config = (config.get("execution-config") or {}).get("user-config") or {}
+        fingerprint = user_config.get(f"{PARAM_PREFIX}fingerprint")
+        return str(fingerprint) if fingerprint is not None else None
+
+    def trigger(self, handle: JobHandle, wait: WaitOptions) -> BaseTrigger:
+        from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
+
+        return FlinkJobTrigger(job_id=handle.job_id, flink_conn_id=self.conn_id, **wait.model_dump())
+
+    def link_info(self, handle: JobHandle) -> dict[str, Any]:
+        settings = self.client.settings
+        return {"web_ui_url": settings.ui_url, "history_server_url": settings.history_server_url}
+
+    def diagnose(self, handle: JobHandle, state: str, retry_on: dict[str, bool] | None) -> Diagnosis:
+        from airflow_provider_flinkbatch.failures import diagnose_or_placeholder
+
+        return diagnose_or_placeholder(self.conn_id, handle.job_id, state, retry_on)
 
     @property
     def runner_jar(self) -> RunnerJar:
@@ -144,3 +186,8 @@ class SessionTarget:
 
     def cancel(self, handle: JobHandle) -> None:
         self.client.call(calls.cancel_job(handle.job_id))
+
+
+def create(flink_conn_id: str, options: None, retry: RetryPolicy) -> SessionTarget:
+    """Registry factory (``target="session"``, the default)."""
+    return SessionTarget.from_connection(flink_conn_id, retry)
