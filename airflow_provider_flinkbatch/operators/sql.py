@@ -449,6 +449,19 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
             links["HistoryServer"] = history_server_job_url(info["history_server_url"], handle.job_id)
         return links
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Input/output datasets from the script's ``CREATE TABLE ... WITH (...)`` (see :mod:`lineage`).
+
+        Called by ``apache-airflow-providers-openlineage`` when it is installed; ``None`` without it.
+        """
+        try:
+            from airflow_provider_flinkbatch.lineage import job_lineage, openlineage_facets
+            from airflow_provider_flinkbatch.sql.statements import split_statements
+
+            return openlineage_facets(job_lineage(split_statements(self.sql)))
+        except ImportError:
+            return None
+
     def on_kill(self) -> None:
         if not (self.cancel_on_kill and self.job_id):
             return
