@@ -165,6 +165,12 @@ class RmEmulator:
         return self._jars[path]
 
     def _run(self, app: App) -> None:
+        try:
+            self._lifecycle(app)
+        except requests.RequestException as err:  # the Flink cluster went away (end of the test session)
+            self._end(app, "FAILED", "FAILED", f"Application Master lost: {err}")
+
+    def _lifecycle(self, app: App) -> None:
         """ACCEPTED -> RUNNING (JobManager up: main() submits the job) -> final, like Flink on YARN."""
         time.sleep(self.accept_delay)
         if app.kill_requested:

@@ -312,6 +312,7 @@ class YarnTarget:
     def diagnose(self, handle: JobHandle, state: str, retry_on: dict[str, bool] | None) -> Diagnosis:
         """Flink's root cause (proxy or HistoryServer) plus YARN's final status and diagnostics."""
         from airflow_provider_flinkbatch.diagnosis import diagnose, diagnose_submission
+        from airflow_provider_flinkbatch.jobs import root_cause_of_stacktrace, submission_failure_message
 
         try:
             app: dict[str, Any] | None = self._app(handle)
@@ -331,10 +332,17 @@ class YarnTarget:
             # No Flink source knows the job: it failed before or while starting (e.g. the runner's SQL
             # validation in main()); YARN's diagnostics carry that exception.
             text = str((app or {}).get("diagnostics") or f"no Flink source and no YARN application for {state}")
-            result = diagnose_submission(handle.job_id, text)
-            retryable = (retry_on or {}).get(result.category, result.retryable)
+            result = diagnose_submission(handle.job_id, text)  # classified on the whole text
+            exception_class, _, _ = root_cause_of_stacktrace(text)
             result = result.model_copy(
-                update={"source": "yarn", "state": apps.flink_state(app) if app else state, "retryable": retryable}
+                update={
+                    "source": "yarn",
+                    "state": apps.flink_state(app) if app else state,
+                    "retryable": (retry_on or {}).get(result.category, result.retryable),
+                    "exception_class": exception_class if exception_class != "unknown" else None,
+                    "message": submission_failure_message([text])[:2000],
+                    "frames": [],
+                }
             )
         if app is not None:
             result = result.model_copy(update={"advice": f"{result.advice}; {apps.describe(app)}"})

@@ -83,10 +83,11 @@ def flink_state(app: dict[str, Any]) -> str:
 
 
 def describe(app: dict[str, Any]) -> str:
-    """``application_1_0001 FAILED/FAILED: <diagnostics>`` for log lines and failure messages."""
+    """``application_1_0001 FAILED/FAILED: <first line of the diagnostics>`` for logs and failure messages."""
     text = f"YARN application {app.get('id')} {app.get('state')}/{app.get('finalStatus')}"
-    diagnostics = str(app.get("diagnostics") or "").strip()
-    return f"{text}: {diagnostics[:2000]}" if diagnostics else text
+    lines = str(app.get("diagnostics") or "").strip().splitlines()
+    first = lines[0][:500] + (" ..." if len(lines) > 1 or len(lines[0]) > 500 else "") if lines else ""
+    return f"{text}: {first}" if first else text
 
 
 def details_from_app(app: dict[str, Any], job_id: str) -> dict[str, Any]:

@@ -72,7 +72,7 @@ def yarn_conn(
             hadoop_conf_dir=str(tmp_path / "hadoop-conf"),
             hadoop_classpath="/opt/hadoop/share/hadoop/yarn/*",
             history_server_url=flink_cluster.history_url,
-            history_grace=10,
+            history_grace=4,  # the local HistoryServer refreshes every second
             runner_jar=str(runner_jar.path),
             flink_config={"jobmanager.archive.fs.dir": Path(flink_cluster.archive_dir).as_uri()},
         ),
