@@ -96,5 +96,5 @@ def test_no_active_rm_fails_after_the_retry_budget_naming_every_rm(kind: str) ->
 
 
 def test_bad_application_id_never_reaches_a_url() -> None:
-    with pytest.raises(ValueError, match="not a YARN application id: '../../cluster'"):
+    with pytest.raises(ValueError, match=r"not a YARN application id: '\.\./\.\./cluster'"):
         calls.application("../../cluster")

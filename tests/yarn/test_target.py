@@ -110,9 +110,7 @@ def test_cli_failure_without_an_application_is_reported_with_its_output(
     assert not yarn_rm.apps
 
 
-def test_sql_error_fails_the_application_and_the_diagnosis_has_both_sides(
-    yarn_conn: str, yarn_rm: RmEmulator
-) -> None:
+def test_sql_error_fails_the_application_and_the_diagnosis_has_both_sides(yarn_conn: str, yarn_rm: RmEmulator) -> None:
     target = yarn_target(yarn_conn)
     request = make_request(BAD_COLUMN_SQL, "yarn.bad_column")
     handle = target.submit(request)
