@@ -7,6 +7,7 @@ the applications run the real job on the local Flink cluster.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from airflow.sdk import DAG
 
@@ -14,7 +15,7 @@ from airflow_provider_flinkbatch.operators.sql import FlinkBatchSqlOperator
 
 START = datetime(2026, 1, 1)
 PARAMS = {"data_dir": "/nonexistent"}
-YARN = {"target": "yarn", "flink_conn_id": "flink_yarn_default", "poll_interval": 0.5}
+YARN: dict[str, Any] = {"target": "yarn", "flink_conn_id": "flink_yarn_default", "poll_interval": 0.5}
 
 
 def totals_sql(out: str, column: str = "country") -> str:
@@ -62,7 +63,7 @@ with DAG("it_yarn_crash", schedule=None, start_date=START, params=PARAMS):
         task_id="crash",
         sql="""
 CREATE TEMPORARY TABLE slow_source (id BIGINT)
-  WITH ('connector' = 'datagen', 'number-of-rows' = '200', 'rows-per-second' = '20');
+  WITH ('connector' = 'datagen', 'number-of-rows' = '160', 'rows-per-second' = '20');
 CREATE TEMPORARY TABLE sink (id BIGINT) WITH ('connector' = 'blackhole');
 INSERT INTO sink SELECT id FROM slow_source;
 """,
