@@ -148,7 +148,10 @@ class YarnConnectionSettings(BaseModel):
     ) -> YarnConnectionSettings:
         """``host``: ResourceManager URL(s), comma-separated for HA (or extra ``rm_urls``, a list)."""
         if conn_type not in (None, "", CONN_TYPE):
-            raise FlinkConnectionError(f"connection {conn_id!r} has type {conn_type!r}; use type {CONN_TYPE!r}")
+            raise FlinkConnectionError(
+                f"connection {conn_id!r} has type {conn_type!r}; target='yarn' needs a {CONN_TYPE!r} connection "
+                f"(ResourceManager URL, Flink CLI): pass flink_conn_id='{DEFAULT_CONN_ID}' or another {CONN_TYPE} one"
+            )
         unknown = set(extra) - YARN_EXTRA_KEYS
         if unknown:
             raise FlinkConnectionError(

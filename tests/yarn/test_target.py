@@ -98,7 +98,8 @@ def test_application_id_falls_back_to_the_job_tag_when_the_cli_prints_none(
     request = make_request(GOOD_SQL, "yarn.quiet")
     handle = target.submit(request)
     assert handle.ref in yarn_rm.apps and yarn_rm.apps[handle.ref].job_id == request.job_id
-    target.cancel(handle)
+    target.cancel(target.handle_for(request.job_id))  # what the operator's on_kill does with a stored job id
+    assert wait_for_app(yarn_rm, handle.ref, {"KILLED"}) == "KILLED"
 
 
 def test_cli_failure_without_an_application_is_reported_with_its_output(
