@@ -79,3 +79,15 @@ def test_spnego_without_the_kerberos_extra_says_what_to_install() -> None:
             YarnRmClient(parse(spnego=True))
     else:  # pragma: no cover - only where the extra is installed
         assert YarnRmClient(parse(spnego=True))._session.auth is not None
+
+
+def test_the_yarn_example_dag_parses_with_validated_options(airflow_db: None) -> None:
+    from conftest import load_dag
+
+    from airflow_provider_flinkbatch.targets.registry import validate_target_options
+
+    examples = Path(__file__).resolve().parents[2] / "example_dags"
+    task = load_dag("flink_batch_sql_yarn", examples).get_task("daily_totals")
+    assert (task.target, task.flink_conn_id) == ("yarn", "flink_yarn_default")
+    options = validate_target_options(task.target, task.target_options)
+    assert options is not None and options.model_dump()["queue"] == "etl"
