@@ -101,9 +101,12 @@ class App:
 class RmEmulator:
     """One emulated RM (``standby_of`` set: a standby that redirects everything to that RM)."""
 
-    def __init__(self, flink_rest_url: str = "", *, standby_of: RmEmulator | None = None) -> None:
+    def __init__(
+        self, flink_rest_url: str = "", *, standby_of: RmEmulator | None = None, standby_redirects: bool = True
+    ) -> None:
         self.flink = flink_rest_url
         self.standby_of = standby_of
+        self.standby_redirects = standby_redirects
         self.apps: dict[str, App] = {}
         self.cluster_ts = int(time.time() * 1000)
         self.lock = threading.Lock()
@@ -262,6 +265,9 @@ class RmEmulator:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
                 rm.requests.append((self.command, self.path))
+                if rm.standby_of is not None and not rm.standby_redirects:  # standby that knows no active RM
+                    self._send(200, "This is standby RM. Redirecting to the current active RM: unknown", "text/plain")
+                    return
                 if rm.standby_of is not None:
                     target = rm.standby_of.url + self.path
                     self._send(

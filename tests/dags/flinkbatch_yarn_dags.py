@@ -63,7 +63,7 @@ with DAG("it_yarn_crash", schedule=None, start_date=START, params=PARAMS):
         task_id="crash",
         sql="""
 CREATE TEMPORARY TABLE slow_source (id BIGINT)
-  WITH ('connector' = 'datagen', 'number-of-rows' = '160', 'rows-per-second' = '20');
+  WITH ('connector' = 'datagen', 'number-of-rows' = '240', 'rows-per-second' = '20');
 CREATE TEMPORARY TABLE sink (id BIGINT) WITH ('connector' = 'blackhole');
 INSERT INTO sink SELECT id FROM slow_source;
 """,

@@ -88,6 +88,16 @@ def test_rm_ha_follows_the_standby_redirect_and_skips_a_dead_rm(kind: str, rm: R
         standby.stop()
 
 
+def test_a_standby_without_redirect_is_skipped(kind: str, rm: RmEmulator) -> None:
+    app = rm.add_static("ha", ["flinkbatch"])
+    lost = RmEmulator(standby_of=rm, standby_redirects=False)
+    try:
+        assert rm_call(kind, [lost.url, rm.url], calls.application(app.id))["id"] == app.id
+        assert lost.requests
+    finally:
+        lost.stop()
+
+
 def test_no_active_rm_fails_after_the_retry_budget_naming_every_rm(kind: str) -> None:
     urls = [dead_url(), dead_url()]
     with pytest.raises(FlinkUnreachableError, match="no active YARN ResourceManager answered") as err:
