@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from yarn_rm_emulator import RmEmulator
 
 from airflow_provider_flinkbatch.distribution import find_flink_distribution
 from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint
@@ -17,7 +18,7 @@ from airflow_provider_flinkbatch.local.config import JAVA_17_OPTS
 from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, RunnerJar
 from airflow_provider_flinkbatch.sql.statements import split_statements
-from airflow_provider_flinkbatch.targets.base import JobRequest
+from airflow_provider_flinkbatch.targets.base import JobRequest, SubmissionRejected
 from airflow_provider_flinkbatch.targets.yarn import YarnTarget
 from airflow_provider_flinkbatch.targets.yarn_options import YarnTargetOptions
 from airflow_provider_flinkbatch.yarn.cli import parse_application_id, parse_job_id, run_cli
@@ -43,9 +44,11 @@ def sample_request(sql: str, run_id: str = "scheduled__2026-11-25T00:00:00+00:00
     return JobRequest(statements=statements, flink_config=config, job_name="sales.daily_totals", identity=identity)
 
 
-def target_for(flink_cli: str, options: YarnTargetOptions, jar: str, **settings: object) -> YarnTarget:
+def target_for(
+    flink_cli: str, options: YarnTargetOptions, jar: str, rm_urls: list[str] | None = None, **settings: object
+) -> YarnTarget:
     conn = YarnConnectionSettings(
-        rm_urls=["http://rm1:8088", "http://rm2:8088"],
+        rm_urls=rm_urls or ["http://rm1:8088", "http://rm2:8088"],
         flink_cli=flink_cli,
         **settings,  # type: ignore[arg-type]
     )
@@ -169,3 +172,23 @@ def test_real_flink_cli_runs_the_argv_with_its_job_id_name_and_identity(
     assert user_config["user-config"]["airflow.task_id"] == "daily_totals"
     rows = [line for part in out.rglob("*") if part.is_file() for line in part.read_text().splitlines()]
     assert len(rows) == 10
+
+
+@pytest.mark.integration
+def test_real_flink_cli_accepts_the_yarn_application_argv_and_reports_missing_hadoop(
+    runner_jar: RunnerJar, tmp_path: Path, rm: RmEmulator
+) -> None:
+    """Flink 2.3's CliFrontend parses the exact yarn-application argv (no unknown option or action) and
+    stops only where YARN starts: without Hadoop on the classpath. The task gets that message."""
+    target = target_for(
+        str(_real_flink_cli(tmp_path)), YarnTargetOptions(queue="etl"), str(runner_jar.path), rm_urls=[rm.url]
+    )
+    request = sample_request(SQL.format(out=tmp_path / "out"))
+
+    result = run_cli(target.build_argv(request), os.environ, timeout=120)
+    assert result.returncode != 0
+    assert "No ClusterClientFactory found" in result.output
+    assert "Unrecognized option" not in result.output and "not a valid action" not in result.output
+
+    with pytest.raises(SubmissionRejected, match=r"(?s)submitted no YARN application.*export the HADOOP_CLASSPATH"):
+        target.submit(request)
