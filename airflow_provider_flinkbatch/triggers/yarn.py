@@ -92,7 +92,7 @@ class YarnApplicationTrigger(BaseTrigger):
                 if str(app.get("state")) == "RUNNING":
                     details = await self._flink_get(rm.settings, proxy_url(rm.settings, app))
                     if details is not None and not is_terminal(str(details.get("state"))):
-                        self.log.debug("Flink job %s in %s is %s", self.job_id, self.application_id, details["state"])
+                        self._log_progress(summarize_job(details).model_dump())
                         details = None
                 elif apps.is_final(app):
                     details, source = await self._after_end(rm.settings, app), "historyserver"
@@ -119,6 +119,15 @@ class YarnApplicationTrigger(BaseTrigger):
         finally:
             if rm is not None:
                 await rm.aclose()
+
+    def _log_progress(self, summary: dict[str, Any]) -> None:
+        """One line per change (state or finished vertices), not one per poll."""
+        progress = (summary["state"], summary["vertices_finished"], summary["vertices_total"])
+        if progress != getattr(self, "_last_progress", None):
+            self._last_progress = progress
+            self.log.info(
+                "Flink job %s in %s is %s: %d/%d vertices finished", self.job_id, self.application_id, *progress
+            )
 
     async def _flink_get(self, settings: YarnConnectionSettings, base_url: str) -> dict[str, Any] | None:
         """``/jobs/<id>`` from a Flink REST endpoint; None when it does not (yet) answer with the job."""

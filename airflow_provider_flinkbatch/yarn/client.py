@@ -136,6 +136,15 @@ def httpx_auth(settings: YarnConnectionSettings) -> Any:
     return HTTPSPNEGOAuth(mutual_authentication=OPTIONAL)
 
 
+def _ssl_verify(verify: bool | str) -> Any:
+    """httpx takes an SSLContext for a CA bundle (a path string is deprecated there)."""
+    if isinstance(verify, str):
+        import ssl
+
+        return ssl.create_default_context(cafile=verify)
+    return verify
+
+
 class YarnRmClient:
     """Blocking RM client (worker side: submit, find, kill)."""
 
@@ -205,7 +214,7 @@ class AsyncYarnRmClient:
         self._client: httpx.AsyncClient = httpx.AsyncClient(
             headers={"Accept": "application/json"},
             auth=httpx_auth(settings),
-            verify=settings.verify,
+            verify=_ssl_verify(settings.verify),
             timeout=settings.timeout,
             follow_redirects=True,
         )
