@@ -92,6 +92,7 @@ class YarnTarget:
         self.conn_id = settings.conn_id
         self._runner_jar = runner_jar or settings.runner_jar
         self._cli = cli
+        self._sources: dict[str, JobSource] = {}
 
     @classmethod
     def from_connection(cls, conn_id: str, options: YarnTargetOptions, retry: RetryPolicy) -> YarnTarget:
@@ -236,15 +237,17 @@ class YarnTarget:
         from airflow_provider_flinkbatch.history.sources import RestJobSource
         from airflow_provider_flinkbatch.rest.client import RetryPolicy
 
-        short = RetryPolicy(budget=min(10.0, self.retry.budget))
+        def source(name: str, url: str) -> JobSource:
+            if url not in self._sources:  # one HTTP session per URL for the life of this target
+                short = RetryPolicy(budget=min(10.0, self.retry.budget))
+                self._sources[url] = RestJobSource(name, flink_client(self.settings, url, short))
+            return self._sources[url]
+
         sources: list[JobSource] = []
         if str(app.get("state")) == "RUNNING":
-            proxy = flink_client(self.settings, proxy_url(self.settings, app), short)
-            sources.append(RestJobSource("jobmanager", proxy))
+            sources.append(source("jobmanager", proxy_url(self.settings, app)))
         if self.settings.history_server_url:
-            sources.append(
-                RestJobSource("historyserver", flink_client(self.settings, self.settings.history_server_url, short))
-            )
+            sources.append(source("historyserver", self.settings.history_server_url))
         return sources
 
     def _lookup(self, app: dict[str, Any], path: str) -> tuple[str, Any] | None:
