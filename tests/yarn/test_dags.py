@@ -68,10 +68,9 @@ def test_sql_error_fails_fast_with_root_cause_and_yarn_diagnostics(
     (app,) = yarn_rm.apps.values()
     assert (app.state, app.final_status) == ("FAILED", "FAILED")
     diagnosis = xcom_value(dag_run, "bad_column", "flink_diagnosis")
-    print(
-        f"\nsql error: app {app.id} {app.state}/{app.final_status}",
-        {k: diagnosis[k] for k in ("job_id", "category", "exception_class", "source")},
-    )
+    shown = {k: diagnosis[k] for k in ("job_id", "category", "exception_class", "source")}
+    with capfd.disabled():
+        print(f"\nsql error: app {app.id} {app.state}/{app.final_status}", shown)
     assert diagnosis["category"] == "sql_error" and diagnosis["source"] == "yarn"
     assert "Column 'countr' not found" in diagnosis["message"]
     assert f"YARN application {app.id} FAILED/FAILED" in diagnosis["advice"]
@@ -118,7 +117,8 @@ def test_worker_killed_mid_run_next_try_reattaches_by_tag(
     assert tis["crash"].state == "success"
     assert len(recorded(cli_record)) == 1  # one flink run, one application
     (app,) = yarn_rm.apps.values()
-    print(f"\ncrash drill: job {app.job_id} app {app.id} {app.state}/{app.final_status}, one flink run")
+    with capfd.disabled():
+        print(f"\ncrash drill: job {app.job_id} app {app.id} {app.state}/{app.final_status}, one flink run")
     assert (app.state, app.final_status) == ("FINISHED", "SUCCEEDED")
     assert xcom_value(dag_run, "crash")["job_id"] == app.job_id
     assert f"Reattached to Flink job {app.job_id}" in capfd.readouterr().out
