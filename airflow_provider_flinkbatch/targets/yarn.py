@@ -130,8 +130,19 @@ class YarnTarget:
             config["taskmanager.numberOfTaskSlots"] = str(options.taskmanager_slots)
         config["yarn.application.name"] = options.application_name or request.job_name
         identity = request.identity
-        tags = apps.identity_tags(identity.key, request.job_id, identity.fingerprint) + list(options.tags)
-        config["yarn.tags"] = ",".join(dict.fromkeys(tags))
+        preset_tags = [tag.strip().lower() for tag in config.get("yarn.tags", "").split(",") if tag.strip()]
+        tags = list(
+            dict.fromkeys(
+                apps.identity_tags(identity.key, request.job_id, identity.fingerprint) + options.tags + preset_tags
+            )
+        )
+        if len(tags) > apps.MAX_TAGS or any(len(tag) > apps.MAX_TAG_LENGTH for tag in tags):
+            raise ValueError(
+                f"YARN allows {apps.MAX_TAGS} tags of up to {apps.MAX_TAG_LENGTH} characters per application; "
+                f"this job would carry {tags} (the first {len(tags) - len(options.tags) - len(preset_tags)} are "
+                "the provider's): drop some from target_options tags or the yarn.tags config"
+            )
+        config["yarn.tags"] = ",".join(tags)
         config[JOB_ID_KEY] = request.job_id
         return config
 

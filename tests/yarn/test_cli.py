@@ -192,3 +192,26 @@ def test_real_flink_cli_accepts_the_yarn_application_argv_and_reports_missing_ha
 
     with pytest.raises(SubmissionRejected, match=r"(?s)submitted no YARN application.*export the HADOOP_CLASSPATH"):
         target.submit(request)
+
+
+def test_configured_yarn_tags_are_kept_and_the_limit_is_enforced(tmp_path: Path) -> None:
+    flink = tmp_path / "flink"
+    flink.write_text("#!/bin/sh\n")
+    flink.chmod(0o755)
+    request = sample_request("INSERT INTO t SELECT 1")
+    options = YarnTargetOptions(tags=["a"], flink_config={"yarn.tags": "Cost-Center-7,b"})
+    config = target_for(str(flink), options, "r.jar").application_config(request)
+    assert config["yarn.tags"].split(",")[-3:] == ["a", "cost-center-7", "b"]
+
+    crowded = YarnTargetOptions(tags=["a", "b", "c"], flink_config={"yarn.tags": "d,e,f,g"})
+    with pytest.raises(ValueError, match=r"YARN allows 10 tags .* drop some from target_options tags"):
+        target_for(str(flink), crowded, "r.jar").application_config(request)
+
+
+def test_secret_config_values_never_reach_the_log_line() -> None:
+    from airflow_provider_flinkbatch.yarn.cli import redact_argv
+
+    argv = ["flink", "run", "-D", "s3.secret-key=hunter2", "-D", "pipeline.name=x", "-c", "M", "j.jar", "A" * 500]
+    shown = redact_argv(argv, ["hunter2"])
+    assert "-D" in shown and "s3.secret-key=***" in shown and "hunter2" not in " ".join(shown)
+    assert shown[-1].endswith("...(500 chars)")
