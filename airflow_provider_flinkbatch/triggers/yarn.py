@@ -34,7 +34,7 @@ def _async_flink_client(settings: YarnConnectionSettings, rest_url: str, budget:
     )
     auth = httpx_auth(settings)
     if auth is not None:
-        client._client.auth = auth
+        client._client().auth = auth
     return client
 
 
@@ -80,6 +80,7 @@ class YarnApplicationTrigger(BaseTrigger):
         from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
         from airflow_provider_flinkbatch.rest.client import RetryPolicy
         from airflow_provider_flinkbatch.targets.yarn import proxy_url
+        from airflow_provider_flinkbatch.triggers.poller import job_interval
         from airflow_provider_flinkbatch.yarn import apps, calls
 
         rm = None
@@ -113,7 +114,9 @@ class YarnApplicationTrigger(BaseTrigger):
                         }
                     )
                     return
-                await asyncio.sleep(self.poll_interval)
+                # as often as the other triggers: fast while the application is young, then up to poll_interval
+                started = {"start-time": int(app.get("startedTime") or 0)}
+                await asyncio.sleep(job_interval(started, min(0.5, self.poll_interval), self.poll_interval))
         except Exception as err:  # every failure becomes an event the operator reports; nothing hangs
             yield TriggerEvent({"status": "error", "job_id": self.job_id, "message": f"{type(err).__name__}: {err}"})
         finally:
