@@ -18,6 +18,7 @@ from airflow.sdk import BaseOperator, ResumableJobMixin
 from airflow.sdk.configuration import conf
 
 from airflow_provider_flinkbatch.links.flink import XCOM_KEY, FlinkHistoryServerLink, FlinkJobLink
+from airflow_provider_flinkbatch.links.yarn import YarnApplicationLink
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"sql": "sql", "flink_config": "json"}
     ui_color = "#e6f1f2"
-    operator_extra_links = (FlinkJobLink(), FlinkHistoryServerLink())
+    operator_extra_links = (FlinkJobLink(), FlinkHistoryServerLink(), YarnApplicationLink())
     external_id_key = "flink_job_id"
 
     def __init__(
