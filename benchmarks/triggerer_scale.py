@@ -113,6 +113,7 @@ def scenario(triggers: int, clusters: int, coalesce: bool, timeout: float) -> di
             "clusters": clusters,
             "mode": mode,
             "requests": total,
+            "overview": sum(s["overview"] for s in stats),
             "req_per_cluster_s": total / clusters / active,
             **figures,
         }

@@ -215,3 +215,34 @@ def call_with(kind: str, settings: Any, call: Any, retry: Any = None) -> Any:
 def kind(request: pytest.FixtureRequest) -> str:
     """Both REST clients share error mapping and retries: run a case against each."""
     return str(request.param)
+
+
+def spawn_dag_worker(dag_id: str, logical_date: Any, run_conf: dict[str, Any], log: Path) -> Any:
+    """``dag.test()`` of one DAG in its own process group (for drills that ``kill -9`` the worker).
+
+    Output goes to ``log`` so a drill that waits in vain can say what the worker did (see ``worker_story``).
+    """
+    import subprocess
+    import sys
+
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                str(_ROOT / "tests" / "drills" / "run_dag_process.py"),
+                str(_ROOT / "tests" / "dags"),
+                dag_id,
+                logical_date.isoformat(),
+                json.dumps(run_conf),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def worker_story(worker: Any, log: Path, lines: int = 30) -> str:
+    """Whether the worker still runs, and the end of its output: for assertion messages."""
+    status = "still running" if worker.poll() is None else f"exited with {worker.returncode}"
+    tail = log.read_text(errors="replace").splitlines()[-lines:] if log.exists() else []
+    return f"worker {status}; last output:\n" + "\n".join(tail)

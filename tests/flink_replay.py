@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 CAPTURED = json.loads((Path(__file__).parent / "data" / "flink-2.3-job-responses.json").read_text())
 
@@ -99,7 +99,7 @@ def start_replay(script: FlinkReplay | None = None) -> tuple[FlinkReplay, Thread
 
         def do_GET(self) -> None:
             path = self.path.split("?")[0]
-            status, body = 200, None
+            status, body = 200, cast(Any, None)
             if replay.down:
                 status, body = 503, {"errors": ["Service Unavailable"]}
             elif path == "/_stats":  # the benchmark's counters, not a Flink endpoint

@@ -10,8 +10,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -19,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RunDag, flink_jobs_named, make_request, slow_sql, xcom_value
+from conftest import RunDag, flink_jobs_named, make_request, slow_sql, spawn_dag_worker, worker_story, xcom_value
 
 from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
 from airflow_provider_flinkbatch.local import LocalClusterInfo
@@ -45,21 +43,13 @@ def test_worker_killed_mid_run_next_try_reattaches(
     run_dag: RunDag, flink_cluster: LocalClusterInfo, data_dir: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     logical_date = datetime(2026, 3, 1, tzinfo=UTC)
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            str(Path(__file__).with_name("run_dag_process.py")),
-            str(DAGS),
-            "it_drill_crash",
-            logical_date.isoformat(),
-            json.dumps({"data_dir": str(data_dir)}),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    log = data_dir / "worker.log"
+    worker = spawn_dag_worker("it_drill_crash", logical_date, {"data_dir": str(data_dir)}, log)
     try:
-        running = wait_for_state(flink_cluster.rest_url, "it.drill.crash", {"RUNNING"}, timeout=120)
+        try:
+            running = wait_for_state(flink_cluster.rest_url, "it.drill.crash", {"RUNNING"}, timeout=240)
+        except AssertionError as err:
+            raise AssertionError(f"{err}\n{worker_story(worker, log)}") from None
     finally:
         os.killpg(worker.pid, signal.SIGKILL)  # the worker dies without any chance to clean up
         worker.wait()

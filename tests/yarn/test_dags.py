@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import RunDag, read_output, xcom_value
+from conftest import RunDag, read_output, spawn_dag_worker, worker_story, xcom_value
 from yarn_rm_emulator import RmEmulator, recorded
 
 pytestmark = pytest.mark.integration
@@ -86,27 +83,16 @@ def test_worker_killed_mid_run_next_try_reattaches_by_tag(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     when = datetime(2026, 4, 2, tzinfo=UTC)
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            str(Path(__file__).parents[1] / "drills" / "run_dag_process.py"),
-            str(DAGS),
-            "it_yarn_crash",
-            when.isoformat(),
-            json.dumps({"data_dir": str(data_dir)}),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    log = data_dir / "worker.log"
+    worker = spawn_dag_worker("it_yarn_crash", when, {"data_dir": str(data_dir)}, log)
     try:
-        for _ in range(1200):
+        for _ in range(2400):
             running = [app for app in yarn_rm.apps.values() if app.state == "RUNNING"]
             if running:
                 break
             time.sleep(0.1)
         else:
-            raise AssertionError("the worker never got an application RUNNING")
+            raise AssertionError(f"the worker never got an application RUNNING\n{worker_story(worker, log)}")
     finally:
         os.killpg(worker.pid, signal.SIGKILL)  # the worker dies without any chance to clean up
         worker.wait()
