@@ -11,12 +11,13 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_flinkbatch import jobs
-from airflow_provider_flinkbatch.identity import PARAM_PREFIX, JobIdentity, flink_map_option
+from airflow_provider_flinkbatch.identity import PARAM_PREFIX, JobIdentity
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import FlinkRestClient
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError, FlinkServerError
 from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, RunnerJar, ensure_runner_jar, runner_program_args
 from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected
+from airflow_provider_flinkbatch.targets.job_config import job_configuration
 
 if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 # (REST URL, jar content hash) -> jar id, so one process uploads a given runner to a cluster once.
 _UPLOADED: dict[tuple[str, str], str] = {}
 _UPLOAD_LOCK = threading.Lock()
-GLOBAL_JOB_PARAMETERS = "pipeline.global-job-parameters"
 
 
 class SessionTarget:
@@ -110,15 +110,11 @@ class SessionTarget:
             return _UPLOADED[key]
 
     def run_body(self, request: JobRequest) -> dict[str, Any]:
-        config = {"execution.runtime-mode": "BATCH", **request.flink_config, "pipeline.name": request.job_name}
-        config[GLOBAL_JOB_PARAMETERS] = flink_map_option(
-            request.identity.job_parameters(request.attempt), config.get(GLOBAL_JOB_PARAMETERS)
-        )
         return {
             "entryClass": RUNNER_MAIN_CLASS,
             "programArgsList": runner_program_args(request.statements),
             "jobId": request.job_id,
-            "flinkConfiguration": config,
+            "flinkConfiguration": job_configuration(request),
         }
 
     def submit(self, request: JobRequest) -> JobHandle:
