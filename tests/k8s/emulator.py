@@ -257,11 +257,12 @@ class OperatorEmulator:
 
     # ------------------------------------------------------------------ helpers
     def _job_error(self, job_id: str) -> str:
-        exceptions = self._flink("GET", f"/jobs/{job_id}/exceptions") or {}
-        root = str(exceptions.get("root-exception") or "").strip().splitlines()
-        head = root[0] if root else "Job failed"
-        kind, _, message = head.partition(": ")
-        return json.dumps({"type": kind, "message": message or head, "throwableList": []})
+        from airflow_provider_flinkbatch.jobs import root_cause_from_exceptions
+
+        cause = root_cause_from_exceptions(self._flink("GET", f"/jobs/{job_id}/exceptions") or {})
+        if cause is None:
+            return json.dumps({"type": "org.apache.flink.runtime.JobException", "message": "Job failed"})
+        return json.dumps({"type": cause.exception_class, "message": cause.message, "throwableList": []})
 
     def _flink(self, method: str, path: str) -> dict[str, Any] | None:
         answer = requests.request(method, f"{self.flink_rest_url}{path}", timeout=30)
@@ -289,5 +290,9 @@ class OperatorEmulator:
         except ApiException as err:
             if err.status != 404:  # deleted meanwhile
                 raise
-        state = (status.get("jobStatus") or {}).get("state") or status.get("lifecycleState") or ""
+        state = (
+            (status.get("jobStatus") or {}).get("state")
+            or status.get("lifecycleState")
+            or f"JobManager {status.get('jobManagerDeploymentStatus')}"
+        )
         self.history.append((plural, name, job_id, str(state)))
