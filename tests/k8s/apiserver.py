@@ -81,9 +81,7 @@ def _service_account_keys(directory: Path) -> tuple[Path, Path]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private, public = directory / "sa.key", directory / "sa.pub"
     private.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     public.write_bytes(
         key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -101,7 +99,9 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: 
         if process.poll() is not None:
             raise ApiServerUnavailable(f"kube-apiserver exited {process.returncode}: {log.read_text()[-2000:]}")
         try:
-            answer = requests.get(f"{url}/readyz", headers={"Authorization": f"Bearer {TOKEN}"}, verify=False, timeout=2)
+            answer = requests.get(
+                f"{url}/readyz", headers={"Authorization": f"Bearer {TOKEN}"}, verify=False, timeout=2
+            )
             if answer.status_code == 200:
                 return
         except requests.RequestException:

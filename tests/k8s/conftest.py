@@ -95,7 +95,9 @@ def make_target(k8s_env: dict[str, Any], flink_conn: str) -> Callable[..., Any]:
 
     def make(**overrides: Any) -> Any:
         options = {**k8s_env, **overrides}
-        return create_target("kubernetes", flink_conn, {k: v for k, v in options.items() if v is not None}, RetryPolicy(budget=20))
+        return create_target(
+            "kubernetes", flink_conn, {k: v for k, v in options.items() if v is not None}, RetryPolicy(budget=20)
+        )
 
     return make
 

@@ -98,9 +98,12 @@ class OperatorEmulator:
                     self._flink("PATCH", f"/jobs/{tracked.job_id}?mode=cancel")
 
     # ------------------------------------------------------------------ one resource
-    def reconcile(self, plural: str, item: dict[str, Any], key: tuple[str, str, str]) -> None:
+    def reconcile(self, plural: str, listed: dict[str, Any], key: tuple[str, str, str]) -> None:
+        name = listed["metadata"]["name"]
+        item = self._get(plural, name)  # fresh: a spec change must not be missed behind a stale list
+        if item is None or item["metadata"]["uid"] != key[2]:
+            return
         spec, status = item["spec"], item.get("status") or {}
-        name = item["metadata"]["name"]
         tracked = self.tracked.get(key)
         if plural == "flinkdeployments" and "job" not in spec:  # a session cluster: just "running"
             if status.get("jobManagerDeploymentStatus") != "READY":
@@ -114,8 +117,12 @@ class OperatorEmulator:
         if spec["job"].get("state") == "suspended" and not tracked.suspended:
             tracked.suspended = True
             if tracked.state not in TERMINAL:
+                # Like the operator's stateless suspend: cancel, and wait until Flink confirms.
                 self._flink("PATCH", f"/jobs/{tracked.job_id}?mode=cancel")
-                tracked.state = "CANCELED"
+                deadline = time.monotonic() + 30
+                while tracked.state not in TERMINAL and time.monotonic() < deadline:
+                    tracked.state = str((self._flink("GET", f"/jobs/{tracked.job_id}") or {}).get("state"))
+                    time.sleep(0.1)
             update: dict[str, Any] = {"lifecycleState": "SUSPENDED", "jobStatus": {"state": tracked.state}}
             if tracked.deployment:
                 update["jobManagerDeploymentStatus"] = "MISSING"
@@ -171,7 +178,11 @@ class OperatorEmulator:
         self._status(
             plural,
             name,
-            {"lifecycleState": "DEPLOYED", "jobManagerDeploymentStatus": "DEPLOYING", "jobStatus": {"jobId": job_id, "state": "RECONCILING"}},
+            {
+                "lifecycleState": "DEPLOYED",
+                "jobManagerDeploymentStatus": "DEPLOYING",
+                "jobStatus": {"jobId": job_id, "state": "RECONCILING"},
+            },
             job_id,
         )
         if spec["job"].get("jarURI") != RUNNER_JAR_URI:
@@ -182,7 +193,12 @@ class OperatorEmulator:
                 {
                     "lifecycleState": "FAILED",
                     "jobManagerDeploymentStatus": "ERROR",
-                    "error": json.dumps({"type": "java.io.FileNotFoundException", "message": f"{spec['job'].get('jarURI')} not found in the image"}),
+                    "error": json.dumps(
+                        {
+                            "type": "java.io.FileNotFoundException",
+                            "message": f"{spec['job'].get('jarURI')} not found in the image",
+                        }
+                    ),
                 },
                 job_id,
             )
@@ -224,7 +240,10 @@ class OperatorEmulator:
         self._status(
             plural,
             name,
-            {"jobManagerDeploymentStatus": "READY", "jobStatus": {"jobName": config.get("pipeline.name", ""), "startTime": str(int(time.time() * 1000))}},
+            {
+                "jobManagerDeploymentStatus": "READY",
+                "jobStatus": {"jobName": config.get("pipeline.name", ""), "startTime": str(int(time.time() * 1000))},
+            },
             job_id,
         )
 

@@ -49,9 +49,9 @@ def validate(resource: dict[str, Any]) -> None:
     def strict(node: Any) -> Any:
         if isinstance(node, dict):
             node = {k: strict(v) for k, v in node.items()}
-            if node.get("type") == "object" and "properties" in node and "additionalProperties" not in node:
-                if not node.get("x-kubernetes-preserve-unknown-fields"):
-                    node["additionalProperties"] = False
+            closed = "additionalProperties" in node or node.get("x-kubernetes-preserve-unknown-fields")
+            if node.get("type") == "object" and "properties" in node and not closed:
+                node["additionalProperties"] = False
             return node
         if isinstance(node, list):
             return [strict(v) for v in node]
@@ -59,16 +59,18 @@ def validate(resource: dict[str, Any]) -> None:
 
     body = strict(schema(resource["kind"]))
     # Kubernetes adds the object envelope to every CRD schema.
-    body["properties"].update({"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}})
+    body["properties"].update(
+        {"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}}
+    )
     jsonschema.validate(resource, body)
 
 
-def request(statements: list[str] = SQL, attempt: int = 0, **config: str) -> JobRequest:
+def request(statements: list[str] = SQL, attempt: int = 0, config: dict[str, str] | None = None) -> JobRequest:
     identity = JobIdentity(
         dag_id="sales_daily", task_id="revenue.by_country", run_id="manual__2026-01-01", fingerprint="0123456789abcdef"
     )
     return JobRequest(
-        statements=statements, flink_config=config, job_name="sales.revenue", identity=identity, attempt=attempt
+        statements=statements, flink_config=config or {}, job_name="sales.revenue", identity=identity, attempt=attempt
     )
 
 
@@ -77,7 +79,7 @@ def options(**values: Any) -> KubernetesTargetOptions:
 
 
 def test_application_deployment_inline_sql_validates_against_the_crd() -> None:
-    rendered = m.render(request(**{"parallelism.default": "2"}), options(parallelism=2), archive_dir="s3://b/arch")
+    rendered = m.render(request(config={"parallelism.default": "2"}), options(parallelism=2), archive_dir="s3://b/arch")
     resource = rendered.custom_resource
     validate(resource)
     spec = resource["spec"]
@@ -93,7 +95,7 @@ def test_application_deployment_inline_sql_validates_against_the_crd() -> None:
 
 def test_flink_configuration_is_the_session_targets_plus_job_id_and_presets() -> None:
     """One place computes batch mode, job name and identity parameters: both targets send the same."""
-    req = request(**{"parallelism.default": "3", "table.exec.resource.default-parallelism": "3"})
+    req = request(config={"parallelism.default": "3", "table.exec.resource.default-parallelism": "3"})
     opts = options(flink_configuration={"parallelism.default": 1, "taskmanager.numberOfTaskSlots": 4})
     config = m.render(req, opts).custom_resource["spec"]["flinkConfiguration"]
     session = SessionTarget(FlinkRestClient(FlinkConnectionSettings(rest_url="http://x:8081")), "c")
