@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("--history-only", action="store_true", help="skip the JobManager")
     diagnose.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
     diagnose.set_defaults(func=_cmd_diagnose)
+
+    from airflow_provider_flinkbatch.kubernetes.render_cli import add_render_parser
+
+    add_render_parser(commands)
     return parser
 
 
@@ -127,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             FlinkRestError,
             FlinkConnectionError,
             ArchiveError,
-            ValueError,
+            ValueError,  # also bad SQL scripts and target options
+            OSError,  # e.g. a script file that does not exist
         )
         if isinstance(err, known):
             print(f"flinkbatch: {err}", file=sys.stderr)

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
-import yaml
 
 from airflow_provider_flinkbatch.identity import JobIdentity
 from airflow_provider_flinkbatch.kubernetes import manifests as m
 from airflow_provider_flinkbatch.kubernetes.options import KubernetesTargetOptions
+from airflow_provider_flinkbatch.kubernetes.schema import ManifestSchemaError, validate_resource
 from airflow_provider_flinkbatch.rest.client import FlinkRestClient
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
 from airflow_provider_flinkbatch.targets.base import JobRequest
 from airflow_provider_flinkbatch.targets.registry import TargetOptionsError, validate_target_options
 from airflow_provider_flinkbatch.targets.session import SessionTarget
 
-CRDS = Path(m.__file__).with_name("crds")
 SQL = [
     "CREATE TEMPORARY TABLE s (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '5')",
     "CREATE TEMPORARY TABLE t (id BIGINT) WITH ('connector' = 'blackhole')",
@@ -36,33 +33,9 @@ POD_TEMPLATE = {
 }
 
 
-def schema(kind: str) -> dict[str, Any]:
-    plural = {"FlinkDeployment": "flinkdeployments", "FlinkSessionJob": "flinksessionjobs"}[kind]
-    crd = yaml.safe_load((CRDS / f"{plural}.flink.apache.org-v1.yml").read_text())
-    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == m.VERSION]
-    return dict(version["schema"]["openAPIV3Schema"])
-
-
 def validate(resource: dict[str, Any]) -> None:
     """The CRD's openAPIV3Schema, strictly: unknown fields fail (the apiserver would prune them silently)."""
-
-    def strict(node: Any) -> Any:
-        if isinstance(node, dict):
-            node = {k: strict(v) for k, v in node.items()}
-            closed = "additionalProperties" in node or node.get("x-kubernetes-preserve-unknown-fields")
-            if node.get("type") == "object" and "properties" in node and not closed:
-                node["additionalProperties"] = False
-            return node
-        if isinstance(node, list):
-            return [strict(v) for v in node]
-        return node
-
-    body = strict(schema(resource["kind"]))
-    # Kubernetes adds the object envelope to every CRD schema.
-    body["properties"].update(
-        {"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}}
-    )
-    jsonschema.validate(resource, body)
+    validate_resource(resource)
 
 
 def request(statements: list[str] = SQL, attempt: int = 0, config: dict[str, str] | None = None) -> JobRequest:
@@ -186,3 +159,13 @@ def test_too_big_for_a_configmap_is_refused_with_the_fix() -> None:
 def test_bad_options_fail_at_parse_time_naming_the_field(values: dict[str, Any], message: str) -> None:
     with pytest.raises(TargetOptionsError, match=re.escape(message)):
         validate_target_options("kubernetes", values)
+
+
+def test_schema_check_catches_what_the_apiserver_would_silently_prune() -> None:
+    resource = m.render(request(), options()).custom_resource
+    resource["spec"]["job"]["entryclass"] = "typo"
+    resource["spec"]["jobManager"]["resource"]["memory"] = 2048
+    with pytest.raises(ManifestSchemaError) as err:
+        validate(resource)
+    assert "spec.job: Additional properties are not allowed ('entryclass' was unexpected)" in str(err.value)
+    assert "spec.jobManager.resource.memory: 2048 is not of type 'string'" in str(err.value)
