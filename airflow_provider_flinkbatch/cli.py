@@ -1,4 +1,4 @@
-"""``flinkbatch`` command line: manage the local Flink cluster (more sub-commands join as features land)."""
+"""``flinkbatch`` command line: the local Flink cluster, failure diagnosis, presets and plan insight."""
 
 from __future__ import annotations
 
@@ -10,8 +10,14 @@ from pathlib import Path
 
 def _local_cluster(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from airflow_provider_flinkbatch.local import LocalCluster
+    from airflow_provider_flinkbatch.presets import apply_presets
 
-    return LocalCluster(Path(args.state_dir) if args.state_dir else None, tls=getattr(args, "tls", False))
+    extra = apply_presets(getattr(args, "preset", []), _config_pairs(getattr(args, "config", [])))
+    return LocalCluster(
+        Path(args.state_dir) if args.state_dir else None,
+        extra_config={key: str(value) for key, value in extra.items()} or None,
+        tls=getattr(args, "tls", False),
+    )
 
 
 def _cmd_local_up(args: argparse.Namespace) -> int:
@@ -74,6 +80,44 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config_pairs(pairs: list[str]) -> dict[str, str]:
+    config = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--config {pair!r}: write it as key=value, e.g. --config parallelism.default=4")
+        config[key.strip()] = value.strip()
+    return config
+
+
+def _cmd_presets(args: argparse.Namespace) -> int:
+    from airflow_provider_flinkbatch.presets import describe_presets
+
+    print(describe_presets())
+    return 0
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from airflow_provider_flinkbatch.plan.explain import explain
+    from airflow_provider_flinkbatch.presets import apply_presets
+    from airflow_provider_flinkbatch.sql.statements import split_statements
+
+    path = Path(args.sql_file)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such SQL file")
+    config = apply_presets(args.preset, _config_pairs(args.config))
+    insight = explain(split_statements(path.read_text()), config, extra_jars=args.jar, wide_table_columns=args.wide)
+    if args.json:
+        print(insight.model_dump_json(indent=2))
+    else:
+        print("== Optimized Physical Plan ==")
+        print(insight.plan)
+        print()
+        print("== Plan insight ==")
+        print(insight.describe())
+    return 4 if insight.warnings and args.check == "fail" else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flinkbatch", description="Flink batch SQL for Airflow")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for readiness")
     up.add_argument("--print-connection", action="store_true", help="print only the connection JSON")
     up.add_argument("--tls", action="store_true", help="REST over mutual TLS with generated certificates")
+    up.add_argument("--preset", action="append", default=[], help="start the cluster with a preset's config")
+    up.add_argument("--config", "-c", action="append", default=[], metavar="KEY=VALUE", help="extra Flink option")
     up.set_defaults(func=_cmd_local_up)
     local_commands.add_parser("down", help="stop the processes 'up' started").set_defaults(func=_cmd_local_down)
     local_commands.add_parser("status", help="show processes and URLs (exit 3 if not running)").set_defaults(
@@ -106,6 +152,24 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
     diagnose.set_defaults(func=_cmd_diagnose)
 
+    commands.add_parser("presets", help="list the named Flink config presets and their keys").set_defaults(
+        func=_cmd_presets
+    )
+
+    explain = commands.add_parser(
+        "explain",
+        help="plan a SQL script (local JVM, no cluster) and report per table the columns, filters and "
+        "partitions pushed into the scan",
+    )
+    explain.add_argument("sql_file", help="the job's .sql script (DDL + INSERTs)")
+    explain.add_argument("--config", "-c", action="append", default=[], metavar="KEY=VALUE", help="Flink option")
+    explain.add_argument("--preset", action="append", default=[], help="a named preset (see 'flinkbatch presets')")
+    explain.add_argument("--jar", action="append", default=[], help="extra jar for connectors/formats")
+    explain.add_argument("--wide", type=int, default=10, help="columns from which a table counts as wide")
+    explain.add_argument("--check", choices=["warn", "fail"], default="warn", help="'fail': exit 4 on warnings")
+    explain.add_argument("--json", action="store_true", help="print the report as JSON")
+    explain.set_defaults(func=_cmd_explain)
+
     from airflow_provider_flinkbatch.kubernetes.render_cli import add_render_parser
 
     add_render_parser(commands)
@@ -120,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         from airflow_provider_flinkbatch.distribution import FlinkDistributionNotFound
         from airflow_provider_flinkbatch.history.sources import ArchiveError
         from airflow_provider_flinkbatch.local import LocalClusterError
+        from airflow_provider_flinkbatch.plan.explain import ExplainError
         from airflow_provider_flinkbatch.rest.errors import FlinkRestError
         from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
         from airflow_provider_flinkbatch.runner.build import RunnerBuildError
@@ -131,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             FlinkRestError,
             FlinkConnectionError,
             ArchiveError,
+            ExplainError,
             ValueError,  # also bad SQL scripts and target options
             OSError,  # e.g. a script file that does not exist
         )

@@ -28,6 +28,8 @@ class VertexSummary(BaseModel):
     duration_ms: int | None = None
     records_in: int | None = None
     records_out: int | None = None
+    bytes_in: int | None = None
+    bytes_out: int | None = None
 
 
 class JobSummary(BaseModel):
@@ -49,7 +51,74 @@ class JobSummary(BaseModel):
     vertices_finished: int = 0
     records_read: int | None = None
     records_written: int | None = None
+    max_parallelism: int | None = None
+    #: Bytes vertices sent to other vertices (network/shuffle output; sinks write none).
+    shuffle_bytes: int | None = None
     vertices: list[VertexSummary] = []
+
+    def metrics(self) -> dict[str, Any]:
+        """The per-run figures worth charting over time (XCom ``flink_metrics``)."""
+        return self.model_dump(
+            include={
+                "job_id",
+                "state",
+                "duration_ms",
+                "records_read",
+                "records_written",
+                "max_parallelism",
+                "shuffle_bytes",
+                "vertices",
+            }
+        )
+
+    def metrics_table(self) -> str:
+        """One compact table: a line per vertex, then the totals."""
+        rows = [("vertex", "par", "time", "rec in", "rec out", "bytes in", "bytes out")]
+        for v in self.vertices:
+            name = v.name if len(v.name) <= 48 else v.name[:45] + "..."
+            rows.append(
+                (
+                    name,
+                    _text(v.parallelism),
+                    _seconds(v.duration_ms),
+                    _text(v.records_in),
+                    _text(v.records_out),
+                    _size(v.bytes_in),
+                    _size(v.bytes_out),
+                )
+            )
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines = [
+            "  ".join(
+                cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            )
+            for row in rows
+        ]
+        lines.append(
+            f"total: {_seconds(self.duration_ms)}, max parallelism {_text(self.max_parallelism)}, "
+            f"shuffle {_size(self.shuffle_bytes)}, records read {_text(self.records_read)}, "
+            f"written {_text(self.records_written)}"
+        )
+        return "\n".join(lines)
+
+
+def _text(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _seconds(ms: int | None) -> str:
+    return "-" if ms is None else f"{ms / 1000:.1f}s"
+
+
+def _size(value: int | None) -> str:
+    if value is None:
+        return "-"
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{value} B"
 
 
 def is_terminal(state: str) -> bool:
@@ -70,6 +139,8 @@ def summarize_job(details: dict[str, Any]) -> JobSummary:
             duration_ms=_int(v.get("duration")),
             records_in=_int((v.get("metrics") or {}).get("read-records")),
             records_out=_int((v.get("metrics") or {}).get("write-records")),
+            bytes_in=_int((v.get("metrics") or {}).get("read-bytes")),
+            bytes_out=_int((v.get("metrics") or {}).get("write-bytes")),
         )
         for v in details.get("vertices") or []
     ]
@@ -93,6 +164,8 @@ def summarize_job(details: dict[str, Any]) -> JobSummary:
             if sinks and None not in sink_counts and not any(v in sources for v in sinks)
             else None
         ),
+        max_parallelism=max((v.parallelism for v in vertices if v.parallelism), default=None),
+        shuffle_bytes=sum(v.bytes_out or 0 for v in vertices) if vertices else None,
         vertices=vertices,
     )
 

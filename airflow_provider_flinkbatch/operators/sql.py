@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 #: ``rest.server.max-content-length`` (100 MiB by default); real scripts are kilobytes.
 MAX_SQL_BYTES = 16 * 1024 * 1024
 
+PLAN_XCOM_KEY = "flink_plan"
+METRICS_XCOM_KEY = "flink_metrics"
+
 #: Status reported for a stored job id the target no longer knows, or whose SQL/config changed.
 GONE, STALE = "UNKNOWN", "STALE"
 
@@ -80,11 +83,19 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
     :param flink_conn_id: connection of type ``flink_batch``.
     :param flink_config: Flink configuration for this job (``{"parallelism.default": 4}``), sent
         with the submission; ``SET`` statements in the script apply on top.
+    :param presets: named configuration presets merged under ``flink_config`` in order (``celeborn``,
+        ``adaptive-batch``, ``speculative``, ``blocking-shuffle``, ``hybrid-shuffle``, ``memory-small``,
+        ``memory-large``; ``flinkbatch presets`` lists their keys). ``flink_config`` wins on conflicts.
     :param job_name: Flink job name (``pipeline.name``); defaults to ``<dag_id>.<task_id>``.
     :param target: where the job runs: ``"session"`` (a session cluster's REST API, the default),
         ``"kubernetes"`` or ``"yarn"`` (see the target how-tos in ``docs/``).
     :param target_options: the target's settings (validated when the DAG is parsed; see each target's
         options model).
+    :param explain: before submitting, plan the job's INSERTs with ``EXPLAIN`` in a local JVM (needs Java and
+        the Flink jars on the worker) and log, per source table, the columns read and the filters and
+        partitions pushed into the scan; the report goes to XCom ``flink_plan``.
+    :param plan_check: with ``explain``: ``"warn"`` logs plan warnings (a wide table read in full for a few
+        columns, a partition filter that was not pushed down); ``"fail"`` fails the task on them.
     :param deferrable: wait in the triggerer instead of holding a worker slot
         (default: Airflow's ``[operators] default_deferrable``).
     :param poll_interval: seconds between status polls.
@@ -115,9 +126,12 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         sql: str,
         flink_conn_id: str = DEFAULT_CONN_ID,
         flink_config: dict[str, Any] | None = None,
+        presets: list[str] | None = None,
         job_name: str | None = None,
         target: str = "session",
         target_options: dict[str, Any] | None = None,
+        explain: bool = False,
+        plan_check: str = "warn",
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 5.0,
         transient_error_budget: float = 180.0,
@@ -130,12 +144,19 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         self.sql = sql
         self.flink_conn_id = flink_conn_id
         self.flink_config = flink_config or {}
+        from airflow_provider_flinkbatch.presets import check_preset_names
+
+        self.presets = check_preset_names(presets or [])  # unknown names fail the DAG import
         self.job_name = job_name
         self.target = target
         self.target_options = target_options or {}
         from airflow_provider_flinkbatch.targets.registry import validate_target_options
 
         validate_target_options(target, self.target_options)  # a typo fails the DAG import, naming the field
+        if plan_check not in ("warn", "fail"):
+            raise ValueError(f"plan_check={plan_check!r}: use 'warn' (log plan warnings) or 'fail' (fail the task)")
+        self.explain = explain
+        self.plan_check = plan_check
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.transient_error_budget = transient_error_budget
@@ -192,6 +213,7 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         from airflow.sdk.exceptions import AirflowFailException
 
         from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint, normalize_flink_config
+        from airflow_provider_flinkbatch.presets import apply_presets, cluster_level
         from airflow_provider_flinkbatch.sql.statements import SqlScriptError, split_statements
         from airflow_provider_flinkbatch.targets.base import JobRequest
 
@@ -202,9 +224,15 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         _mask_secret_config(self.flink_config)
         try:
             statements = split_statements(self.sql)
-            flink_config = normalize_flink_config(self.flink_config)
+            flink_config = normalize_flink_config(apply_presets(self.presets, self.flink_config))
         except (SqlScriptError, ValueError) as err:
             raise AirflowFailException(f"{self.task_id}: invalid job definition: {err}") from err
+        if self.target == "session" and (shared := cluster_level(self.presets)):
+            self.log.warning(
+                "Preset(s) %s are cluster-level: on a session cluster they take effect only if the cluster was "
+                "started with them (Kubernetes application mode and yarn-application apply them per job)",
+                shared,
+            )
         ti = context["ti"]
         job_name = self.job_name or f"{ti.dag_id}.{ti.task_id}"
         identity = JobIdentity(
@@ -222,7 +250,26 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         # before submitting from logging "XCom not found" errors.
         context["ti"].xcom_push(key=XCOM_KEY, value={"job_id": None})
         self._request = self._build_request(context)
+        if self.explain:
+            self._check_plan(context, self._request)
         return self.execute_resumable(context)
+
+    def _check_plan(self, context: Context, request: JobRequest) -> None:
+        """Plan insight before submitting: log the report, push it to XCom, fail on warnings if asked."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from airflow_provider_flinkbatch.plan.explain import ExplainError, explain
+
+        try:
+            insight = explain(request.statements, request.flink_config)
+        except ExplainError as err:
+            raise AirflowFailException(f"{self.task_id}: EXPLAIN failed, nothing was submitted: {err}") from err
+        self.log.info("Optimized plan:\n%s\nPlan insight:\n%s", insight.plan, insight.describe())
+        context["ti"].xcom_push(key=PLAN_XCOM_KEY, value=insight.model_dump())
+        if insight.warnings and self.plan_check == "fail":
+            raise AirflowFailException(
+                f"{self.task_id}: plan check failed (plan_check='fail'): " + "; ".join(insight.warnings)
+            )
 
     def submit_job(self, context: Context) -> str:
         """Reattach to this task instance's job if the target has it, else submit (never twice)."""
@@ -379,6 +426,11 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
             except Exception as err:  # cleanup is housekeeping: it must not change the task's outcome
                 self.log.warning("Cleanup after Flink job %s failed: %s", handle.job_id, err)
         if state == SUCCESS_STATE:
+            from airflow_provider_flinkbatch.jobs import JobSummary
+
+            figures = JobSummary.model_validate(summary)
+            context["ti"].xcom_push(key=METRICS_XCOM_KEY, value=figures.metrics())
+            self.log.info("Flink job %s metrics:\n%s", handle.job_id, figures.metrics_table())
             written = summary.get("records_written")
             self.log.info(
                 "Flink job %s FINISHED in %.1fs: %d/%d vertices finished, %s records read, %s",
@@ -403,6 +455,19 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         if info.get("history_server_url"):
             links["HistoryServer"] = history_server_job_url(info["history_server_url"], handle.job_id)
         return links
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Input/output datasets from the script's ``CREATE TABLE ... WITH (...)`` (see :mod:`lineage`).
+
+        Called by ``apache-airflow-providers-openlineage`` when it is installed; ``None`` without it.
+        """
+        try:
+            from airflow_provider_flinkbatch.lineage import job_lineage, openlineage_facets
+            from airflow_provider_flinkbatch.sql.statements import split_statements
+
+            return openlineage_facets(job_lineage(split_statements(self.sql)))
+        except ImportError:
+            return None
 
     def on_kill(self) -> None:
         if not (self.cancel_on_kill and self.job_id):

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -13,6 +14,12 @@ import org.apache.flink.table.api.EnvironmentSettings;
 import org.apache.flink.table.api.StatementSet;
 import org.apache.flink.table.api.TableEnvironment;
 import org.apache.flink.table.api.TableResult;
+import org.apache.flink.table.api.internal.TableEnvironmentInternal;
+import org.apache.flink.table.catalog.ContextResolvedTable;
+import org.apache.flink.table.catalog.ObjectIdentifier;
+import org.apache.flink.table.catalog.ResolvedCatalogBaseTable;
+import org.apache.flink.table.catalog.ResolvedCatalogTable;
+import org.apache.flink.table.catalog.ResolvedSchema;
 
 /**
  * Runs a Flink SQL batch script as exactly one Flink job.
@@ -28,7 +35,9 @@ import org.apache.flink.table.api.TableResult;
  * <p>With {@code --statements-file <path>} the statements are read from a file holding one base64
  * statement per line (the Kubernetes target mounts big scripts from a ConfigMap this way).
  *
- * <p>With {@code --explain} the statement set is not executed; its optimized plan is printed.
+ * <p>With {@code --explain} the statement set is not executed; its optimized plan is printed between
+ * marker lines, followed by one {@code FLINKBATCH-TABLES <json>} line describing every table the script
+ * declared (columns, partition keys, connector options), so plan insight can tell what a scan skipped.
  */
 public final class FlinkBatchSqlRunner {
     private static final Pattern SET_PATTERN = Pattern.compile(
@@ -107,7 +116,10 @@ public final class FlinkBatchSqlRunner {
                             + "write the results with INSERT INTO <sink table> ...");
         }
         if (explain) {
+            System.out.println("=== FLINKBATCH PLAN BEGIN ===");
             System.out.println(insertSet.explain());
+            System.out.println("=== FLINKBATCH PLAN END ===");
+            System.out.println("FLINKBATCH-TABLES " + tablesJson(tEnv));
             return;
         }
         insertSet.execute();
@@ -145,5 +157,60 @@ public final class FlinkBatchSqlRunner {
         }
         int newline = message.indexOf('\n');
         return newline < 0 ? message : message.substring(0, newline);
+    }
+
+    /** The declared tables as JSON: {name: {columns: [[name, type]], partition_keys: [], options: {}}}. */
+    private static String tablesJson(TableEnvironment tEnv) {
+        StringBuilder json = new StringBuilder("{");
+        String catalog = tEnv.getCurrentCatalog();
+        String database = tEnv.getCurrentDatabase();
+        boolean firstTable = true;
+        for (String name : tEnv.listTables()) {
+            ObjectIdentifier id = ObjectIdentifier.of(catalog, database, name);
+            Optional<ContextResolvedTable> found =
+                    ((TableEnvironmentInternal) tEnv).getCatalogManager().getTable(id);
+            if (!found.isPresent()) {
+                continue;
+            }
+            ResolvedCatalogBaseTable<?> table = found.get().getResolvedTable();
+            json.append(firstTable ? "" : ",").append(quote(name)).append(":{\"columns\":[");
+            firstTable = false;
+            ResolvedSchema schema = table.getResolvedSchema();
+            for (int i = 0; i < schema.getColumnCount(); i++) {
+                json.append(i == 0 ? "" : ",").append("[")
+                        .append(quote(schema.getColumnNames().get(i))).append(",")
+                        .append(quote(schema.getColumnDataTypes().get(i).toString())).append("]");
+            }
+            json.append("],\"partition_keys\":[");
+            if (table instanceof ResolvedCatalogTable) {
+                List<String> keys = ((ResolvedCatalogTable) table).getPartitionKeys();
+                for (int i = 0; i < keys.size(); i++) {
+                    json.append(i == 0 ? "" : ",").append(quote(keys.get(i)));
+                }
+            }
+            json.append("],\"options\":{");
+            boolean firstOption = true;
+            for (java.util.Map.Entry<String, String> option : table.getOptions().entrySet()) {
+                json.append(firstOption ? "" : ",").append(quote(option.getKey())).append(":")
+                        .append(quote(option.getValue()));
+                firstOption = false;
+            }
+            json.append("}}");
+        }
+        return json.append("}").toString();
+    }
+
+    private static String quote(String text) {
+        StringBuilder out = new StringBuilder("\"");
+        for (char c : text.toCharArray()) {
+            if (c == '"' || c == '\\') {
+                out.append('\\').append(c);
+            } else if (c < 0x20) {
+                out.append(String.format("\\u%04x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.append('"').toString();
     }
 }

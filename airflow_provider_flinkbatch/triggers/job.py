@@ -1,13 +1,19 @@
 """FlinkJobTrigger: wait in the triggerer for a Flink job to reach a terminal state.
 
-Polls ``GET /jobs/<id>`` with the shared async REST client; transient errors (JobManager briefly
-unreachable, proxy 502s) are retried with backoff within ``transient_error_budget`` seconds. Marking
-the deferred task failed/success or clearing it calls :meth:`on_kill`, which cancels the job.
+By default the trigger does not poll on its own: it subscribes to the event loop's shared
+:class:`~airflow_provider_flinkbatch.triggers.poller.ClusterPoller` for its cluster, so one
+``GET /jobs/overview`` per cycle serves every waiting trigger, and it asks for ``/jobs/<id>`` only
+when the overview shows the job ended (for the summary) or no longer lists it (JobManager restarted:
+the HistoryServer is asked next). The interval adapts to the job's age (see ``adaptive_interval``).
+The cluster failing for longer than ``transient_error_budget`` seconds ends the wait with an error
+event. Marking the deferred task failed/success or clearing it calls :meth:`on_kill`, which cancels
+the job. ``coalesce=False`` polls ``/jobs/<id>`` per trigger (the benchmarks' baseline).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -33,13 +39,20 @@ class FlinkJobTrigger(BaseTrigger):
         poll_interval: float = 5.0,
         transient_error_budget: float = 180.0,
         cancel_on_kill: bool = True,
+        min_poll_interval: float = 0.5,
+        poll_age_fraction: float = 0.1,
+        coalesce: bool = True,
     ) -> None:
         super().__init__()
         self.job_id = job_id
         self.flink_conn_id = flink_conn_id
-        self.poll_interval = poll_interval
+        self.poll_interval = poll_interval  # the longest interval (adaptive polling caps at it)
         self.transient_error_budget = transient_error_budget
         self.cancel_on_kill = cancel_on_kill
+        self.min_poll_interval = min(min_poll_interval, poll_interval)
+        self.poll_age_fraction = poll_age_fraction
+        self.coalesce = coalesce
+        self._last_details: dict[str, Any] | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -50,49 +63,98 @@ class FlinkJobTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "transient_error_budget": self.transient_error_budget,
                 "cancel_on_kill": self.cancel_on_kill,
+                "min_poll_interval": self.min_poll_interval,
+                "poll_age_fraction": self.poll_age_fraction,
+                "coalesce": self.coalesce,
             },
         )
 
+    def _interval(self, job: dict[str, Any] | None) -> float:
+        from airflow_provider_flinkbatch.triggers.poller import adaptive_interval
+
+        start = (job or {}).get("start-time")
+        age = time.time() - start / 1000 if isinstance(start, int) and start > 0 else 0.0
+        return adaptive_interval(age, self.min_poll_interval, self.poll_interval, self.poll_age_fraction)
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-        from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
-        from airflow_provider_flinkbatch.rest import calls
         from airflow_provider_flinkbatch.rest.client import RetryPolicy
-        from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
 
         client = None
         try:
             client = await FlinkRestHook.async_client(
                 self.flink_conn_id, RetryPolicy(budget=self.transient_error_budget)
             )
-            while True:
-                source = "jobmanager"
-                try:
-                    details = await client.call(calls.job_details(self.job_id))
-                except FlinkNotFoundError:
-                    # A restarted JobManager forgets finished jobs; the HistoryServer still has them.
-                    details = await self._from_history_server(client)
-                    source = "historyserver"
-                state = str(details["state"])
-                if is_terminal(state):
-                    summary = summarize_job(details).model_dump()
-                    yield TriggerEvent(
-                        {
-                            "status": "terminal",
-                            "job_id": self.job_id,
-                            "state": state,
-                            "summary": summary,
-                            "source": source,
-                        }
-                    )
-                    return
-                self.log.debug("Flink job %s is %s", self.job_id, state)
-                await asyncio.sleep(self.poll_interval)
+            # a coroutine, not a nested generator: the subscription ends before the event is handed over
+            event = await (self._coalesced(client) if self.coalesce else self._per_job(client))
         except Exception as err:  # every failure becomes an event the operator reports; nothing hangs
-            yield TriggerEvent({"status": "error", "job_id": self.job_id, "message": f"{type(err).__name__}: {err}"})
+            event = TriggerEvent({"status": "error", "job_id": self.job_id, "message": f"{type(err).__name__}: {err}"})
         finally:
             if client is not None:
                 await client.aclose()
+        yield event
+
+    async def _coalesced(self, client: AsyncFlinkRestClient) -> TriggerEvent:
+        """Follow the job through the shared poller; ask for details only when it matters."""
+        from airflow_provider_flinkbatch.jobs import is_terminal
+        from airflow_provider_flinkbatch.rest.errors import FlinkUnreachableError
+        from airflow_provider_flinkbatch.triggers.poller import poller_for
+
+        poller = poller_for(client.settings)
+        token = object()
+        poller.subscribe(token, self.min_poll_interval)
+        try:
+            while True:
+                cycle = await poller.next_cycle()
+                if cycle.error is not None and getattr(cycle.error, "transient", False):
+                    failing = time.monotonic() - (cycle.failing_since or time.monotonic())
+                    if failing > self.transient_error_budget:
+                        raise FlinkUnreachableError(
+                            f"{cycle.error} (still failing after {failing:.0f}s)", url=client.settings.rest_url
+                        ) from cycle.error
+                    continue
+                # a lasting error (401, 404: no overview here) falls through to the job's own details,
+                # which end in the precise error (or the HistoryServer's answer)
+                job = cycle.jobs.get(self.job_id)
+                if job is not None and not is_terminal(str(job.get("state"))):
+                    poller.want(token, self._interval(job))
+                    continue
+                # ended, or not listed (a restarted JobManager forgot it): one detail call decides
+                event = await self._event_if_terminal(client)
+                if event is not None:
+                    return event
+        finally:
+            poller.unsubscribe(token)
+
+    async def _per_job(self, client: AsyncFlinkRestClient) -> TriggerEvent:
+        """One ``/jobs/<id>`` request per trigger per interval (no sharing)."""
+        while True:
+            event = await self._event_if_terminal(client)
+            if event is not None:
+                return event
+            await asyncio.sleep(self._interval(self._last_details))
+
+    async def _event_if_terminal(self, client: AsyncFlinkRestClient) -> TriggerEvent | None:
+        from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
+        from airflow_provider_flinkbatch.rest import calls
+        from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
+
+        source = "jobmanager"
+        try:
+            details = await client.call(calls.job_details(self.job_id))
+        except FlinkNotFoundError:
+            # A restarted JobManager forgets finished jobs; the HistoryServer still has them.
+            details = await self._from_history_server(client)
+            source = "historyserver"
+        self._last_details = details
+        state = str(details["state"])
+        if not is_terminal(state):
+            self.log.debug("Flink job %s is %s", self.job_id, state)
+            return None
+        summary = summarize_job(details).model_dump()
+        return TriggerEvent(
+            {"status": "terminal", "job_id": self.job_id, "state": state, "summary": summary, "source": source}
+        )
 
     async def _from_history_server(self, client: AsyncFlinkRestClient) -> dict[str, Any]:
         from airflow_provider_flinkbatch.rest import calls

@@ -193,3 +193,40 @@ INSERT INTO sink VALUES ('; rm -rf {{ params.data_dir }}/canary'), ('$(touch {{ 
         deferrable=False,
         poll_interval=0.5,
     )
+
+with DAG("it_platform", schedule=None, start_date=START, params=PARAMS):
+    # presets + plan insight + metrics on one real job (a GROUP BY, so data is shuffled between vertices)
+    FlinkBatchSqlOperator(
+        task_id="presets_and_plan",
+        sql=multi_statement_sql("out_platform"),
+        job_name="it.platform",
+        presets=["blocking-shuffle", "speculative"],
+        explain=True,
+        deferrable=True,
+        poll_interval=0.5,
+    )
+
+with DAG("it_plan_check_fail", schedule=None, start_date=START, params=PARAMS):
+    # datagen takes no projection: all 11 columns are generated for a query that uses 2
+    FlinkBatchSqlOperator(
+        task_id="wide_scan",
+        sql="""
+CREATE TEMPORARY TABLE events (id INT, name STRING, c1 STRING, c2 STRING, c3 STRING, c4 STRING, c5 STRING,
+  c6 STRING, c7 STRING, c8 STRING, c9 STRING) WITH ('connector' = 'datagen', 'number-of-rows' = '10');
+CREATE TEMPORARY TABLE names (id INT, name STRING) WITH ('connector' = 'blackhole');
+INSERT INTO names SELECT id, name FROM events;
+""",
+        job_name="it.plan.check.fail",
+        explain=True,
+        plan_check="fail",
+        retries=2,
+    )
+
+with DAG("it_preset_missing_endpoints", schedule=None, start_date=START, params=PARAMS):
+    FlinkBatchSqlOperator(
+        task_id="celeborn",
+        sql="CREATE TEMPORARY TABLE s (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO s VALUES (1);",
+        job_name="it.preset.missing",
+        presets=["celeborn"],
+        retries=2,
+    )

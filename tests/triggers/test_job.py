@@ -85,17 +85,22 @@ def test_on_kill_cancels_the_running_job(flink_conn: str) -> None:
 def test_rides_out_proxy_errors_while_waiting(scripted_server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
     job = "fedcba9876543210fedcba9876543210"
     monkeypatch.setenv("AIRFLOW_CONN_FLAKY", f'{{"conn_type": "flink_batch", "host": "{scripted_server.url}"}}')
+    listed = {"jid": job, "name": "n", "start-time": 1, "state": "RUNNING"}
     scripted_server.on(
         "GET",
-        f"/jobs/{job}",
-        Reply.json({"jid": job, "name": "n", "state": "RUNNING"}),
+        "/jobs/overview",
+        Reply.json({"jobs": [listed]}),
         Reply(502, "<html><title>Bad Gateway</title></html>", "text/html"),
         Reply(504, "", "text/plain"),
-        Reply.json({"jid": job, "name": "n", "state": "FINISHED", "duration": 5, "vertices": []}),
+        Reply.json({"jobs": [{**listed, "state": "FINISHED"}]}),
+    )
+    scripted_server.on(
+        "GET", f"/jobs/{job}", Reply.json({"jid": job, "name": "n", "state": "FINISHED", "vertices": []})
     )
     event = asyncio.run(first_event(FlinkJobTrigger(job, "flaky", poll_interval=0.05, transient_error_budget=20)))
     assert event["status"] == "terminal" and event["state"] == "FINISHED"
-    assert scripted_server.count("GET", f"/jobs/{job}") == 4
+    assert scripted_server.count("GET", "/jobs/overview") == 4
+    assert scripted_server.count("GET", f"/jobs/{job}") == 1  # details only once the overview shows the end
 
 
 @pytest.mark.parametrize(

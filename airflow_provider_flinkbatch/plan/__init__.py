@@ -1,0 +1,1 @@
+"""Plan insight: what Flink's optimizer pushed into each scan (columns, filters, partitions)."""

@@ -1,0 +1,94 @@
+"""Run ``EXPLAIN`` for a job's INSERT statements in a client-side JVM and read the plan.
+
+Why client-side: submitted through the REST API, a script without a job fails ("No jobs included in
+application") and whatever it prints lands in the JobManager's stdout. Planning needs no cluster, only
+the Flink jars and the tables' definitions, so the runner jar runs here with ``--explain`` (about 10 s,
+most of it JVM and planner start-up) against the local Flink distribution. Connectors the script uses
+must be on that classpath (``extra_jars``) for their tables to be planned.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_flinkbatch.plan.insight import WIDE_TABLE_COLUMNS, PlanInsight, optimized_plan, scan_insights
+
+_BEGIN, _END, _TABLES = "=== FLINKBATCH PLAN BEGIN ===", "=== FLINKBATCH PLAN END ===", "FLINKBATCH-TABLES "
+
+
+class ExplainError(RuntimeError):
+    """The plan could not be produced (bad SQL, missing connector, no Java): the message says which."""
+
+
+def _set_statements(flink_config: dict[str, Any]) -> list[str]:
+    """The job's config as ``SET`` statements, so ``table.optimizer.*`` keys shape the plan as they will in the job."""
+    quote = lambda text: str(text).replace("'", "''")  # noqa: E731
+    return [f"SET '{quote(key)}' = '{quote(value)}'" for key, value in flink_config.items()]
+
+
+def run_explain(
+    statements: Sequence[str],
+    flink_config: dict[str, Any] | None = None,
+    *,
+    extra_jars: Sequence[str] = (),
+    timeout: float = 300.0,
+) -> tuple[str, dict[str, Any]]:
+    """``(explain text, tables)`` for the script: the runner's ``--explain`` output, parsed into its parts."""
+    from airflow_provider_flinkbatch.distribution import find_flink_distribution
+    from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, ensure_runner_jar, runner_program_args
+
+    java_home = os.environ.get("JAVA_HOME")
+    java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise ExplainError("java not found: plan insight runs the planner in a local JVM; install a Java 17 runtime")
+    distribution = find_flink_distribution()
+    jar = ensure_runner_jar(distribution)
+    classpath = os.pathsep.join([distribution.classpath(), *extra_jars, str(jar.path)])
+    script = [*_set_statements(flink_config or {}), *statements]
+    try:
+        result = subprocess.run(
+            [java, "-Xmx1g", "-cp", classpath, RUNNER_MAIN_CLASS, *runner_program_args(script, explain=True)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as err:
+        raise ExplainError(f"EXPLAIN did not finish within {timeout:.0f}s") from err
+    out = result.stdout
+    if result.returncode != 0 or _BEGIN not in out:
+        raise ExplainError(_java_error(result.stderr) or f"the planner exited with {result.returncode}")
+    plan = out[out.index(_BEGIN) + len(_BEGIN) : out.index(_END)].strip("\n")
+    tables_line = next((line for line in out.splitlines() if line.startswith(_TABLES)), _TABLES + "{}")
+    return plan, json.loads(tables_line[len(_TABLES) :])
+
+
+def _java_error(stderr: str) -> str:
+    """The most specific message of a Java stack trace: the last ``Caused by`` or the exception line."""
+    messages = [
+        line.split(": ", 1)[1].strip()
+        for line in stderr.splitlines()
+        if ": " in line and (line.startswith("Exception in thread") or line.startswith("Caused by:"))
+    ]
+    if not messages:
+        return stderr.strip().splitlines()[-1] if stderr.strip() else ""
+    return messages[0] if len(messages) == 1 else f"{messages[0]} (cause: {messages[-1]})"
+
+
+def explain(
+    statements: Sequence[str],
+    flink_config: dict[str, Any] | None = None,
+    *,
+    extra_jars: Sequence[str] = (),
+    wide_table_columns: int = WIDE_TABLE_COLUMNS,
+) -> PlanInsight:
+    """The optimized plan and, per scanned table, what was read and what was pushed down."""
+    text, tables = run_explain(statements, flink_config, extra_jars=extra_jars)
+    plan = optimized_plan(text)
+    return PlanInsight(plan=plan, scans=scan_insights(plan, tables, wide_table_columns))
