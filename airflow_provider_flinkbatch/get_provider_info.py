@@ -32,7 +32,9 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.operators.sql"]}],
         "sensors": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.sensors.job"]}],
         "hooks": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.hooks.flink"]}],
-        "triggers": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.triggers.job"]}],
+        "triggers": [
+            {"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.triggers.job", f"{_PKG}.triggers.kubernetes"]}
+        ],
         "extra-links": [f"{_PKG}.links.flink.FlinkJobLink", f"{_PKG}.links.flink.FlinkHistoryServerLink"],
         "connection-types": [
             {

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILD_SCRIPT = ROOT / "scripts" / "build-kube-apiserver.sh"
+BUILD_SCRIPT = Path(os.environ.get("FLINKBATCH_KUBE_BUILD_SCRIPT") or ROOT / "scripts" / "build-kube-apiserver.sh")
 CRD_DIR = ROOT / "airflow_provider_flinkbatch" / "kubernetes" / "crds"
 TOKEN = "flinkbatch-test-token"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,10 +23,13 @@ def kube_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     try:
         server = start(build(), tmp_path_factory.mktemp("kube-apiserver"))
     except ApiServerUnavailable as err:
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
         message = f"kube-apiserver unavailable, Kubernetes tests skipped: {err}"
-        if reporter is not None:
-            reporter.write_line(message, yellow=True, bold=True)
+        # Printed past output capture, so a skipped run says why even without -rs.
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        if reporter is not None and capture is not None:
+            with capture.global_and_fixture_disabled():
+                reporter.write_line("\n" + message, yellow=True, bold=True)
         pytest.skip(message)
     try:
         from kubernetes import client
@@ -107,7 +109,3 @@ def resources(kube_api: ApiServer, plural: str = "flinkdeployments") -> list[dic
 
     api = client.CustomObjectsApi(kube_api.api_client())
     return list(api.list_namespaced_custom_object("flink.apache.org", "v1beta1", NAMESPACE, plural)["items"])
-
-
-def data_path(path: Path) -> str:
-    return str(path)
