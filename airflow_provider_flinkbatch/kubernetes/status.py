@@ -34,6 +34,17 @@ class Observed:
     #: The failure is the deployment's (no Flink job to ask about): the error text is the root cause.
     deployment_failed: bool = False
 
+    @property
+    def jobmanager_may_answer(self) -> bool:
+        """Worth asking the JobManager's REST API: a job id is known and the JobManager is (or was) up.
+
+        While the operator is still deploying (DEPLOYING, DEPLOYED_NOT_READY) every call would only
+        time out; after a finish the JobManager may be gone (MISSING) but the HistoryServer knows the job.
+        """
+        if self.deployment_failed or not self.job_id:
+            return False
+        return self.deployment in (None, "READY", "MISSING") or is_terminal(self.state)
+
 
 def error_message(raw: Any) -> str | None:
     """``status.error`` as text: the operator writes JSON ``{"type", "message", "throwableList"}``."""

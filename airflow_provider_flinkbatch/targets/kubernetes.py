@@ -270,7 +270,7 @@ class KubernetesTarget:
     def job_details(self, handle: JobHandle) -> dict[str, Any]:
         resource = self.resource(handle)
         observed = observe(resource)
-        if not observed.deployment_failed and (observed.job_id or is_terminal(observed.state)):
+        if observed.jobmanager_may_answer:
             details = self._from_flink(handle, calls.job_details(handle.job_id))
             if details is not None:
                 return details

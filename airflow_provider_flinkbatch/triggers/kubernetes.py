@@ -108,7 +108,7 @@ class FlinkKubernetesTrigger(BaseTrigger):
                         continue
                     observed = observe(resource)
                     details = None
-                    if rest is not None and not observed.deployment_failed and observed.job_id:
+                    if rest is not None and observed.jobmanager_may_answer and observed.deployment != "MISSING":
                         details = await self._job_details(rest)
                     state = str(details["state"]) if details else observed.state
                     if is_terminal(state) or is_terminal(observed.state):

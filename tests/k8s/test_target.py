@@ -188,3 +188,32 @@ def test_session_job_runs_on_the_session_deployment(make_target: Callable[..., A
     assert "shared-session" not in swept
     assert any(r["metadata"]["name"] == "shared-session" for r in resources(kube_api))
     print(f"K8S-E2E session: {handle.ref} job {handle.job_id} {event['state']}; sweep deleted {swept}")
+
+
+def test_resource_deleted_while_watched_ends_the_wait_with_a_clear_error(
+    make_target: Callable[..., Any], kube_api: ApiServer, flink_cluster: LocalClusterInfo
+) -> None:
+    from kubernetes import client
+
+    target = make_target()
+    handle = attach_or_submit(target, make_request(slow_sql(4000, 20), "k8s-deleted")).handle
+    wait_until(lambda: target.job_details(handle)["state"] == "RUNNING", "the job to run")
+    name = str(handle.ref).split("/")[1]
+    client.CustomObjectsApi(kube_api.api_client()).delete_namespaced_custom_object(
+        "flink.apache.org", "v1beta1", NAMESPACE, "flinkdeployments", name
+    )
+
+    event = wait_for_event(target.trigger(handle, WAIT))
+
+    assert event == {
+        "status": "error",
+        "job_id": handle.job_id,
+        "message": f"the Flink resource {handle.ref} was deleted while the job was being watched",
+    }
+    # like the operator's finalizer, deleting the resource stopped the job
+    wait_until(
+        lambda: (
+            requests.get(f"{flink_cluster.rest_url}/jobs/{handle.job_id}", timeout=10).json()["state"] == "CANCELED"
+        ),
+        "the job to be cancelled",
+    )
