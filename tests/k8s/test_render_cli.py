@@ -77,3 +77,36 @@ def test_render_names_a_bad_option(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["render", "--target", "kubernetes", str(script), "--target-options", '{"imag": "x"}']) == 1
 
     assert "imag: Extra inputs are not permitted" in capsys.readouterr().err
+
+
+def test_example_kubernetes_dag_parses_and_renders_valid_manifests(
+    airflow_db: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The shipped example's target_options are valid, and what they render is valid for the operator."""
+    from conftest import load_dag
+
+    examples = Path(__file__).resolve().parents[2] / "example_dags"
+    task = load_dag("flink_batch_sql_kubernetes", examples).get_task("daily_revenue")
+    sql = examples / "sql" / "daily_revenue_s3.sql"
+    capsys.readouterr()  # drop the DAG parser's log lines
+
+    code = main(
+        [
+            "render",
+            "--target",
+            "kubernetes",
+            str(sql),
+            "--dag-id",
+            "flink_batch_sql_kubernetes",
+            "--task-id",
+            task.task_id,
+            "--target-options",
+            json.dumps(task.target_options),
+        ]
+    )
+
+    assert code == 0
+    [deployment] = yaml.safe_load_all(capsys.readouterr().out)
+    validate_resource(deployment)
+    assert deployment["spec"]["podTemplate"]["spec"]["nodeSelector"] == {"pool": "batch"}
+    assert deployment["spec"]["taskManager"] == {"resource": {"cpu": 2.0, "memory": "4096m"}, "replicas": 2}
