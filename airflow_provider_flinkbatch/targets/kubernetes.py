@@ -11,10 +11,12 @@ Decisions (documented in ``docs/kubernetes.md``):
   then cancels the Flink job (``upgradeMode: stateless``: no savepoint) and, in application mode,
   removes the JobManager; the resource, its status and events stay for the keep-failed window so the
   failure can be looked at. Deleting a resource whose job still runs also stops it, but loses that.
-* **Cleanup**: after success the resource (and the SQL ConfigMap) is deleted at once
-  (``delete_after_success``); failed or cancelled ones get a ``flinkbatch/finished-at`` annotation and
-  are deleted by a later submission in the namespace once ``keep_failed_hours`` have passed. Only
-  resources carrying this provider's ``app.kubernetes.io/managed-by`` label are ever deleted.
+* **Cleanup**: after success the resource (and the SQL ConfigMap) is deleted as soon as the
+  HistoryServer has archived the job (``delete_after_success``): from then on the archive proves to a
+  retry or re-run that the job FINISHED, so deleting cannot make it run twice. Without a HistoryServer
+  the resource stays ``SUCCESS_GRACE_SECONDS``. Failed or cancelled ones get a ``flinkbatch/finished-at``
+  annotation; a later submission in the namespace deletes them once ``keep_failed_hours`` have passed.
+  Only resources carrying this provider's ``app.kubernetes.io/managed-by`` label are ever deleted.
 * **Reattach**: the name and labels are computed from the job identity, so a retry lists the
   resources of its task instance by label and follows the latest attempt instead of creating another.
 """
@@ -26,6 +28,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_flinkbatch.identity import PARAM_PREFIX
 from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, is_terminal
 from airflow_provider_flinkbatch.kubernetes import manifests as m
 from airflow_provider_flinkbatch.kubernetes.status import details_from_status, observe
@@ -45,8 +48,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: A FINISHED resource a task did not clean up itself (worker died) is swept after this grace period.
+#: A FINISHED resource a task did not delete (no HistoryServer had the job yet, or the worker died) is
+#: swept after this grace period.
 SUCCESS_GRACE_SECONDS = 600.0
+#: How long a successful task waits for the HistoryServer to archive the job before deleting the resource.
+ARCHIVE_WAIT_SECONDS = 30.0
 #: Asking a JobManager that may not be up yet is an enrichment: do not wait long for it.
 REST_RETRY_BUDGET = 10.0
 
@@ -206,7 +212,44 @@ class KubernetesTarget:
         return self._handle(request.job_id, manifests.name)
 
     def find_existing(self, identity: JobIdentity) -> list[ExistingJob]:
-        """Resources labelled with this task instance's identity, any attempt, state read from ``.status``."""
+        """Resources labelled with this task instance's identity (state from ``.status``), plus attempts
+        whose resource is gone (deleted after success) but which the HistoryServer archived."""
+        found = self._existing_resources(identity)
+        known = {job.handle.job_id for job in found}
+        found += [job for job in self._archived(identity) if job.handle.job_id not in known]
+        return sorted(found, key=lambda job: job.attempt)
+
+    def _archived(self, identity: JobIdentity) -> list[ExistingJob]:
+        """Without this, a worker dying between deleting a finished resource and recording success would
+        make the retry run the job again."""
+        client = self._history_client()
+        if client is None:
+            return []
+        candidates = identity.candidate_job_ids()
+        found = []
+        try:
+            for job in client.call(calls.jobs_overview()).get("jobs", []):
+                job_id = str(job.get("jid"))
+                if job_id not in candidates:
+                    continue
+                config = client.call(calls.job_config(job_id))
+                user_config = (config.get("execution-config") or {}).get("user-config") or {}
+                name = m.resource_name(identity, candidates[job_id], self.options.name_prefix)
+                found.append(
+                    ExistingJob(
+                        handle=self._handle(job_id, name),
+                        attempt=candidates[job_id],
+                        state=str(job.get("state")),
+                        fingerprint=user_config.get(f"{PARAM_PREFIX}fingerprint"),
+                    )
+                )
+        except FlinkRestError as err:  # the HistoryServer is a fallback: its outage must not block submissions
+            log.warning("HistoryServer not reachable while looking for earlier attempts: %s", err)
+        finally:
+            client.close()
+        return found
+
+    def _existing_resources(self, identity: JobIdentity) -> list[ExistingJob]:
         found = []
         for item in self._list(m.selector(identity)):
             meta = item["metadata"]
@@ -224,17 +267,36 @@ class KubernetesTarget:
                     fingerprint=annotations.get(m.FINGERPRINT_ANNOTATION),
                 )
             )
-        return sorted(found, key=lambda job: job.attempt)
+        return found
 
     def job_fingerprint(self, handle: JobHandle) -> str | None:
-        annotations = self.resource(handle)["metadata"].get("annotations") or {}
-        return annotations.get(m.FINGERPRINT_ANNOTATION)
+        try:
+            annotations = self.resource(handle)["metadata"].get("annotations") or {}
+            return annotations.get(m.FINGERPRINT_ANNOTATION)
+        except FlinkNotFoundError:
+            config = self._archived_or_raise(handle, calls.job_config(handle.job_id))
+            user_config = (config.get("execution-config") or {}).get("user-config") or {}
+            fingerprint = user_config.get(f"{PARAM_PREFIX}fingerprint")
+            return str(fingerprint) if fingerprint is not None else None
+
+    def _archived_or_raise(self, handle: JobHandle, call: calls.ApiCall[dict[str, Any]]) -> dict[str, Any]:
+        """For a job whose resource is gone: Flink's answer (JobManager if it still runs, HistoryServer)."""
+        answer = self._from_flink(handle, call)
+        if answer is None:
+            raise FlinkNotFoundError(
+                f"Flink job {handle.job_id}: its resource {handle.ref} is gone and no HistoryServer knows the job",
+                url="kubernetes",
+                status=404,
+            )
+        return answer
 
     # ------------------------------------------------------------------ job facts
     def rest_settings(self, handle: JobHandle) -> FlinkConnectionSettings | None:
         """The JobManager's REST API (``rest_url_template``), with the flink connection's auth and TLS."""
         from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
 
+        if not handle.ref:
+            return None
         url = self.options.url(self.options.rest_url_template, name=self._name(handle), job_id=handle.job_id)
         if url is None:
             return None
@@ -268,7 +330,10 @@ class KubernetesTarget:
         return None
 
     def job_details(self, handle: JobHandle) -> dict[str, Any]:
-        resource = self.resource(handle)
+        try:
+            resource = self.resource(handle)
+        except FlinkNotFoundError:
+            return self._archived_or_raise(handle, calls.job_details(handle.job_id))
         observed = observe(resource)
         if observed.jobmanager_may_answer:
             details = self._from_flink(handle, calls.job_details(handle.job_id))
@@ -353,10 +418,36 @@ class KubernetesTarget:
         if not handle.ref:
             return
         name = self._name(handle)
-        if state == SUCCESS_STATE and self.options.delete_after_success:
+        if state == SUCCESS_STATE and self.options.delete_after_success and self._archived_job(handle):
             self._delete(name)
-        else:
-            self._patch(name, {"metadata": {"annotations": {m.FINISHED_AT_ANNOTATION: _now()}}})
+            return
+        if state == SUCCESS_STATE and self.options.delete_after_success:
+            log.info(
+                "Keeping %s %s until a later submission sweeps it (%.0f min): no HistoryServer has the job yet, "
+                "and the resource is what proves to a retry that the job already FINISHED",
+                self.plural,
+                handle.ref,
+                SUCCESS_GRACE_SECONDS / 60,
+            )
+        self._patch(name, {"metadata": {"annotations": {m.FINISHED_AT_ANNOTATION: _now()}}})
+
+    def _archived_job(self, handle: JobHandle, timeout: float = ARCHIVE_WAIT_SECONDS) -> bool:
+        """Whether the HistoryServer has archived the job (waiting up to ``timeout`` for its refresh)."""
+        client = self._history_client()
+        if client is None:
+            return False
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    client.call(calls.job_details(handle.job_id))
+                    return True
+                except FlinkRestError:
+                    if time.monotonic() >= deadline:
+                        return False
+                time.sleep(1.0)
+        finally:
+            client.close()
 
     def sweep(self, now: float | None = None) -> list[str]:
         """Delete this provider's finished resources past their keep time (namespace-wide, best effort)."""

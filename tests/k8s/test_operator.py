@@ -4,6 +4,7 @@ the resource's status, and the task reports the job's result (or root cause) lik
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,24 @@ def test_sql_failure_fails_with_the_root_cause_and_keeps_the_resource(
     assert "NumberFormatException" in resource["status"]["error"]
     assert "flinkbatch/finished-at" in resource["metadata"]["annotations"]
     print(f"K8S-E2E failure: FlinkDeployment {resource['metadata']['name']} job {info['job_id']} FAILED: {failure}")
+
+
+def test_rerun_of_a_succeeded_task_whose_resource_was_deleted_does_not_run_the_job_again(
+    k8s_dags: None, run_dag: RunDag, orders: Path, kube_api: ApiServer, operator_emulator: OperatorEmulator
+) -> None:
+    """Success deletes the FlinkDeployment; the HistoryServer still proves the job FINISHED, so a re-run of
+    the same task instance (or a retry after a worker died right after the delete) reports it instead."""
+    from datetime import datetime
+
+    when = datetime(2026, 3, 1, tzinfo=UTC)
+    first_run, _ = run_dag("it_k8s_success", logical_date=when)
+    job_id = xcom_value(first_run, "revenue")["job_id"]
+    submissions = sum(1 for h in operator_emulator.history if h[2] == job_id and h[3] == "RECONCILING")
+    assert submissions == 1 and ours(kube_api, job_id) == []
+
+    second_run, tis = run_dag("it_k8s_success", logical_date=when)
+
+    assert tis["revenue"].state == "success"
+    assert xcom_value(second_run, "revenue")["job_id"] == job_id
+    assert sum(1 for h in operator_emulator.history if h[2] == job_id and h[3] == "RECONCILING") == 1
+    assert ours(kube_api, job_id) == []
