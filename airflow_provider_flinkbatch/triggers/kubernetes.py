@@ -91,6 +91,7 @@ class FlinkKubernetesTrigger(BaseTrigger):
             async with self._hook().get_conn() as api_client:
                 objects = CustomObjectsApi(api_client)
                 failing_since: float | None = None
+                last_seen: tuple[str, Any, Any] | None = None
                 while True:
                     try:
                         resource = await objects.get_namespaced_custom_object(
@@ -127,13 +128,10 @@ class FlinkKubernetesTrigger(BaseTrigger):
                             event["message"] = observed.error
                         yield TriggerEvent(event)
                         return
-                    self.log.debug(
-                        "%s: job %s, lifecycle %s, JobManager %s",
-                        self.ref,
-                        state,
-                        observed.lifecycle,
-                        observed.deployment,
-                    )
+                    seen = (state, observed.lifecycle, observed.deployment)
+                    if seen != last_seen:  # one line per change, not per poll
+                        self.log.info("%s: job %s, lifecycle %s, JobManager %s", self.ref, *seen)
+                        last_seen = seen
                     await asyncio.sleep(self.poll_interval)
         except Exception as err:  # every failure becomes an event the operator reports; nothing hangs
             yield TriggerEvent({"status": "error", "job_id": self.job_id, "message": _describe(err, self.ref)})

@@ -45,6 +45,21 @@ INSERT INTO revenue SELECT country, COUNT(*), CAST(SUM(amount) AS DOUBLE) FROM o
         deferrable=True,
         poll_interval=0.5,
     )
+    FlinkBatchSqlOperator(
+        task_id="revenue_blocking",  # waits in the worker instead of the triggerer
+        sql=ORDERS
+        + """
+CREATE TEMPORARY TABLE big (order_id BIGINT) WITH (
+  'connector' = 'filesystem', 'path' = '{{ params.data_dir }}/k8s_big', 'format' = 'csv'
+);
+INSERT INTO big SELECT order_id FROM orders WHERE amount >= 100;
+""",
+        job_name="it.k8s.big",
+        target="kubernetes",
+        target_options=K8S_OPTIONS,
+        deferrable=False,
+        poll_interval=0.5,
+    )
 
 with DAG("it_k8s_failure", schedule=None, start_date=START, params=PARAMS):
     FlinkBatchSqlOperator(

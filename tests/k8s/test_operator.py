@@ -38,7 +38,8 @@ def test_success_runs_a_flinkdeployment_and_deletes_it_afterwards(
 ) -> None:
     dag_run, tis = run_dag("it_k8s_success")
 
-    assert tis["revenue"].state == "success"
+    assert tis["revenue"].state == tis["revenue_blocking"].state == "success"
+    assert read_output(data_dir / "k8s_big") == ["1", "4", "5"]
     assert read_output(data_dir / "k8s_revenue") == ["DE,2,200.75", "FR,1,35.0", "US,2,560.0"]
     summary = xcom_value(dag_run, "revenue")
     assert summary["state"] == "FINISHED" and summary["vertices_total"] >= 1  # from the JobManager's REST API
@@ -95,7 +96,7 @@ def test_rerun_of_a_succeeded_task_whose_resource_was_deleted_does_not_run_the_j
 
     second_run, tis = run_dag("it_k8s_success", logical_date=when)
 
-    assert tis["revenue"].state == "success"
+    assert tis["revenue"].state == tis["revenue_blocking"].state == "success"
     assert xcom_value(second_run, "revenue")["job_id"] == job_id
     assert sum(1 for h in operator_emulator.history if h[2] == job_id and h[3] == "RECONCILING") == 1
     assert ours(kube_api, job_id) == []
