@@ -69,6 +69,21 @@ def _flink_config(pairs: list[str]) -> dict[str, str]:
     return config
 
 
+def _literal_dumper() -> Any:
+    """A safe YAML dumper writing multi-line strings (the ConfigMap's statements) as ``|`` blocks."""
+    import yaml
+
+    class LiteralDumper(yaml.SafeDumper):
+        pass
+
+    def represent_str(dumper: yaml.SafeDumper, value: str) -> Any:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    LiteralDumper.add_representer(str, represent_str)
+    return LiteralDumper
+
+
 def render_command(args: argparse.Namespace) -> int:
     import yaml
 
@@ -104,5 +119,5 @@ def render_command(args: argparse.Namespace) -> int:
     if not args.no_validate:
         validate_resource(manifests.custom_resource)
         print(f"# {manifests.kind} {manifests.ref}: valid against the operator's CRD schema", file=sys.stderr)
-    sys.stdout.write(yaml.safe_dump_all(documents, sort_keys=False, width=120))
+    sys.stdout.write(yaml.dump_all(documents, Dumper=_literal_dumper(), sort_keys=False, width=120))
     return 0

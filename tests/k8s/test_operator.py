@@ -49,6 +49,11 @@ def test_success_runs_a_flinkdeployment_and_deletes_it_afterwards(
     assert info["ref"] == f"flink-jobs/{name}" and info["target"] == "kubernetes"
     assert info["web_ui_url"] == f"https://flink.example.com/flink-jobs/{name}/"
     assert info["history_server_url"]  # the flink connection's HistoryServer, for the HistoryServer link
+    link = xcom_value(dag_run, "revenue", "_link_FlinkJobLink")
+    assert link.startswith(f"https://flink.example.com/flink-jobs/{name}/") and job_id in link
+    assert xcom_value(dag_run, "revenue", "_link_FlinkHistoryServerLink") == (
+        f"{info['history_server_url']}/#/job/completed/{job_id}/overview"
+    )
     # the emulated operator saw the deployment through to FINISHED with the deterministic job id
     states = [state for plural, cr, jid, state in operator_emulator.history if cr == name]
     assert states[0] == "RECONCILING" and states[-1] == "FINISHED", states
