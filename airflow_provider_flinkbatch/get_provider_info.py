@@ -31,11 +31,18 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "operators": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.operators.sql"]}],
         "sensors": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.sensors.job"]}],
-        "hooks": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.hooks.flink"]}],
+        "hooks": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.hooks.flink", f"{_PKG}.hooks.yarn"]}],
         "triggers": [
-            {"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.triggers.job", f"{_PKG}.triggers.kubernetes"]}
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [f"{_PKG}.triggers.job", f"{_PKG}.triggers.yarn", f"{_PKG}.triggers.kubernetes"],
+            }
         ],
-        "extra-links": [f"{_PKG}.links.flink.FlinkJobLink", f"{_PKG}.links.flink.FlinkHistoryServerLink"],
+        "extra-links": [
+            f"{_PKG}.links.flink.FlinkJobLink",
+            f"{_PKG}.links.flink.FlinkHistoryServerLink",
+            f"{_PKG}.links.yarn.YarnApplicationLink",
+        ],
         "connection-types": [
             {
                 "connection-type": "flink_batch",
@@ -104,6 +111,66 @@ def get_provider_info() -> dict[str, Any]:
                         "history_server_url": "http://historyserver:8082",
                     },
                 },
-            }
+            },
+            _YARN_CONNECTION,
         ],
     }
+
+
+_YARN_CONNECTION: dict[str, Any] = {
+    "connection-type": "flink_yarn",
+    "hook-class-name": f"{_PKG}.hooks.yarn.FlinkYarnHook",
+    "hook-name": "Flink on YARN",
+    "conn-fields": {
+        "flink_home": {
+            "label": "FLINK_HOME",
+            "description": "Flink distribution on the worker (its bin/flink submits to YARN).",
+            "schema": _STRING,
+        },
+        "flink_cli": {
+            "label": "Flink CLI path",
+            "description": "Explicit path to the flink executable (instead of FLINK_HOME/bin/flink).",
+            "schema": _STRING,
+        },
+        "hadoop_conf_dir": {
+            "label": "HADOOP_CONF_DIR",
+            "description": "Directory with yarn-site.xml/core-site.xml, passed to the Flink CLI.",
+            "schema": _STRING,
+        },
+        "hadoop_classpath": {
+            "label": "HADOOP_CLASSPATH",
+            "description": "Output of `hadoop classpath` on the worker, passed to the Flink CLI.",
+            "schema": _STRING,
+        },
+        "kerberos_principal": {"label": "Kerberos principal", "schema": _STRING},
+        "kerberos_keytab": {"label": "Kerberos keytab path", "schema": _STRING},
+        "spnego": {
+            "label": "SPNEGO for the ResourceManager REST API",
+            "description": "Needs a Kerberos ticket on the worker and the [kerberos] extra.",
+            "schema": {"type": ["boolean", "null"], "default": False},
+        },
+        "history_server_url": {
+            "label": "HistoryServer URL",
+            "description": "Flink HistoryServer reading the applications' jobmanager.archive.fs.dir.",
+            "schema": _STRING,
+        },
+        "verify_ssl": {"label": "Verify TLS certificate", "schema": {"type": ["boolean", "null"], "default": True}},
+        "ca_path": {"label": "CA bundle path", "schema": _STRING},
+        "timeout": {"label": "Request timeout (seconds)", "schema": {"type": ["number", "null"], "default": 30}},
+        "cli_timeout": {
+            "label": "CLI timeout (seconds)",
+            "description": "How long `flink run -t yarn-application` may take to deploy.",
+            "schema": {"type": ["number", "null"], "default": 600},
+        },
+    },
+    "ui-field-behaviour": {
+        "hidden-fields": ["schema", "port", "password"],
+        "relabeling": {"host": "ResourceManager URL(s)", "login": "YARN user (simple auth)"},
+        "placeholders": {
+            "host": "http://rm1:8088,http://rm2:8088",
+            "login": "optional: user.name on clusters without Kerberos",
+            "flink_home": "/opt/flink",
+            "history_server_url": "http://historyserver:8082",
+        },
+    },
+}

@@ -102,6 +102,8 @@ def start_replay(script: FlinkReplay | None = None) -> tuple[FlinkReplay, Thread
             status, body = 200, None
             if replay.down:
                 status, body = 503, {"errors": ["Service Unavailable"]}
+            elif path == "/_stats":  # the benchmark's counters, not a Flink endpoint
+                body = {"overview": replay.overview_requests, "details": replay.detail_requests}
             elif path == "/jobs/overview":
                 body = replay.overview()
             elif path.startswith("/jobs/") and path.count("/") == 2:

@@ -11,6 +11,7 @@ import jsonschema
 
 from airflow_provider_flinkbatch.get_provider_info import get_provider_info
 from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
+from airflow_provider_flinkbatch.hooks.yarn import FlinkYarnHook
 from airflow_provider_flinkbatch.rest.settings import CONNECTION_EXTRA_KEYS
 
 
@@ -35,10 +36,12 @@ def test_every_listed_class_and_module_imports() -> None:
             for module in item["python-modules"]:
                 __import__(module)
     for link in info["extra-links"]:
-        assert import_string(link)().name in ("Flink Job", "Flink HistoryServer")
-    [conn] = info["connection-types"]
+        assert import_string(link)().name in ("Flink Job", "Flink HistoryServer", "YARN Application")
+    conn, yarn = info["connection-types"]
     assert import_string(conn["hook-class-name"]) is FlinkRestHook
     assert conn["connection-type"] == FlinkRestHook.conn_type
+    assert import_string(yarn["hook-class-name"]) is FlinkYarnHook
+    assert yarn["connection-type"] == FlinkYarnHook.conn_type
 
 
 def test_providers_manager_builds_the_connection_form() -> None:
@@ -60,3 +63,17 @@ def test_providers_manager_builds_the_connection_form() -> None:
     behaviour = manager.field_behaviours["flink_batch"]
     assert {"schema", "port", "extra"} <= set(behaviour["hidden_fields"])
     assert behaviour["relabeling"]["host"] == "Flink REST URL"
+
+
+def test_yarn_connection_form_fields_are_extras_the_parser_accepts() -> None:
+    """Every 'Flink on YARN' form field is read by the connection parser (no field silently ignored)."""
+    from airflow.providers_manager import ProvidersManager
+
+    from airflow_provider_flinkbatch.yarn.settings import YARN_EXTRA_KEYS
+
+    manager = ProvidersManager()
+    assert manager.hooks["flink_yarn"] is not None
+    prefix = "extra__flink_yarn__"
+    fields = {name.removeprefix(prefix) for name in manager.connection_form_widgets if name.startswith(prefix)}
+    assert fields and fields <= YARN_EXTRA_KEYS
+    assert manager.field_behaviours["flink_yarn"]["relabeling"]["host"] == "ResourceManager URL(s)"

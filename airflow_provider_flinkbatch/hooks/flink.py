@@ -94,12 +94,10 @@ class FlinkRestHook(BaseHook):
         return FlinkRestClient(self.settings, self.retry)
 
     @classmethod
-    async def async_client(cls, flink_conn_id: str, retry: RetryPolicy | None = None) -> AsyncFlinkRestClient:
-        """Client for triggers: reads the connection without blocking the triggerer's event loop."""
+    async def async_settings(cls, flink_conn_id: str) -> FlinkConnectionSettings:
+        """The connection's settings, read without blocking the triggerer's event loop (secrets masked)."""
         from airflow.providers.common.compat.connection import get_async_connection
         from airflow.sdk.exceptions import AirflowNotFoundException
-
-        from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient
 
         try:
             conn = await get_async_connection(flink_conn_id)
@@ -107,7 +105,14 @@ class FlinkRestHook(BaseHook):
             raise FlinkConnectionError(_missing_connection(flink_conn_id)) from err
         settings = settings_from_connection(conn, mask=False)
         await amask_settings(settings)
-        return AsyncFlinkRestClient(settings, retry)
+        return settings
+
+    @classmethod
+    async def async_client(cls, flink_conn_id: str, retry: RetryPolicy | None = None) -> AsyncFlinkRestClient:
+        """Client for triggers: reads the connection without blocking the triggerer's event loop."""
+        from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient
+
+        return AsyncFlinkRestClient(await cls.async_settings(flink_conn_id), retry)
 
     def test_connection(self) -> tuple[bool, str]:
         """Used by the UI's Test button: one ``GET /overview``."""

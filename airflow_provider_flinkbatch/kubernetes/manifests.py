@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, runner_program_args, runner_statements_file
-from airflow_provider_flinkbatch.targets.job_config import job_configuration
+from airflow_provider_flinkbatch.targets.job_config import effective_flink_config
 
 if TYPE_CHECKING:
     from airflow_provider_flinkbatch.identity import JobIdentity
@@ -134,7 +134,7 @@ def flink_configuration(
     request: JobRequest, options: KubernetesTargetOptions, archive_dir: str | None = None
 ) -> dict[str, str]:
     """Presets < the job's configuration (shared with the session target) < the deterministic job id."""
-    config = {**options.flink_configuration, **job_configuration(request), JOB_ID_OPTION: request.job_id}
+    config = {**options.flink_configuration, **effective_flink_config(request), JOB_ID_OPTION: request.job_id}
     if archive_dir and options.mode == "application":
         config.setdefault(ARCHIVE_DIR_OPTION, archive_dir)  # the HistoryServer reads what the JobManager archives
     return config

@@ -18,6 +18,7 @@ from airflow.sdk import BaseOperator, ResumableJobMixin
 from airflow.sdk.configuration import conf
 
 from airflow_provider_flinkbatch.links.flink import XCOM_KEY, FlinkHistoryServerLink, FlinkJobLink
+from airflow_provider_flinkbatch.links.yarn import YarnApplicationLink
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
@@ -98,7 +99,8 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         columns, a partition filter that was not pushed down); ``"fail"`` fails the task on them.
     :param deferrable: wait in the triggerer instead of holding a worker slot
         (default: Airflow's ``[operators] default_deferrable``).
-    :param poll_interval: seconds between status polls.
+    :param poll_interval: the longest wait between status polls, in seconds. Polls start every 0.5 s and
+        slow down to a tenth of the job's age, capped at this (a job's end is noticed quickly either way).
     :param transient_error_budget: seconds the JobManager may stay unreachable (or answer 5xx / proxy
         error pages) while waiting before the task fails; polls back off with jitter meanwhile.
     :param cancel_on_kill: cancel the Flink job when the task is killed, times out or is marked
@@ -117,7 +119,7 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"sql": "sql", "flink_config": "json"}
     ui_color = "#e6f1f2"
-    operator_extra_links = (FlinkJobLink(), FlinkHistoryServerLink())
+    operator_extra_links = (FlinkJobLink(), FlinkHistoryServerLink(), YarnApplicationLink())
     external_id_key = "flink_job_id"
 
     def __init__(
@@ -368,13 +370,15 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         return self.poll_until_complete(external_id, context)  # a stored, already FINISHED job
 
     def _wait(self, target: Target, handle: JobHandle) -> dict[str, Any]:
+        """Poll in the worker, as often as the trigger would (fast while the job is young)."""
         from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
+        from airflow_provider_flinkbatch.triggers.poller import job_interval
 
         while True:
             details = target.job_details(handle)
             if is_terminal(str(details["state"])):
                 return summarize_job(details).model_dump()
-            time.sleep(self.poll_interval)
+            time.sleep(job_interval(details, min(0.5, self.poll_interval), self.poll_interval))
 
     def _push_job_info(self, context: Context, target: Target, handle: JobHandle, *, finished: bool) -> None:
         """What the extra links need; pushed before deferring so the links work while the job runs."""

@@ -225,18 +225,23 @@ class AsyncFlinkRestClient:
     """Non-blocking twin of :class:`FlinkRestClient` for triggers; same calls, errors and retries."""
 
     def __init__(self, settings: FlinkConnectionSettings, retry: RetryPolicy | None = None) -> None:
-        import httpx
-
         self.settings = settings
         self.retry = retry or RetryPolicy()
-        basic = settings.basic_auth()
-        self._client: httpx.AsyncClient = httpx.AsyncClient(
-            base_url=settings.rest_url,
-            headers={"Accept": "application/json", **settings.auth_headers()},
-            auth=httpx.BasicAuth(*basic) if basic else None,
-            verify=settings.ssl_context() if settings.rest_url.startswith("https") else True,
-            timeout=settings.timeout,
-        )
+        self._http: httpx.AsyncClient | None = None  # made on first call: a waiting trigger may never need it
+
+    def _client(self) -> httpx.AsyncClient:
+        import httpx
+
+        if self._http is None:
+            basic = self.settings.basic_auth()
+            self._http = httpx.AsyncClient(
+                base_url=self.settings.rest_url,
+                headers={"Accept": "application/json", **self.settings.auth_headers()},
+                auth=httpx.BasicAuth(*basic) if basic else None,
+                verify=self.settings.ssl_context() if self.settings.rest_url.startswith("https") else True,
+                timeout=self.settings.timeout,
+            )
+        return self._http
 
     async def call(self, call: calls.ApiCall[T]) -> T:
         backoff = _Backoff(self.retry, call)
@@ -251,7 +256,7 @@ class AsyncFlinkRestClient:
 
         url = self.settings.rest_url + call.path
         try:
-            response = await self._client.request(call.method, call.path, params=call.params or None, json=call.json)
+            response = await self._client().request(call.method, call.path, params=call.params or None, json=call.json)
         except httpx.HTTPError as err:
             raise _transport_error(err, url, self.settings.timeout) from err
         return interpret_response(
@@ -259,4 +264,5 @@ class AsyncFlinkRestClient:
         )
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._http is not None:
+            await self._http.aclose()

@@ -30,6 +30,10 @@ TARGET_KINDS: dict[str, TargetKind] = {
         "airflow_provider_flinkbatch.kubernetes.options:KubernetesTargetOptions",
         "airflow_provider_flinkbatch.targets.kubernetes:create",
     ),
+    "yarn": TargetKind(
+        "airflow_provider_flinkbatch.targets.yarn_options:YarnTargetOptions",
+        "airflow_provider_flinkbatch.targets.yarn:create",
+    ),
 }
 
 

@@ -17,7 +17,7 @@ from airflow_provider_flinkbatch.rest.client import FlinkRestClient
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError, FlinkServerError
 from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, RunnerJar, ensure_runner_jar, runner_program_args
 from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected
-from airflow_provider_flinkbatch.targets.job_config import job_configuration
+from airflow_provider_flinkbatch.targets.job_config import effective_flink_config
 
 if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger
@@ -110,11 +110,12 @@ class SessionTarget:
             return _UPLOADED[key]
 
     def run_body(self, request: JobRequest) -> dict[str, Any]:
+        config = effective_flink_config(request)
         return {
             "entryClass": RUNNER_MAIN_CLASS,
             "programArgsList": runner_program_args(request.statements),
             "jobId": request.job_id,
-            "flinkConfiguration": job_configuration(request),
+            "flinkConfiguration": config,
         }
 
     def submit(self, request: JobRequest) -> JobHandle:

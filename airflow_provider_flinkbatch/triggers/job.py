@@ -70,21 +70,19 @@ class FlinkJobTrigger(BaseTrigger):
         )
 
     def _interval(self, job: dict[str, Any] | None) -> float:
-        from airflow_provider_flinkbatch.triggers.poller import adaptive_interval
+        from airflow_provider_flinkbatch.triggers.poller import job_interval
 
-        start = (job or {}).get("start-time")
-        age = time.time() - start / 1000 if isinstance(start, int) and start > 0 else 0.0
-        return adaptive_interval(age, self.min_poll_interval, self.poll_interval, self.poll_age_fraction)
+        return job_interval(job, self.min_poll_interval, self.poll_interval, self.poll_age_fraction)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-        from airflow_provider_flinkbatch.rest.client import RetryPolicy
+        from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
 
         client = None
         try:
-            client = await FlinkRestHook.async_client(
-                self.flink_conn_id, RetryPolicy(budget=self.transient_error_budget)
-            )
+            settings = await FlinkRestHook.async_settings(self.flink_conn_id)
+            # Cheap: it opens a connection on its first call, which a coalesced trigger makes only at the end.
+            client = AsyncFlinkRestClient(settings, RetryPolicy(budget=self.transient_error_budget))
             # a coroutine, not a nested generator: the subscription ends before the event is handed over
             event = await (self._coalesced(client) if self.coalesce else self._per_job(client))
         except Exception as err:  # every failure becomes an event the operator reports; nothing hangs

@@ -39,6 +39,13 @@ def adaptive_interval(age_seconds: float, minimum: float, maximum: float, age_fr
     return max(minimum, min(maximum, max(age_seconds, 0.0) * age_fraction))
 
 
+def job_interval(job: dict[str, Any] | None, minimum: float, maximum: float, age_fraction: float = 0.1) -> float:
+    """:func:`adaptive_interval` for a job as Flink reports it (``start-time`` in epoch milliseconds)."""
+    start = (job or {}).get("start-time")
+    age = time.time() - start / 1000 if isinstance(start, int) and start > 0 else 0.0
+    return adaptive_interval(age, minimum, maximum, age_fraction)
+
+
 @dataclass(frozen=True)
 class Cycle:
     """One poll's result: the jobs by id, or the error that prevented it."""

@@ -99,7 +99,7 @@ def test_rides_out_proxy_errors_while_waiting(scripted_server: ScriptedServer, m
     )
     event = asyncio.run(first_event(FlinkJobTrigger(job, "flaky", poll_interval=0.05, transient_error_budget=20)))
     assert event["status"] == "terminal" and event["state"] == "FINISHED"
-    assert scripted_server.count("GET", "/jobs/overview") == 4
+    assert scripted_server.count("GET", "/jobs/overview") >= 4  # through both errors (one more may race the end)
     assert scripted_server.count("GET", f"/jobs/{job}") == 1  # details only once the overview shows the end
 
 

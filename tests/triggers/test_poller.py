@@ -51,8 +51,10 @@ def test_fifty_triggers_share_one_overview_request_per_cycle(cluster: FlinkRepla
         cluster.add(ReplayJob(job_id, started=time.time(), finish_after_polls=i % 5 + 1))
 
     async def scenario() -> tuple[list[dict[str, Any]], int, int]:
-        slow = {"poll_interval": 0.5, "min_poll_interval": 0.5}
-        waits = [asyncio.create_task(event_of(FlinkJobTrigger(job_id, "replay", **slow))) for job_id in ids]
+        waits = [
+            asyncio.create_task(event_of(FlinkJobTrigger(job_id, "replay", poll_interval=0.5, min_poll_interval=0.5)))
+            for job_id in ids
+        ]
         while sum(p.subscribers for p in _POLLERS.get(asyncio.get_running_loop(), {}).values()) < len(ids):
             await asyncio.sleep(0.05)
         before = cluster.overview_requests

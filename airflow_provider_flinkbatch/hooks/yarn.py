@@ -1,0 +1,107 @@
+"""FlinkYarnHook: an Airflow connection of type ``flink_yarn`` turned into YARN ResourceManager clients."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook
+
+from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
+from airflow_provider_flinkbatch.yarn.settings import CONN_TYPE, DEFAULT_CONN_ID, YarnConnectionSettings
+
+if TYPE_CHECKING:
+    from airflow_provider_flinkbatch.rest.client import RetryPolicy
+    from airflow_provider_flinkbatch.yarn.client import AsyncYarnRmClient, YarnRmClient
+
+
+def yarn_settings_from_connection(conn: Any) -> YarnConnectionSettings:
+    prefix = f"extra__{CONN_TYPE}__"
+    extra = conn.extra_dejson if hasattr(conn, "extra_dejson") else {}
+    extra = {key.removeprefix(prefix): value for key, value in extra.items() if value not in (None, "")}
+    return YarnConnectionSettings.from_connection_fields(
+        conn_id=conn.conn_id,
+        conn_type=conn.conn_type,
+        host=conn.host,
+        port=conn.port,
+        schema=conn.schema,
+        login=conn.login,
+        password=conn.password,
+        extra=extra,
+    )
+
+
+def _missing_connection(conn_id: str) -> str:
+    return (
+        f"connection {conn_id!r} is not defined: create a '{CONN_TYPE}' connection (host: the ResourceManager "
+        f'URL(s)) or set AIRFLOW_CONN_{conn_id.upper()}=\'{{"conn_type": "{CONN_TYPE}", '
+        '"host": "http://<resourcemanager>:8088", "extra": {"flink_home": "/opt/flink"}}\''
+    )
+
+
+class FlinkYarnHook(BaseHook):
+    """YARN cluster access for Flink jobs: ResourceManager REST (status, find by tag, kill) and the CLI settings.
+
+    :param flink_conn_id: connection of type ``flink_yarn``: host = ResourceManager URL(s), comma-separated
+        for RM HA; login = YARN user on simple-auth clusters; extras: ``flink_home`` / ``flink_cli``,
+        ``hadoop_conf_dir``, ``hadoop_classpath``, ``kerberos_principal`` + ``kerberos_keytab``,
+        ``spnego``, ``history_server_url``, ``flink_config`` (cluster-wide ``-D`` presets).
+    """
+
+    conn_name_attr = "flink_conn_id"
+    default_conn_name = DEFAULT_CONN_ID
+    conn_type = CONN_TYPE
+    hook_name = "Flink on YARN"
+
+    def __init__(self, flink_conn_id: str = DEFAULT_CONN_ID, retry: RetryPolicy | None = None) -> None:
+        super().__init__()
+        self.flink_conn_id = flink_conn_id
+        self.retry = retry
+
+    @cached_property
+    def settings(self) -> YarnConnectionSettings:
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        try:
+            conn = self.get_connection(self.flink_conn_id)
+        except AirflowNotFoundException as err:
+            raise FlinkConnectionError(_missing_connection(self.flink_conn_id)) from err
+        return yarn_settings_from_connection(conn)
+
+    @cached_property
+    def rm(self) -> YarnRmClient:
+        from airflow_provider_flinkbatch.yarn.client import YarnRmClient
+
+        return YarnRmClient(self.settings, self.retry)
+
+    @classmethod
+    async def async_settings(cls, flink_conn_id: str) -> YarnConnectionSettings:
+        """Read the connection without blocking the triggerer's event loop."""
+        from airflow.providers.common.compat.connection import get_async_connection
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        try:
+            conn = await get_async_connection(flink_conn_id)
+        except AirflowNotFoundException as err:
+            raise FlinkConnectionError(_missing_connection(flink_conn_id)) from err
+        return yarn_settings_from_connection(conn)
+
+    @classmethod
+    async def async_rm(cls, flink_conn_id: str, retry: RetryPolicy | None = None) -> AsyncYarnRmClient:
+        from airflow_provider_flinkbatch.yarn.client import AsyncYarnRmClient
+
+        return AsyncYarnRmClient(await cls.async_settings(flink_conn_id), retry)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """The UI's Test button: one ``GET /ws/v1/cluster/info`` on the ResourceManager(s)."""
+        from airflow_provider_flinkbatch.rest.calls import ApiCall
+        from airflow_provider_flinkbatch.rest.client import NO_RETRY
+        from airflow_provider_flinkbatch.yarn.client import YarnRmClient
+
+        try:
+            info = YarnRmClient(self.settings, NO_RETRY).call(
+                ApiCall("GET", "/ws/v1/cluster/info", lambda body: dict(body["clusterInfo"]))
+            )
+        except Exception as err:  # the UI shows the message
+            return False, str(err)
+        return True, f"YARN ResourceManager {info.get('haState', '?')}, Hadoop {info.get('hadoopVersion', '?')}"

@@ -1,0 +1,385 @@
+"""YARN target: each job is its own Flink cluster, a YARN application started in application mode.
+
+Submission runs ``flink run -t yarn-application`` (see :mod:`~airflow_provider_flinkbatch.yarn.cli`)
+with the job's deterministic id as ``$internal.pipeline.job-id`` and the identity in YARN tags, so a
+later try finds the application by tag (``find_existing``) instead of submitting twice. While the
+application runs, Flink's REST API is reached through the YARN web proxy; once it is gone, the
+HistoryServer knows the job, and YARN's own final status and diagnostics fill any gap.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError
+from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected
+from airflow_provider_flinkbatch.targets.job_config import effective_flink_config
+from airflow_provider_flinkbatch.yarn import apps, calls
+from airflow_provider_flinkbatch.yarn.cli import (
+    CliResult,
+    FlinkCliError,
+    build_run_argv,
+    parse_application_id,
+    redact_argv,
+    run_cli,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from airflow.triggers.base import BaseTrigger
+
+    from airflow_provider_flinkbatch.diagnosis import Diagnosis
+    from airflow_provider_flinkbatch.history.sources import JobSource
+    from airflow_provider_flinkbatch.identity import JobIdentity
+    from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
+    from airflow_provider_flinkbatch.targets.base import WaitOptions
+    from airflow_provider_flinkbatch.targets.yarn_options import YarnTargetOptions
+    from airflow_provider_flinkbatch.yarn.client import YarnRmClient
+    from airflow_provider_flinkbatch.yarn.settings import YarnConnectionSettings
+
+    CliRunner = Callable[[Sequence[str], Mapping[str, str], float], CliResult]
+
+log = logging.getLogger(__name__)
+DEPLOYMENT_TARGET = "yarn-application"
+JOB_ID_KEY = "$internal.pipeline.job-id"
+
+
+def flink_client(settings: YarnConnectionSettings, rest_url: str, retry: RetryPolicy) -> FlinkRestClient:
+    """A Flink REST client for a URL on the YARN side (web proxy, HistoryServer) with the cluster's auth."""
+    from airflow_provider_flinkbatch.rest.client import FlinkRestClient
+    from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
+    from airflow_provider_flinkbatch.yarn.client import requests_auth
+
+    client = FlinkRestClient(
+        FlinkConnectionSettings(rest_url=rest_url, verify=settings.verify, timeout=settings.timeout), retry
+    )
+    auth = requests_auth(settings)
+    if auth is not None:
+        client._session.auth = auth
+    return client
+
+
+def proxy_url(settings: YarnConnectionSettings, app: dict[str, Any]) -> str:
+    """Flink's REST API/web UI of a running application: its tracking URL (the YARN web proxy)."""
+    tracking = str(app.get("trackingUrl") or "")
+    if tracking.startswith(("http://", "https://")) and "/proxy/" in tracking:
+        return tracking.rstrip("/")
+    return settings.proxy_url(str(app["id"]))
+
+
+class YarnTarget:
+    """Runs each job as a Flink application cluster on YARN (``target="yarn"``)."""
+
+    kind = "yarn"
+
+    def __init__(
+        self,
+        settings: YarnConnectionSettings,
+        options: YarnTargetOptions,
+        rm: YarnRmClient,
+        retry: RetryPolicy,
+        *,
+        runner_jar: str | None = None,
+        cli: CliRunner = run_cli,
+    ) -> None:
+        self.settings = settings
+        self.options = options
+        self.rm = rm
+        self.retry = retry
+        self.conn_id = settings.conn_id
+        self._runner_jar = runner_jar or settings.runner_jar
+        self._cli = cli
+        self._sources: dict[str, JobSource] = {}
+
+    @classmethod
+    def from_connection(cls, conn_id: str, options: YarnTargetOptions, retry: RetryPolicy) -> YarnTarget:
+        from airflow_provider_flinkbatch.hooks.yarn import FlinkYarnHook
+
+        hook = FlinkYarnHook(conn_id, retry)
+        return cls(hook.settings, options, hook.rm, retry)
+
+    def describe(self) -> str:
+        queue = f", queue {self.options.queue}" if self.options.queue else ""
+        return f"YARN ({', '.join(self.settings.rm_urls)}), {DEPLOYMENT_TARGET}{queue}"
+
+    # ------------------------------------------------------------------ submission
+    @property
+    def runner_jar(self) -> str:
+        if self._runner_jar is None:
+            from airflow_provider_flinkbatch.runner import ensure_runner_jar
+
+            self._runner_jar = str(ensure_runner_jar().path)
+        return self._runner_jar
+
+    def application_config(self, request: JobRequest) -> dict[str, str]:
+        """Every ``-D`` option of the submission: presets < job config < per-job YARN options < identity."""
+        options = self.options
+        config: dict[str, str] = {**self.settings.flink_config, **effective_flink_config(request)}
+        config.update({key: _text(value) for key, value in options.flink_config.items()})
+        config.update(self.settings.kerberos_config())
+        if options.queue:
+            config["yarn.application.queue"] = options.queue
+        if options.jobmanager_memory:
+            config["jobmanager.memory.process.size"] = options.jobmanager_memory
+        if options.taskmanager_memory:
+            config["taskmanager.memory.process.size"] = options.taskmanager_memory
+        if options.taskmanager_slots:
+            config["taskmanager.numberOfTaskSlots"] = str(options.taskmanager_slots)
+        config["yarn.application.name"] = options.application_name or request.job_name
+        identity = request.identity
+        preset_tags = [tag.strip().lower() for tag in config.get("yarn.tags", "").split(",") if tag.strip()]
+        tags = list(
+            dict.fromkeys(
+                apps.identity_tags(identity.key, request.job_id, identity.fingerprint) + options.tags + preset_tags
+            )
+        )
+        if len(tags) > apps.MAX_TAGS or any(len(tag) > apps.MAX_TAG_LENGTH for tag in tags):
+            raise ValueError(
+                f"YARN allows {apps.MAX_TAGS} tags of up to {apps.MAX_TAG_LENGTH} characters per application; "
+                f"this job would carry {tags} (the first {len(tags) - len(options.tags) - len(preset_tags)} are "
+                "the provider's): drop some from target_options tags or the yarn.tags config"
+            )
+        config["yarn.tags"] = ",".join(tags)
+        config[JOB_ID_KEY] = request.job_id
+        return config
+
+    def build_argv(self, request: JobRequest, *, deployment_target: str = DEPLOYMENT_TARGET) -> list[str]:
+        from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, runner_program_args
+
+        return build_run_argv(
+            self.settings.flink_executable(),
+            target=deployment_target,
+            config=self.application_config(request),
+            main_class=RUNNER_MAIN_CLASS,
+            jar=self.runner_jar,
+            program_args=runner_program_args(request.statements),
+        )
+
+    def submit(self, request: JobRequest) -> JobHandle:
+        argv = self.build_argv(request)
+        secrets = [value for key, value in self.application_config(request).items() if _is_secret(key)]
+        log.info("Running %s", " ".join(redact_argv(argv, secrets)))
+        try:
+            result: CliResult | None = self._cli(argv, self.settings.cli_environment(), self.settings.cli_timeout)
+        except FlinkCliError as err:
+            log.warning("%s", err)
+            result = None
+        app_id = parse_application_id(result.output) if result is not None else None
+        if app_id is None:
+            # The CLI may have deployed the application and still failed or timed out afterwards (or its
+            # log lines went to a file): the job tag says for sure.
+            app_id = self._app_id_for(request.job_id)
+        if app_id is None:
+            detail = result.tail if result is not None else "the CLI did not finish (see the warning above)"
+            code = f"exit code {result.returncode}" if result is not None else "no exit code"
+            raise SubmissionRejected(
+                f"flink run -t {DEPLOYMENT_TARGET} submitted no YARN application ({code}); CLI output:\n{detail}",
+                sql_error=False,
+            )
+        app_id = self._settle_race(request.job_id, app_id)
+        log.info("Flink job %s runs as YARN application %s", request.job_id, app_id)
+        return JobHandle(target=self.kind, conn_id=self.conn_id, job_id=request.job_id, ref=app_id)
+
+    def _settle_race(self, job_id: str, app_id: str) -> str:
+        """YARN does not refuse a second application for the same job id (Flink would): if two workers
+        raced, every one of them keeps the oldest live application and kills its own newer one."""
+        live = sorted(
+            (app for app in self._apps_with_tag(apps.job_tag(job_id)) if not apps.is_final(app)),
+            key=lambda app: _app_order(str(app["id"])),
+        )
+        if live and str(live[0]["id"]) != app_id:
+            winner = str(live[0]["id"])
+            log.warning("Job %s already runs as %s: killing the duplicate %s", job_id, winner, app_id)
+            self.rm.call(calls.kill(app_id))
+            return winner
+        return app_id
+
+    # ------------------------------------------------------------------ finding
+    def _apps_with_tag(self, tag: str) -> list[dict[str, Any]]:
+        return self.rm.call(calls.applications_by_tags([tag]))
+
+    def _app_id_for(self, job_id: str) -> str | None:
+        """The application of a job id: a live one first, else the latest started."""
+        found = [app for app in self._apps_with_tag(apps.job_tag(job_id)) if apps.job_id_of(app) == job_id]
+        if not found:
+            return None
+        best = max(found, key=lambda app: (not apps.is_final(app), int(app.get("startedTime") or 0)))
+        return str(best["id"])
+
+    def find_existing(self, identity: JobIdentity) -> list[ExistingJob]:
+        """Applications tagged with this task instance's identity, one per attempt (a live one preferred)."""
+        candidates = identity.candidate_job_ids()
+        found: dict[str, tuple[dict[str, Any], ExistingJob]] = {}
+        for app in self._apps_with_tag(apps.identity_tag(identity.key)):
+            job_id = apps.job_id_of(app)
+            if job_id not in candidates:
+                continue
+            job = ExistingJob(
+                handle=JobHandle(target=self.kind, conn_id=self.conn_id, job_id=job_id, ref=str(app["id"])),
+                attempt=candidates[job_id],
+                state=apps.flink_state(app),
+                fingerprint=apps.fingerprint_of(app),
+            )
+            previous = found.get(job_id)
+            if previous is None or (apps.is_final(previous[0]) and not apps.is_final(app)):
+                found[job_id] = (app, job)
+        return sorted((job for _, job in found.values()), key=lambda job: job.attempt)
+
+    def handle_for(self, job_id: str, request: JobRequest | None = None) -> JobHandle:
+        return JobHandle(target=self.kind, conn_id=self.conn_id, job_id=job_id, ref=self._app_id_for(job_id))
+
+    def _app(self, handle: JobHandle) -> dict[str, Any]:
+        if not handle.ref:
+            raise FlinkNotFoundError(
+                f"no YARN application carries tag {apps.job_tag(handle.job_id)} (job {handle.job_id})",
+                url=self.settings.rm_urls[0],
+            )
+        return self.rm.call(calls.application(handle.ref))
+
+    def job_fingerprint(self, handle: JobHandle) -> str | None:
+        return apps.fingerprint_of(self._app(handle))
+
+    # ------------------------------------------------------------------ Flink side
+    def _flink_sources(self, app: dict[str, Any]) -> list[JobSource]:
+        """Where Flink's own JSON about the job is: the live JobManager via the proxy, the HistoryServer."""
+        from airflow_provider_flinkbatch.history.sources import RestJobSource
+        from airflow_provider_flinkbatch.rest.client import RetryPolicy
+
+        def source(name: str, url: str) -> JobSource:
+            if url not in self._sources:  # one HTTP session per URL for the life of this target
+                short = RetryPolicy(budget=min(10.0, self.retry.budget))
+                self._sources[url] = RestJobSource(name, flink_client(self.settings, url, short))
+            return self._sources[url]
+
+        sources: list[JobSource] = []
+        if str(app.get("state")) == "RUNNING":
+            sources.append(source("jobmanager", proxy_url(self.settings, app)))
+        if self.settings.history_server_url:
+            sources.append(source("historyserver", self.settings.history_server_url))
+        return sources
+
+    def _lookup(self, app: dict[str, Any], path: str) -> tuple[str, Any] | None:
+        for source in self._flink_sources(app):
+            try:
+                answer = source.get(path)
+            except FlinkRestError as err:  # proxy page while the JobManager starts or stops, HS outage
+                log.debug("%s: %s", source.name, err)
+                continue
+            if answer is not None:
+                return source.name, answer
+        return None
+
+    def _archived(self, app: dict[str, Any], path: str) -> tuple[str, Any] | None:
+        """Like :meth:`_lookup`, but gives the HistoryServer ``history_grace`` seconds after the
+        application ended to pick up the archive."""
+        while True:
+            found = self._lookup(app, path)
+            ended = int(app.get("finishedTime") or 0) / 1000
+            waiting = apps.is_final(app) and self.settings.history_server_url and ended > 0
+            if found is not None or not waiting or time.time() - ended > self.settings.history_grace:
+                return found
+            time.sleep(1.0)
+
+    def job_details(self, handle: JobHandle) -> dict[str, Any]:
+        """Flink's ``/jobs/<id>`` (proxy, then HistoryServer); from YARN alone when neither has it."""
+        app = self._app(handle)
+        found = self._archived(app, f"/jobs/{handle.job_id}")
+        if found is not None:
+            return dict(found[1])
+        return apps.details_from_app(app, handle.job_id)
+
+    def job_exceptions(self, handle: JobHandle) -> dict[str, Any]:
+        found = self._archived(self._app(handle), f"/jobs/{handle.job_id}/exceptions")
+        return dict(found[1]) if found is not None else {"exceptionHistory": {"entries": []}}
+
+    def cancel(self, handle: JobHandle) -> None:
+        """Kill the YARN application (the JobManager and every TaskManager go with it)."""
+        if not handle.ref:
+            handle = self.handle_for(handle.job_id)
+        if handle.ref:
+            state = self.rm.call(calls.kill(handle.ref))
+            log.info("Asked YARN to kill %s (state %s)", handle.ref, state)
+
+    def trigger(self, handle: JobHandle, wait: WaitOptions) -> BaseTrigger:
+        from airflow_provider_flinkbatch.triggers.yarn import YarnApplicationTrigger
+
+        if not handle.ref:
+            raise FlinkNotFoundError(f"job {handle.job_id} has no YARN application to follow", url="")
+        return YarnApplicationTrigger(
+            application_id=handle.ref, job_id=handle.job_id, flink_conn_id=self.conn_id, **wait.model_dump()
+        )
+
+    def link_info(self, handle: JobHandle) -> dict[str, Any]:
+        info: dict[str, Any] = {"history_server_url": self.settings.history_server_url}
+        if handle.ref:
+            try:
+                app = self.rm.call(calls.application(handle.ref))
+                info["web_ui_url"] = proxy_url(self.settings, app)
+            except FlinkRestError:
+                info["web_ui_url"] = self.settings.proxy_url(handle.ref)
+            info["yarn_app_url"] = self.settings.app_page_url(handle.ref)
+        return info
+
+    def diagnose(self, handle: JobHandle, state: str, retry_on: dict[str, bool] | None) -> Diagnosis:
+        """Flink's root cause (proxy or HistoryServer) plus YARN's final status and diagnostics."""
+        from airflow_provider_flinkbatch.diagnosis import diagnose, diagnose_submission
+        from airflow_provider_flinkbatch.jobs import root_cause_of_stacktrace, submission_failure_message
+
+        try:
+            app: dict[str, Any] | None = self._app(handle)
+        except FlinkRestError as err:
+            log.warning("YARN does not know the application of job %s: %s", handle.job_id, err)
+            app = None
+        result: Diagnosis | None = None
+        if app is not None:
+            found = self._archived(app, f"/jobs/{handle.job_id}")
+            if found is not None:
+                source, details = found
+                exceptions = self._lookup(app, f"/jobs/{handle.job_id}/exceptions")
+                result = diagnose(
+                    handle.job_id, details, exceptions[1] if exceptions else None, source=source, retry_on=retry_on
+                )
+        if result is None:
+            # No Flink source knows the job: it failed before or while starting (e.g. the runner's SQL
+            # validation in main()); YARN's diagnostics carry that exception.
+            text = str((app or {}).get("diagnostics") or f"no Flink source and no YARN application for {state}")
+            result = diagnose_submission(handle.job_id, text)  # classified on the whole text
+            exception_class, _, _ = root_cause_of_stacktrace(text)
+            result = result.model_copy(
+                update={
+                    "source": "yarn",
+                    "state": apps.flink_state(app) if app else state,
+                    "retryable": (retry_on or {}).get(result.category, result.retryable),
+                    "exception_class": exception_class if exception_class != "unknown" else None,
+                    "message": submission_failure_message([text])[:2000],
+                    "frames": [],
+                }
+            )
+        if app is not None:
+            result = result.model_copy(update={"advice": f"{result.advice}; {apps.describe(app)}"})
+        return result
+
+
+def _app_order(app_id: str) -> tuple[int, int]:
+    _, cluster, sequence = app_id.split("_")
+    return int(cluster), int(sequence)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _is_secret(key: str) -> bool:
+    from airflow_provider_flinkbatch.operators.sql import is_secret_config_key
+
+    return is_secret_config_key(key)
+
+
+def create(flink_conn_id: str, options: YarnTargetOptions, retry: RetryPolicy) -> YarnTarget:
+    """Registry factory (``target="yarn"``): ``flink_conn_id`` names a ``flink_yarn`` connection."""
+    return YarnTarget.from_connection(flink_conn_id, options, retry)

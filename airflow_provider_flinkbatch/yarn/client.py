@@ -1,0 +1,257 @@
+"""Sync (requests) and async (httpx) ResourceManager REST clients with RM HA failover.
+
+Same retry rules as the Flink REST clients (:class:`~airflow_provider_flinkbatch.rest.client.RetryPolicy`,
+one backoff implementation), same error classes. RM HA: every call starts at the RM that answered
+last; a standby RM (HTTP 307 to the active one, or a "This is standby RM" page) is followed or
+skipped, an unreachable one is skipped; only when no RM answers does the call back off and retry.
+SPNEGO (Kerberos) is optional: ``requests-kerberos`` / ``httpx-gssapi`` are imported only when the
+connection asks for it (extra ``[kerberos]``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from airflow_provider_flinkbatch.rest.client import RetryPolicy, _Backoff, _transport_error
+from airflow_provider_flinkbatch.rest.errors import (
+    FlinkAuthError,
+    FlinkBadResponseError,
+    FlinkNotFoundError,
+    FlinkRestError,
+    FlinkServerError,
+    FlinkUnreachableError,
+)
+
+if TYPE_CHECKING:
+    import httpx
+    import requests
+
+    from airflow_provider_flinkbatch.rest.calls import ApiCall
+    from airflow_provider_flinkbatch.yarn.settings import YarnConnectionSettings
+
+T = TypeVar("T")
+STANDBY_MARKER = "This is standby RM"
+
+
+class StandbyResourceManager(FlinkUnreachableError):
+    """This RM is a standby and did not redirect: try the next one."""
+
+
+def interpret_rm_response(call: ApiCall[T], url: str, status: int, content_type: str, text: str) -> T:
+    """One RM answer -> parsed value, or the error class that says what to do about it."""
+    where = f"{call.method} {url}"
+    if STANDBY_MARKER in text or status in (301, 302, 303, 307, 308):
+        raise StandbyResourceManager(f"{where}: standby ResourceManager ({text[:200]!r})", url=url, status=status)
+    body: Any = None
+    try:
+        body = json.loads(text) if text.strip() else None
+    except ValueError:
+        body = None
+    remote = body.get("RemoteException") if isinstance(body, dict) else None
+    detail = f"{remote.get('exception')}: {remote.get('message')}" if isinstance(remote, dict) else repr(text[:300])
+    if status in (401, 403):
+        raise FlinkAuthError(
+            f"{where} was refused with HTTP {status} ({detail}): on a secure cluster enable spnego in the "
+            "flink_yarn connection (with a Kerberos ticket on the worker); on a simple-auth cluster set its "
+            "login to a YARN user allowed to view/kill the application",
+            url=url,
+            status=status,
+        )
+    if status == 404:
+        raise FlinkNotFoundError(f"{where}: not found (HTTP 404): {detail}", url=url, status=status)
+    if status >= 500 or status == 429:
+        raise FlinkUnreachableError(f"{where} answered HTTP {status}: {detail}", url=url, status=status)
+    if status >= 400:
+        raise FlinkServerError(f"{where} failed with HTTP {status}: {detail}", url=url, status=status, errors=[detail])
+    if body is None:
+        raise FlinkBadResponseError(
+            f"{where} answered HTTP {status} with {text[:200]!r} instead of JSON: is the URL a YARN "
+            "ResourceManager (http://<rm>:8088)?",
+            url=url,
+            status=status,
+        )
+    try:
+        return call.parse(body)
+    except (KeyError, TypeError, ValueError) as err:
+        raise FlinkBadResponseError(
+            f"{where} answered JSON without the expected fields ({err}): {text[:300]!r}", url=url, status=status
+        ) from err
+
+
+class _ResourceManagers:
+    """The RM URLs in the order to try them: the one that answered last first."""
+
+    def __init__(self, urls: list[str]) -> None:
+        self.urls = list(urls)
+        self.active = 0
+
+    def order(self) -> list[str]:
+        return self.urls[self.active :] + self.urls[: self.active]
+
+    def answered(self, url: str) -> None:
+        self.active = self.urls.index(url)
+
+    @staticmethod
+    def exhausted(errors: list[FlinkRestError]) -> FlinkUnreachableError:
+        return FlinkUnreachableError(
+            "no active YARN ResourceManager answered: " + "; ".join(str(e) for e in errors), url=errors[-1].url
+        )
+
+
+def _params(settings: YarnConnectionSettings, call: ApiCall[Any]) -> dict[str, str]:
+    params = dict(call.params)
+    if settings.user and not settings.spnego:
+        params["user.name"] = settings.user  # simple (pseudo) authentication
+    return params
+
+
+def _missing_kerberos(err: ImportError) -> ImportError:
+    return ImportError(
+        f"the flink_yarn connection enables spnego, but {err.name} is not installed: "
+        "pip install 'airflow-provider-flinkbatch[kerberos]'"
+    )
+
+
+def requests_auth(settings: YarnConnectionSettings) -> Any:
+    """SPNEGO auth for requests (also used for the YARN web proxy), or None."""
+    if not settings.spnego:
+        return None
+    try:
+        from requests_kerberos import OPTIONAL, HTTPKerberosAuth
+    except ImportError as err:
+        raise _missing_kerberos(err) from err
+    return HTTPKerberosAuth(mutual_authentication=OPTIONAL)
+
+
+def httpx_auth(settings: YarnConnectionSettings) -> Any:
+    if not settings.spnego:
+        return None
+    try:
+        from httpx_gssapi import OPTIONAL, HTTPSPNEGOAuth
+    except ImportError as err:
+        raise _missing_kerberos(err) from err
+    return HTTPSPNEGOAuth(mutual_authentication=OPTIONAL)
+
+
+def _ssl_verify(verify: bool | str) -> Any:
+    """httpx takes an SSLContext for a CA bundle (a path string is deprecated there)."""
+    if isinstance(verify, str):
+        import ssl
+
+        return ssl.create_default_context(cafile=verify)
+    return verify
+
+
+class YarnRmClient:
+    """Blocking RM client (worker side: submit, find, kill)."""
+
+    def __init__(self, settings: YarnConnectionSettings, retry: RetryPolicy | None = None) -> None:
+        import requests
+
+        self.settings = settings
+        self.retry = retry or RetryPolicy()
+        self._rms = _ResourceManagers(settings.rm_urls)
+        self._session: requests.Session = requests.Session()
+        self._session.headers.update({"Accept": "application/json"})
+        self._session.auth = requests_auth(settings)
+
+    def call(self, call: ApiCall[T]) -> T:
+        backoff = _Backoff(self.retry, call)
+        while True:
+            try:
+                return self._any_rm(call)
+            except FlinkRestError as err:
+                time.sleep(backoff.delay_or_raise(err))
+
+    def _any_rm(self, call: ApiCall[T]) -> T:
+        errors: list[FlinkRestError] = []
+        for base in self._rms.order():
+            try:
+                result = self._once(base, call)
+            except FlinkUnreachableError as err:  # down, standby, or 5xx: the next RM may be the active one
+                errors.append(err)
+                continue
+            self._rms.answered(base)
+            return result
+        raise self._rms.exhausted(errors)
+
+    def _once(self, base: str, call: ApiCall[T]) -> T:
+        import requests
+
+        url = base + call.path
+        try:
+            response = self._session.request(
+                call.method,
+                url,
+                params=_params(self.settings, call) or None,
+                json=call.json,
+                timeout=self.settings.timeout,
+                verify=self.settings.verify,
+                allow_redirects=True,  # a standby RM redirects (307) to the active one; PUT is replayed
+            )
+        except requests.RequestException as err:
+            raise _transport_error(err, url, self.settings.timeout) from err
+        return interpret_rm_response(
+            call, url, response.status_code, response.headers.get("content-type", ""), response.text
+        )
+
+    def close(self) -> None:
+        self._session.close()
+
+
+class AsyncYarnRmClient:
+    """Non-blocking twin of :class:`YarnRmClient` for the trigger; same calls, errors, failover."""
+
+    def __init__(self, settings: YarnConnectionSettings, retry: RetryPolicy | None = None) -> None:
+        import httpx
+
+        self.settings = settings
+        self.retry = retry or RetryPolicy()
+        self._rms = _ResourceManagers(settings.rm_urls)
+        self._client: httpx.AsyncClient = httpx.AsyncClient(
+            headers={"Accept": "application/json"},
+            auth=httpx_auth(settings),
+            verify=_ssl_verify(settings.verify),
+            timeout=settings.timeout,
+            follow_redirects=True,
+        )
+
+    async def call(self, call: ApiCall[T]) -> T:
+        backoff = _Backoff(self.retry, call)
+        while True:
+            try:
+                return await self._any_rm(call)
+            except FlinkRestError as err:
+                await asyncio.sleep(backoff.delay_or_raise(err))
+
+    async def _any_rm(self, call: ApiCall[T]) -> T:
+        errors: list[FlinkRestError] = []
+        for base in self._rms.order():
+            try:
+                result = await self._once(base, call)
+            except FlinkUnreachableError as err:
+                errors.append(err)
+                continue
+            self._rms.answered(base)
+            return result
+        raise self._rms.exhausted(errors)
+
+    async def _once(self, base: str, call: ApiCall[T]) -> T:
+        import httpx
+
+        url = base + call.path
+        try:
+            response = await self._client.request(
+                call.method, url, params=_params(self.settings, call) or None, json=call.json
+            )
+        except httpx.HTTPError as err:
+            raise _transport_error(err, url, self.settings.timeout) from err
+        return interpret_rm_response(
+            call, url, response.status_code, response.headers.get("content-type", ""), response.text
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

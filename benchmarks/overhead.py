@@ -1,0 +1,151 @@
+"""P1 orchestration overhead and P4 failure-to-root-cause time, on the real local Flink cluster.
+
+P1: task wall time (``dag.test`` of a one-task DAG) minus the Flink job's own duration, median of N,
+blocking and deferrable. Baseline in the same run: a bare script doing the same submission through the
+REST API and polling every 0.1 s (the least any orchestrator can cost).
+P4: seconds from the job's end (Flink's ``end-time``) until the task failed with the root cause in its log.
+Baseline: one direct ``/jobs/<id>/exceptions`` call after the failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+HOME = Path(tempfile.mkdtemp(prefix="flinkbatch-bench-"))
+os.environ["AIRFLOW_HOME"] = str(HOME / "airflow")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
+    [
+        {
+            "name": "bench",
+            "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+            "kwargs": {"path": str(ROOT / "benchmarks" / "dags")},
+        }
+    ]
+)
+
+
+def _dag(dag_id: str) -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "benchmarks" / "dags"), safe_mode=False)
+    assert not bag.import_errors, bag.import_errors
+    return bag.get_dag(dag_id)
+
+
+def _xcom(dag_run: Any, key: str) -> Any:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.scalars(XComModel.get_many(run_id=dag_run.run_id, dag_ids=dag_run.dag_id, key=key)).first()
+        return None if row is None else XComModel.deserialize_value(row)
+
+
+def _job_ms(rest_url: str, job_id: str) -> tuple[int, int]:
+    import requests
+
+    details = requests.get(f"{rest_url}/jobs/{job_id}", timeout=10).json()
+    return int(details["duration"]), int(details["end-time"])
+
+
+def p1(rest_url: str, runs: int) -> list[dict[str, Any]]:
+    rows = []
+    for mode in ("blocking", "deferrable"):
+        dag = _dag(f"bench_tiny_{mode}")
+        overheads = []
+        for _ in range(runs):
+            began = time.monotonic()
+            run = dag.test()
+            wall = time.monotonic() - began
+            assert run.state == "success", run.state
+            summary = _xcom(run, "return_value")
+            overheads.append(wall - summary["duration_ms"] / 1000)
+        rows.append({"mode": f"operator, {mode}", "median_s": statistics.median(overheads), "runs": runs})
+
+    from airflow_provider_flinkbatch.rest.client import FlinkRestClient
+    from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
+    from airflow_provider_flinkbatch.targets.session import SessionTarget
+
+    target = SessionTarget(FlinkRestClient(FlinkConnectionSettings(rest_url=rest_url)), "bench")
+    bare = []
+    for i in range(runs):
+        began = time.monotonic()
+        handle = target.submit(_request(f"bench.bare.{i}"))
+        while target.job_details(handle)["state"] not in ("FINISHED", "FAILED"):
+            time.sleep(0.1)
+        wall = time.monotonic() - began
+        bare.append(wall - _job_ms(rest_url, handle.job_id)[0] / 1000)
+    rows.append(
+        {"mode": "baseline: bare REST submit + 0.1 s polling", "median_s": statistics.median(bare), "runs": runs}
+    )
+    return rows
+
+
+def _request(name: str) -> Any:
+    """The tiny job as a bare request with a fresh identity."""
+    import uuid
+
+    from airflow_provider_flinkbatch.identity import JobIdentity
+    from airflow_provider_flinkbatch.sql.statements import split_statements
+    from airflow_provider_flinkbatch.targets.base import JobRequest
+
+    sys.path.insert(0, str(ROOT / "benchmarks" / "dags"))
+    from bench_dags import TINY
+
+    identity = JobIdentity(dag_id="bench", task_id=name, run_id=uuid.uuid4().hex, fingerprint="f" * 16)
+    return JobRequest(statements=split_statements(TINY), flink_config={}, job_name=name, identity=identity)
+
+
+def p4(rest_url: str, runs: int) -> list[dict[str, Any]]:
+    import requests
+
+    dag = _dag("bench_failure")
+    delays, direct = [], []
+    for _ in range(runs):
+        run = dag.test()
+        finished = time.time()
+        assert run.state == "failed", run.state
+        info = _xcom(run, "flink_diagnosis")
+        assert info.get("exception_class"), info
+        _, end_ms = _job_ms(rest_url, info["job_id"])
+        delays.append(finished - end_ms / 1000)
+        began = time.monotonic()
+        requests.get(f"{rest_url}/jobs/{info['job_id']}/exceptions", timeout=10).json()
+        direct.append(time.monotonic() - began)
+    return [
+        {
+            "mode": "operator: job end -> task failed with root cause",
+            "median_s": statistics.median(delays),
+            "runs": runs,
+        },
+        {"mode": "baseline: one /jobs/<id>/exceptions call", "median_s": statistics.median(direct), "runs": runs},
+    ]
+
+
+def main(runs: int = 5) -> dict[str, Any]:
+    from airflow.utils.db import initdb
+
+    from airflow_provider_flinkbatch.local import LocalCluster
+
+    initdb()
+    cluster = LocalCluster(HOME / "cluster")
+    info = cluster.up(timeout=180)
+    os.environ["AIRFLOW_CONN_FLINK_BATCH_DEFAULT"] = info.connection_uri_json()
+    try:
+        return {"p1": p1(info.rest_url, runs), "p4": p4(info.rest_url, max(3, runs // 2))}
+    finally:
+        cluster.down()
+
+
+if __name__ == "__main__":
+    figures = main(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
+    Path(os.environ.get("BENCH_OUT", "/dev/stdout")).write_text(json.dumps(figures, indent=1))
