@@ -112,6 +112,9 @@ class OperatorEmulator:
         if tracked is None:
             if status.get("lifecycleState") in ("FAILED", "SUSPENDED"):
                 return
+            if spec["job"].get("state") == "suspended":  # created suspended: the operator deploys nothing
+                self._status(plural, name, {"lifecycleState": "SUSPENDED"})
+                return
             self._deploy(plural, item, key)
             return
         if spec["job"].get("state") == "suspended" and not tracked.suspended:

@@ -217,3 +217,41 @@ def test_resource_deleted_while_watched_ends_the_wait_with_a_clear_error(
         ),
         "the job to be cancelled",
     )
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {
+            "inline_sql_max_bytes": 16,
+            "pod_template": {"apiVersion": "v1", "kind": "Pod", "spec": {"nodeSelector": {"pool": "batch"}}},
+        },
+        {"mode": "session", "session_deployment": "shared-session", "image": None},
+    ],
+    ids=["application-inline", "application-configmap-podtemplate", "session-job"],
+)
+def test_the_real_apiserver_stores_rendered_resources_unchanged(
+    make_target: Callable[..., Any], kube_api: ApiServer, overrides: dict[str, Any]
+) -> None:
+    """Structural CRD schemas prune unknown fields silently: stored == rendered proves every field is known."""
+    from kubernetes import client
+
+    target = make_target(**overrides, name_prefix="stored")
+    manifests = target.render(make_request(slow_sql(5), "k8s-stored"))
+    api = client.CustomObjectsApi(kube_api.api_client())
+    body = {
+        **manifests.custom_resource,
+        "spec": {
+            **manifests.custom_resource["spec"],
+            "job": {**manifests.custom_resource["spec"]["job"], "state": "suspended"},
+        },
+    }  # the emulator leaves it alone
+    created = api.create_namespaced_custom_object("flink.apache.org", "v1beta1", NAMESPACE, manifests.plural, body)
+    try:
+        assert created["spec"] == body["spec"]
+        assert {k: created["metadata"][k] for k in ("labels", "annotations")} == {
+            k: body["metadata"][k] for k in ("labels", "annotations")
+        }
+    finally:
+        api.delete_namespaced_custom_object("flink.apache.org", "v1beta1", NAMESPACE, manifests.plural, manifests.name)
