@@ -91,7 +91,7 @@ class FlinkKubernetesTrigger(BaseTrigger):
             async with self._hook().get_conn() as api_client:
                 objects = CustomObjectsApi(api_client)
                 failing_since: float | None = None
-                last_seen: tuple[str, Any, Any] | None = None
+                last_seen: tuple[str, Any, Any, str] | None = None
                 while True:
                     try:
                         resource = await objects.get_namespaced_custom_object(
@@ -128,9 +128,12 @@ class FlinkKubernetesTrigger(BaseTrigger):
                             event["message"] = observed.error
                         yield TriggerEvent(event)
                         return
-                    seen = (state, observed.lifecycle, observed.deployment)
+                    vertices = details.get("vertices") or [] if details else []
+                    done = sum(1 for v in vertices if v.get("status") == "FINISHED")
+                    progress = f", {done}/{len(vertices)} vertices finished" if vertices else ""
+                    seen = (state, observed.lifecycle, observed.deployment, progress)
                     if seen != last_seen:  # one line per change, not per poll
-                        self.log.info("%s: job %s, lifecycle %s, JobManager %s", self.ref, *seen)
+                        self.log.info("%s: job %s, lifecycle %s, JobManager %s%s", self.ref, *seen)
                         last_seen = seen
                     await asyncio.sleep(self.poll_interval)
         except Exception as err:  # every failure becomes an event the operator reports; nothing hangs
