@@ -84,6 +84,7 @@ class FlinkKubernetesTrigger(BaseTrigger):
         from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
         from airflow_provider_flinkbatch.kubernetes.manifests import GROUP, JOB_NAME_ANNOTATION, VERSION
         from airflow_provider_flinkbatch.kubernetes.status import details_from_status, observe
+        from airflow_provider_flinkbatch.rest.client import RetryPolicy
 
         rest = None
         try:
@@ -91,6 +92,8 @@ class FlinkKubernetesTrigger(BaseTrigger):
             async with self._hook().get_conn() as api_client:
                 objects = CustomObjectsApi(api_client)
                 failing_since: float | None = None
+                failures = 0
+                backoff = RetryPolicy(budget=self.transient_error_budget)  # the REST layer's backoff and jitter
                 last_seen: tuple[str, Any, Any, str] | None = None
                 while True:
                     try:
@@ -105,8 +108,10 @@ class FlinkKubernetesTrigger(BaseTrigger):
                         if time.monotonic() - failing_since > self.transient_error_budget:
                             raise
                         self.log.warning("Kubernetes API error while watching %s (retrying): %s", self.ref, err)
-                        await asyncio.sleep(self.poll_interval)
+                        await asyncio.sleep(max(self.poll_interval, backoff.delay(failures)))
+                        failures += 1
                         continue
+                    failures = 0
                     observed = observe(resource)
                     details = None
                     if rest is not None and observed.jobmanager_may_answer and observed.deployment != "MISSING":
