@@ -169,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--check", choices=["warn", "fail"], default="warn", help="'fail': exit 4 on warnings")
     explain.add_argument("--json", action="store_true", help="print the report as JSON")
     explain.set_defaults(func=_cmd_explain)
+
+    from airflow_provider_flinkbatch.kubernetes.render_cli import add_render_parser
+
+    add_render_parser(commands)
     return parser
 
 
@@ -193,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
             FlinkConnectionError,
             ArchiveError,
             ExplainError,
-            ValueError,
+            ValueError,  # also bad SQL scripts and target options
+            OSError,  # e.g. a script file that does not exist
         )
         if isinstance(err, known):
             print(f"flinkbatch: {err}", file=sys.stderr)

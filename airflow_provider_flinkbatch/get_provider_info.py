@@ -33,7 +33,10 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.sensors.job"]}],
         "hooks": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.hooks.flink", f"{_PKG}.hooks.yarn"]}],
         "triggers": [
-            {"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.triggers.job", f"{_PKG}.triggers.yarn"]}
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [f"{_PKG}.triggers.job", f"{_PKG}.triggers.yarn", f"{_PKG}.triggers.kubernetes"],
+            }
         ],
         "extra-links": [
             f"{_PKG}.links.flink.FlinkJobLink",

@@ -9,5 +9,9 @@ ruff check .
 ruff format --check .
 log "mypy"
 mypy
+log "kube-apiserver + etcd for tests/k8s (built once from Debian packages, cached in ~/.cache/kube-apiserver-debian)"
+if ! bash scripts/build-kube-apiserver.sh >"$VENV/kube-apiserver-build.log" 2>&1; then
+  log "kube-apiserver build failed: tests/k8s will skip and print why (log: $VENV/kube-apiserver-build.log)"
+fi
 log "pytest"
 python -m pytest "$@"

@@ -422,6 +422,13 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
 
         self._push_job_info(context, target, handle, finished=True)
         state = summary["state"]
+        # Optional target hook (Kubernetes: delete the resource after success, mark failures for keeping).
+        after_terminal = getattr(target, "after_terminal", None)
+        if after_terminal is not None:
+            try:
+                after_terminal(handle, state)
+            except Exception as err:  # cleanup is housekeeping: it must not change the task's outcome
+                self.log.warning("Cleanup after Flink job %s failed: %s", handle.job_id, err)
         if state == SUCCESS_STATE:
             from airflow_provider_flinkbatch.jobs import JobSummary
 

@@ -1,4 +1,7 @@
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -29,6 +32,9 @@ import org.apache.flink.table.catalog.ResolvedSchema;
  * <p>The runner never calls {@code await()}: under REST ("web") submission Flink refuses to hand out
  * the job result, and the caller follows the job through the REST API instead.
  *
+ * <p>With {@code --statements-file <path>} the statements are read from a file holding one base64
+ * statement per line (the Kubernetes target mounts big scripts from a ConfigMap this way).
+ *
  * <p>With {@code --explain} the statement set is not executed; its optimized plan is printed between
  * marker lines, followed by one {@code FLINKBATCH-TABLES <json>} line describing every table the script
  * declared (columns, partition keys, connector options), so plan insight can tell what a scan skipped.
@@ -49,18 +55,34 @@ public final class FlinkBatchSqlRunner {
             String arg = args[i];
             if ("--statement-b64".equals(arg) && i + 1 < args.length) {
                 statements.add(new String(Base64.getDecoder().decode(args[++i]), StandardCharsets.UTF_8));
+            } else if ("--statements-file".equals(arg) && i + 1 < args.length) {
+                statements.addAll(readStatementsFile(args[++i]));
             } else if ("--explain".equals(arg)) {
                 explain = true;
             } else {
                 throw new IllegalArgumentException(
                         "FlinkBatchSqlRunner: unexpected argument '" + arg
-                                + "'; expected --statement-b64 <base64> [...] [--explain]");
+                                + "'; expected --statement-b64 <base64> [...] | --statements-file <path> [--explain]");
             }
         }
         if (statements.isEmpty()) {
             throw new IllegalArgumentException("FlinkBatchSqlRunner: no SQL statements were given");
         }
         run(statements, explain);
+    }
+
+    private static List<String> readStatementsFile(String path) {
+        List<String> found = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(Path.of(path), StandardCharsets.UTF_8)) {
+                if (!line.isBlank()) {
+                    found.add(new String(Base64.getDecoder().decode(line.strip()), StandardCharsets.UTF_8));
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException("FlinkBatchSqlRunner: cannot read statements file " + path + ": " + e, e);
+        }
+        return found;
     }
 
     static void run(List<String> statements, boolean explain) {

@@ -5,6 +5,7 @@ from airflow_provider_flinkbatch.runner.build import (
     RunnerJar,
     ensure_runner_jar,
     runner_program_args,
+    runner_statements_file,
 )
 
-__all__ = ["RUNNER_MAIN_CLASS", "RunnerJar", "ensure_runner_jar", "runner_program_args"]
+__all__ = ["RUNNER_MAIN_CLASS", "RunnerJar", "ensure_runner_jar", "runner_program_args", "runner_statements_file"]

@@ -53,6 +53,11 @@ def runner_program_args(statements: list[str], *, explain: bool = False) -> list
     return args
 
 
+def runner_statements_file(statements: list[str]) -> str:
+    """The ``--statements-file`` content: one base64 statement per line (e.g. a ConfigMap value)."""
+    return "".join(base64.b64encode(statement.encode("utf-8")).decode("ascii") + "\n" for statement in statements)
+
+
 def _build_key(distribution: FlinkDistribution) -> str:
     digest = hashlib.sha256(_SOURCE.read_bytes())
     digest.update(distribution.version.encode())

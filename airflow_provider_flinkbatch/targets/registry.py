@@ -26,6 +26,10 @@ class TargetKind(NamedTuple):
 
 TARGET_KINDS: dict[str, TargetKind] = {
     "session": TargetKind(None, "airflow_provider_flinkbatch.targets.session:create"),
+    "kubernetes": TargetKind(
+        "airflow_provider_flinkbatch.kubernetes.options:KubernetesTargetOptions",
+        "airflow_provider_flinkbatch.targets.kubernetes:create",
+    ),
     "yarn": TargetKind(
         "airflow_provider_flinkbatch.targets.yarn_options:YarnTargetOptions",
         "airflow_provider_flinkbatch.targets.yarn:create",

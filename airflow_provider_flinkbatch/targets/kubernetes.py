@@ -1,0 +1,551 @@
+"""Kubernetes target: one Flink Kubernetes Operator custom resource per job attempt.
+
+``mode="application"`` creates a ``FlinkDeployment`` (its own JobManager runs the SQL runner),
+``mode="session"`` a ``FlinkSessionJob`` on an existing session deployment. Access goes through the
+Airflow Kubernetes connection (``KubernetesHook``: in-cluster, kubeconfig, context), imported only
+when a task runs.
+
+Decisions (documented in ``docs/kubernetes.md``):
+
+* **Cancel = ``spec.job.state: suspended``** (a merge patch), not deleting the resource. The operator
+  then cancels the Flink job (``upgradeMode: stateless``: no savepoint) and, in application mode,
+  removes the JobManager; the resource, its status and events stay for the keep-failed window so the
+  failure can be looked at. Deleting a resource whose job still runs also stops it, but loses that.
+* **Cleanup**: after success the resource (and the SQL ConfigMap) is deleted as soon as the
+  HistoryServer has archived the job (``delete_after_success``): from then on the archive proves to a
+  retry or re-run that the job FINISHED, so deleting cannot make it run twice. Without a HistoryServer
+  the resource stays ``SUCCESS_GRACE_SECONDS``. Failed or cancelled ones get a ``flinkbatch/finished-at``
+  annotation; a later submission in the namespace deletes them once ``keep_failed_hours`` have passed.
+  Only resources carrying this provider's ``app.kubernetes.io/managed-by`` label are ever deleted.
+* **Reattach**: the name and labels are computed from the job identity, so a retry lists the
+  resources of its task instance by label and follows the latest attempt instead of creating another.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_flinkbatch.identity import PARAM_PREFIX
+from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, is_terminal
+from airflow_provider_flinkbatch.kubernetes import manifests as m
+from airflow_provider_flinkbatch.kubernetes.status import details_from_status, observe
+from airflow_provider_flinkbatch.rest import calls
+from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError
+from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected
+
+if TYPE_CHECKING:
+    from airflow.triggers.base import BaseTrigger
+
+    from airflow_provider_flinkbatch.diagnosis import Diagnosis
+    from airflow_provider_flinkbatch.identity import JobIdentity
+    from airflow_provider_flinkbatch.kubernetes.options import KubernetesTargetOptions
+    from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
+    from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
+    from airflow_provider_flinkbatch.targets.base import WaitOptions
+
+log = logging.getLogger(__name__)
+
+#: A FINISHED resource a task did not delete (no HistoryServer had the job yet, or the worker died) is
+#: swept after this grace period.
+SUCCESS_GRACE_SECONDS = 600.0
+#: How long a successful task waits for the HistoryServer to archive the job before deleting the resource.
+ARCHIVE_WAIT_SECONDS = 30.0
+#: Asking a JobManager that may not be up yet is an enrichment: do not wait long for it.
+REST_RETRY_BUDGET = 10.0
+
+
+def _api_status(err: Exception) -> int | None:
+    status = getattr(err, "status", None)
+    return int(status) if isinstance(status, int) else None
+
+
+def _api_message(err: Exception) -> str:
+    """The API server's ``Status.message`` (why a resource was refused), else the exception text."""
+    import json
+
+    body = getattr(err, "body", None)
+    if body:
+        try:
+            return str(json.loads(body).get("message") or body)
+        except (ValueError, AttributeError):
+            return str(body)
+    return str(err)
+
+
+class KubernetesTarget:
+    """Runs each job attempt as a FlinkDeployment or FlinkSessionJob and follows its status."""
+
+    kind = "kubernetes"
+
+    def __init__(
+        self,
+        options: KubernetesTargetOptions,
+        conn_id: str,
+        custom_objects: Any,
+        core: Any,
+        flink_settings: FlinkConnectionSettings | None = None,
+    ) -> None:
+        self.options = options
+        self.conn_id = conn_id  # the flink_batch connection: HistoryServer, archive dir, REST auth/TLS
+        self.custom_objects = custom_objects
+        self.core = core
+        self.flink_settings = flink_settings
+        self.plural = m.SESSION_JOB[1] if options.mode == "session" else m.DEPLOYMENT[1]
+
+    @classmethod
+    def from_connections(cls, flink_conn_id: str, options: KubernetesTargetOptions) -> KubernetesTarget:
+        from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
+
+        from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
+        from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
+
+        hook = KubernetesHook(conn_id=options.kubernetes_conn_id)
+        try:
+            settings: FlinkConnectionSettings | None = FlinkRestHook(flink_conn_id).settings
+        except FlinkConnectionError:
+            log.info("No %r connection: no HistoryServer link, archive dir or REST credentials", flink_conn_id)
+            settings = None
+        return cls(options, flink_conn_id, hook.custom_object_client, hook.core_v1_client, settings)
+
+    # ------------------------------------------------------------------ naming
+    def describe(self) -> str:
+        where = f"namespace {self.options.namespace}"
+        if self.options.mode == "session":
+            return f"FlinkSessionJob on session deployment {self.options.session_deployment} ({where})"
+        return f"FlinkDeployment (application mode, {where})"
+
+    def render(self, request: JobRequest) -> m.Manifests:
+        archive_dir = self.flink_settings.archive_dir if self.flink_settings else None
+        return m.render(request, self.options, archive_dir=archive_dir)
+
+    def handle_for(self, job_id: str, request: JobRequest | None = None) -> JobHandle:
+        attempt = request.identity.candidate_job_ids().get(job_id) if request is not None else None
+        if request is not None and attempt is not None:
+            name = m.resource_name(request.identity, attempt, self.options.name_prefix)
+            return self._handle(job_id, name)
+        found = self._list(f"{m.owned_selector()},{m.JOB_ID_LABEL}={job_id}")
+        found_name: str | None = found[0]["metadata"]["name"] if found else None
+        ref = self._ref(found_name) if found_name else None
+        return JobHandle(target=self.kind, conn_id=self.conn_id, job_id=job_id, ref=ref)
+
+    def _ref(self, name: str) -> str:
+        return f"{self.options.namespace}/{name}"
+
+    def _handle(self, job_id: str, name: str) -> JobHandle:
+        return JobHandle(target=self.kind, conn_id=self.conn_id, job_id=job_id, ref=self._ref(name))
+
+    @staticmethod
+    def _name(handle: JobHandle) -> str:
+        if not handle.ref:
+            raise FlinkNotFoundError(f"no Kubernetes resource is known for Flink job {handle.job_id}", url="kubernetes")
+        return handle.ref.split("/", 1)[1]
+
+    # ------------------------------------------------------------------ API helpers
+    def _list(self, label_selector: str) -> list[dict[str, Any]]:
+        answer = self.custom_objects.list_namespaced_custom_object(
+            m.GROUP, m.VERSION, self.options.namespace, self.plural, label_selector=label_selector
+        )
+        return list(answer.get("items") or [])
+
+    def resource(self, handle: JobHandle) -> dict[str, Any]:
+        """The custom resource of a handle (``FlinkNotFoundError`` when it is gone)."""
+        from kubernetes.client.exceptions import ApiException
+
+        name = self._name(handle)
+        try:
+            return dict(
+                self.custom_objects.get_namespaced_custom_object(
+                    m.GROUP, m.VERSION, self.options.namespace, self.plural, name
+                )
+            )
+        except ApiException as err:
+            if err.status == 404:
+                raise FlinkNotFoundError(
+                    f"{self.plural} {self.options.namespace}/{name} of Flink job {handle.job_id} no longer exists",
+                    url="kubernetes",
+                    status=404,
+                ) from err
+            raise
+
+    def _patch(self, name: str, body: dict[str, Any]) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self.custom_objects.patch_namespaced_custom_object(
+                m.GROUP, m.VERSION, self.options.namespace, self.plural, name, body
+            )
+        except ApiException as err:
+            if err.status != 404:
+                raise
+
+    # ------------------------------------------------------------------ submit / find
+    def submit(self, request: JobRequest) -> JobHandle:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            manifests = self.render(request)
+        except m.ManifestError as err:
+            raise SubmissionRejected(str(err), sql_error=False) from err
+        self.sweep()
+        try:
+            created = self.custom_objects.create_namespaced_custom_object(
+                m.GROUP, m.VERSION, self.options.namespace, self.plural, manifests.custom_resource
+            )
+        except ApiException as err:
+            if err.status == 409:
+                exists = f"{manifests.kind} {manifests.ref} exists"
+                raise SubmissionRejected(exists, sql_error=False, duplicate=True) from err
+            raise SubmissionRejected(
+                f"Kubernetes refused {manifests.kind} {manifests.ref}: {_api_message(err)}", sql_error=False
+            ) from err
+        config_map = manifests.config_map_owned_by(created["metadata"]["uid"])
+        if config_map is not None:
+            try:
+                self.core.create_namespaced_config_map(self.options.namespace, config_map)
+            except ApiException as err:
+                if err.status != 409:
+                    raise
+        log.info("Created %s %s (Flink job %s)", manifests.kind, manifests.ref, request.job_id)
+        return self._handle(request.job_id, manifests.name)
+
+    def find_existing(self, identity: JobIdentity) -> list[ExistingJob]:
+        """Resources labelled with this task instance's identity (state from ``.status``), plus attempts
+        whose resource is gone (deleted after success) but which the HistoryServer archived."""
+        found = self._existing_resources(identity)
+        known = {job.handle.job_id for job in found}
+        found += [job for job in self._archived(identity) if job.handle.job_id not in known]
+        return sorted(found, key=lambda job: job.attempt)
+
+    def _archived(self, identity: JobIdentity) -> list[ExistingJob]:
+        """Without this, a worker dying between deleting a finished resource and recording success would
+        make the retry run the job again."""
+        client = self._history_client()
+        if client is None:
+            return []
+        candidates = identity.candidate_job_ids()
+        found = []
+        try:
+            for job in client.call(calls.jobs_overview()).get("jobs", []):
+                job_id = str(job.get("jid"))
+                if job_id not in candidates:
+                    continue
+                config = client.call(calls.job_config(job_id))
+                user_config = (config.get("execution-config") or {}).get("user-config") or {}
+                name = m.resource_name(identity, candidates[job_id], self.options.name_prefix)
+                found.append(
+                    ExistingJob(
+                        handle=self._handle(job_id, name),
+                        attempt=candidates[job_id],
+                        state=str(job.get("state")),
+                        fingerprint=user_config.get(f"{PARAM_PREFIX}fingerprint"),
+                    )
+                )
+        except FlinkRestError as err:  # the HistoryServer is a fallback: its outage must not block submissions
+            log.warning("HistoryServer not reachable while looking for earlier attempts: %s", err)
+        finally:
+            client.close()
+        return found
+
+    def _existing_resources(self, identity: JobIdentity) -> list[ExistingJob]:
+        found = []
+        for item in self._list(m.selector(identity)):
+            meta = item["metadata"]
+            labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
+            try:
+                attempt = int(labels.get(m.ATTEMPT_LABEL, ""))
+            except ValueError:
+                continue
+            job_id = labels.get(m.JOB_ID_LABEL) or identity.job_id(attempt)
+            found.append(
+                ExistingJob(
+                    handle=self._handle(job_id, meta["name"]),
+                    attempt=attempt,
+                    state=observe(item).state,
+                    fingerprint=annotations.get(m.FINGERPRINT_ANNOTATION),
+                )
+            )
+        return found
+
+    def job_fingerprint(self, handle: JobHandle) -> str | None:
+        try:
+            annotations = self.resource(handle)["metadata"].get("annotations") or {}
+            return annotations.get(m.FINGERPRINT_ANNOTATION)
+        except FlinkNotFoundError:
+            config = self._archived_or_raise(handle, calls.job_config(handle.job_id))
+            user_config = (config.get("execution-config") or {}).get("user-config") or {}
+            fingerprint = user_config.get(f"{PARAM_PREFIX}fingerprint")
+            return str(fingerprint) if fingerprint is not None else None
+
+    def _archived_or_raise(self, handle: JobHandle, call: calls.ApiCall[dict[str, Any]]) -> dict[str, Any]:
+        """For a job whose resource is gone: Flink's answer (JobManager if it still runs, HistoryServer)."""
+        answer = self._from_flink(handle, call)
+        if answer is None:
+            raise FlinkNotFoundError(
+                f"Flink job {handle.job_id}: its resource {handle.ref} is gone and no HistoryServer knows the job",
+                url="kubernetes",
+                status=404,
+            )
+        return answer
+
+    # ------------------------------------------------------------------ job facts
+    def rest_settings(self, handle: JobHandle) -> FlinkConnectionSettings | None:
+        """The JobManager's REST API (``rest_url_template``), with the flink connection's auth and TLS."""
+        from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
+
+        if not handle.ref:
+            return None
+        url = self.options.url(self.options.rest_url_template, name=self._name(handle), job_id=handle.job_id)
+        if url is None:
+            return None
+        if self.flink_settings is None:
+            return FlinkConnectionSettings(rest_url=url)
+        return self.flink_settings.model_copy(update={"rest_url": url})
+
+    def _rest_client(self, handle: JobHandle) -> FlinkRestClient | None:
+        from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
+
+        settings = self.rest_settings(handle)
+        return FlinkRestClient(settings, RetryPolicy(budget=REST_RETRY_BUDGET)) if settings else None
+
+    def _history_client(self) -> FlinkRestClient | None:
+        from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
+
+        settings = self.flink_settings.for_history_server() if self.flink_settings else None
+        return FlinkRestClient(settings, RetryPolicy(budget=REST_RETRY_BUDGET)) if settings else None
+
+    def _from_flink(self, handle: JobHandle, call: calls.ApiCall[dict[str, Any]]) -> dict[str, Any] | None:
+        """Ask the JobManager, then the HistoryServer; ``None`` if neither knows (or is reachable)."""
+        for client in (self._rest_client(handle), self._history_client()):
+            if client is None:
+                continue
+            try:
+                return client.call(call)
+            except FlinkRestError as err:
+                log.debug("%s: %s", client.settings.rest_url, err)
+            finally:
+                client.close()
+        return None
+
+    def job_details(self, handle: JobHandle) -> dict[str, Any]:
+        try:
+            resource = self.resource(handle)
+        except FlinkNotFoundError:
+            return self._archived_or_raise(handle, calls.job_details(handle.job_id))
+        observed = observe(resource)
+        if observed.jobmanager_may_answer:
+            details = self._from_flink(handle, calls.job_details(handle.job_id))
+            if details is not None:
+                return details
+        job_name = (resource["metadata"].get("annotations") or {}).get(m.JOB_NAME_ANNOTATION, "")
+        return details_from_status(resource, handle.job_id, job_name)
+
+    def job_exceptions(self, handle: JobHandle) -> dict[str, Any]:
+        return self._from_flink(handle, calls.job_exceptions(handle.job_id)) or {}
+
+    def cancel(self, handle: JobHandle) -> None:
+        """Suspend the resource: the operator cancels the job and keeps the resource (see module doc)."""
+        self._patch(
+            self._name(handle),
+            {"spec": {"job": {"state": "suspended"}}, "metadata": {"annotations": {m.FINISHED_AT_ANNOTATION: _now()}}},
+        )
+        log.info("Suspended %s %s: the operator cancels Flink job %s", self.plural, handle.ref, handle.job_id)
+
+    # ------------------------------------------------------------------ waiting, links, diagnosis
+    def trigger(self, handle: JobHandle, wait: WaitOptions) -> BaseTrigger:
+        from airflow_provider_flinkbatch.triggers.kubernetes import FlinkKubernetesTrigger
+
+        settings = self.rest_settings(handle)
+        return FlinkKubernetesTrigger(
+            job_id=handle.job_id,
+            ref=str(handle.ref),
+            plural=self.plural,
+            kubernetes_conn_id=self.options.kubernetes_conn_id,
+            flink_conn_id=self.conn_id if self.flink_settings is not None else None,
+            rest_url=settings.rest_url if settings else None,
+            **wait.model_dump(),
+        )
+
+    def link_info(self, handle: JobHandle) -> dict[str, Any]:
+        name = self._name(handle) if handle.ref else ""
+        ui = self.options.url(self.options.ui_url_template, name=name, job_id=handle.job_id)
+        return {
+            "web_ui_url": ui,
+            "history_server_url": self.flink_settings.history_server_url if self.flink_settings else None,
+            "kubernetes_resource": f"{self.plural}/{handle.ref}",
+        }
+
+    def diagnose(self, handle: JobHandle, state: str, retry_on: dict[str, bool] | None) -> Diagnosis:
+        """Deployment failures: the operator's ``status.error``. Job failures: Flink's root cause
+        (JobManager, HistoryServer, archive), else ``status.error``."""
+        from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose_submission
+        from airflow_provider_flinkbatch.hooks.history import JobHistoryNotFound
+
+        try:
+            observed = observe(self.resource(handle))
+        except FlinkNotFoundError:
+            observed = None
+        if observed is None or not observed.deployment_failed:
+            try:
+                include_jobmanager = self.options.rest_url_template is not None
+                diagnosis: Diagnosis = _history_hook(self, handle).diagnose(
+                    handle.job_id, include_jobmanager=include_jobmanager, retry_on=retry_on
+                )
+                return diagnosis
+            except (JobHistoryNotFound, FlinkRestError) as err:
+                tried = str(err)
+        else:
+            tried = "the deployment failed before Flink ran the job"
+        if observed is not None and observed.error:
+            found = diagnose_submission(handle.job_id, observed.error)
+            retryable = (retry_on or {}).get(found.category, found.retryable)
+            return found.model_copy(
+                update={
+                    "source": f"kubernetes {handle.ref}",
+                    "state": state,
+                    "retryable": retryable,
+                    "sources_tried": [tried],
+                }
+            )
+        retryable = (retry_on or {}).get("unknown", True)
+        return Diagnosis(job_id=handle.job_id, source="none", state=state, retryable=retryable, advice=tried)
+
+    # ------------------------------------------------------------------ cleanup
+    def after_terminal(self, handle: JobHandle, state: str) -> None:
+        """Called by the operator once the outcome is known: delete after success, else mark for later."""
+        if not handle.ref:
+            return
+        name = self._name(handle)
+        if state == SUCCESS_STATE and self.options.delete_after_success and self._archived_job(handle):
+            self._delete(name)
+            return
+        if state == SUCCESS_STATE and self.options.delete_after_success:
+            log.info(
+                "Keeping %s %s until a later submission sweeps it (%.0f min): no HistoryServer has the job yet, "
+                "and the resource is what proves to a retry that the job already FINISHED",
+                self.plural,
+                handle.ref,
+                SUCCESS_GRACE_SECONDS / 60,
+            )
+        self._patch(name, {"metadata": {"annotations": {m.FINISHED_AT_ANNOTATION: _now()}}})
+
+    def _archived_job(self, handle: JobHandle, timeout: float = ARCHIVE_WAIT_SECONDS) -> bool:
+        """Whether the HistoryServer has archived the job (waiting up to ``timeout`` for its refresh)."""
+        client = self._history_client()
+        if client is None:
+            return False
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    client.call(calls.job_details(handle.job_id))
+                    return True
+                except FlinkRestError:
+                    if time.monotonic() >= deadline:
+                        return False
+                time.sleep(1.0)
+        finally:
+            client.close()
+
+    def sweep(self, now: float | None = None) -> list[str]:
+        """Delete this provider's finished resources past their keep time (namespace-wide, best effort)."""
+        now = time.time() if now is None else now
+        deleted: list[str] = []
+        try:
+            items = self._list(m.owned_selector())
+        except Exception as err:  # cleanup must never block a submission
+            log.warning("Could not list %s for cleanup: %s", self.plural, err)
+            return deleted
+        for item in items:
+            observed = observe(item)
+            if not is_terminal(observed.state):
+                continue
+            keep = (
+                SUCCESS_GRACE_SECONDS
+                if observed.state == SUCCESS_STATE and self.options.delete_after_success
+                else self.options.keep_failed_hours * 3600
+            )
+            if now - _finished_at(item) >= keep:
+                self._delete(item["metadata"]["name"])
+                deleted.append(item["metadata"]["name"])
+        return deleted
+
+    def _delete(self, name: str) -> None:
+        """Delete one of OUR resources and its SQL ConfigMap; anything without our label is left alone."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            item = self.custom_objects.get_namespaced_custom_object(
+                m.GROUP, m.VERSION, self.options.namespace, self.plural, name
+            )
+        except ApiException as err:
+            if err.status == 404:
+                return
+            raise
+        if (item["metadata"].get("labels") or {}).get(m.MANAGED_BY_LABEL) != m.MANAGED_BY:
+            log.warning("Not deleting %s %s: it was not created by this provider", self.plural, name)
+            return
+        for delete in (
+            lambda: self.custom_objects.delete_namespaced_custom_object(
+                m.GROUP, m.VERSION, self.options.namespace, self.plural, name
+            ),
+            # Kubernetes' garbage collector would follow the ownerReference; deleting it now frees it at once.
+            lambda: self.core.delete_namespaced_config_map(f"{name}-sql", self.options.namespace),
+        ):
+            try:
+                delete()
+            except ApiException as err:
+                if err.status != 404:
+                    raise
+        log.info("Deleted %s %s/%s", self.plural, self.options.namespace, name)
+
+
+def _history_hook(target: KubernetesTarget, handle: JobHandle) -> Any:
+    """``FlinkHistoryServerHook`` whose "JobManager" is this resource's (``rest_url_template``)."""
+    from functools import cached_property
+
+    from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook
+    from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
+
+    settings = target.rest_settings(handle) or target.flink_settings or FlinkConnectionSettings(rest_url="http://none")
+
+    class DeploymentHistoryHook(FlinkHistoryServerHook):
+        @cached_property
+        def settings(self) -> FlinkConnectionSettings:
+            return settings
+
+    return DeploymentHistoryHook(target.conn_id)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _finished_at(item: dict[str, Any]) -> float:
+    """When the resource's job ended: our annotation, else the operator's last job update, else creation."""
+    meta = item["metadata"]
+    stamp = (meta.get("annotations") or {}).get(m.FINISHED_AT_ANNOTATION)
+    if stamp:
+        try:
+            return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            pass
+    update = ((item.get("status") or {}).get("jobStatus") or {}).get("updateTime")
+    try:
+        return int(str(update)) / 1000
+    except (TypeError, ValueError):
+        pass
+    created = meta.get("creationTimestamp")
+    if isinstance(created, datetime):
+        return created.timestamp()
+    try:
+        return datetime.strptime(str(created), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def create(flink_conn_id: str, options: KubernetesTargetOptions, retry: RetryPolicy) -> KubernetesTarget:
+    """Registry factory (``target="kubernetes"``)."""
+    return KubernetesTarget.from_connections(flink_conn_id, options)
