@@ -169,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--check", choices=["warn", "fail"], default="warn", help="'fail': exit 4 on warnings")
     explain.add_argument("--json", action="store_true", help="print the report as JSON")
     explain.set_defaults(func=_cmd_explain)
+
+    from airflow_provider_flinkbatch.specs.cli import register as register_spec_commands
+
+    register_spec_commands(commands)  # validate, render, new, test, avro
     return parser
 
 
