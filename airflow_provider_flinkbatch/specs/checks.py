@@ -20,7 +20,10 @@ from airflow_provider_flinkbatch.specs.errors import Loc
 from airflow_provider_flinkbatch.specs.model import RESOURCE_KEYS, JobSpec
 
 _MEMORY = re.compile(r"^\s*\d+\s*(b|bytes|k|kb|kibibytes|m|mb|mebibytes|g|gb|gibibytes|t|tb|tebibytes)?\s*$", re.I)
-_DURATION = re.compile(r"^\s*\d+\s*(ms|milli|millis|millisecond|s|sec|secs|second|seconds|min|m|minute|minutes|h|hour|hours|d|day|days)?\s*$", re.I)  # noqa: E501
+_DURATION = re.compile(
+    r"^\s*\d+\s*(ms|milli|millis|millisecond|s|sec|secs|second|seconds|min|m|minute|minutes|h|hour|hours|d|day|days)?\s*$",
+    re.I,
+)
 
 
 def _int(value: Any) -> str | None:
@@ -66,13 +69,18 @@ FLINK_OPTION_KINDS: dict[str, Callable[[Any], str | None]] = {
     "execution.batch.speculative.enabled": _bool,
     "execution.batch.speculative.max-concurrent-executions": _int,
     "execution.batch-shuffle-mode": _enum(
-        "ALL_EXCHANGES_PIPELINED", "ALL_EXCHANGES_BLOCKING", "ALL_EXCHANGES_HYBRID_FULL", "ALL_EXCHANGES_HYBRID_SELECTIVE"
+        "ALL_EXCHANGES_PIPELINED",
+        "ALL_EXCHANGES_BLOCKING",
+        "ALL_EXCHANGES_HYBRID_FULL",
+        "ALL_EXCHANGES_HYBRID_SELECTIVE",
     ),
     "execution.runtime-mode": _enum("BATCH", "STREAMING", "AUTOMATIC"),
     "jobmanager.memory.process.size": _memory,
     "taskmanager.memory.process.size": _memory,
     "taskmanager.memory.managed.size": _memory,
-    "taskmanager.memory.managed.fraction": lambda v: None if re.fullmatch(r"0?\.\d+|[01](\.0*)?", str(v)) else "a fraction between 0 and 1",  # noqa: E501
+    "taskmanager.memory.managed.fraction": lambda v: (
+        None if re.fullmatch(r"0?\.\d+|[01](\.0*)?", str(v)) else "a fraction between 0 and 1"
+    ),
     "table.exec.mini-batch.enabled": _bool,
     "table.exec.mini-batch.allow-latency": _duration,
     "table.optimizer.dynamic-filtering.enabled": _bool,
@@ -80,7 +88,14 @@ FLINK_OPTION_KINDS: dict[str, Callable[[Any], str | None]] = {
     "table.exec.sink.not-null-enforcer": _enum("ERROR", "DROP"),
     "table.local-time-zone": lambda v: None if isinstance(v, str) and v.strip() else "a time zone like 'UTC'",
     "restart-strategy.type": _enum(
-        "none", "off", "disable", "fixeddelay", "fixed-delay", "failurerate", "failure-rate", "exponentialdelay",
+        "none",
+        "off",
+        "disable",
+        "fixeddelay",
+        "fixed-delay",
+        "failurerate",
+        "failure-rate",
+        "exponentialdelay",
         "exponential-delay",
     ),
     "restart-strategy.fixed-delay.attempts": _int,

@@ -36,6 +36,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         extra_jars=args.jar,
         real_connectors=args.real_connectors,
         workers=args.workers,
+        rest_url=args.rest_url,
         progress=lambda line: print(line, flush=True),
     )
     print(report.summary())
@@ -141,6 +142,11 @@ def register(commands: Any) -> None:
         "planned as local filesystem tables, so only the SQL is judged",
     )
     validate.add_argument("--jar", action="append", default=[], help="extra jar for connectors/formats")
+    validate.add_argument(
+        "--rest-url",
+        help="plan on this Flink session cluster (POST /jars/<runner>/plan: ~0.3 s per spec) instead of a local JVM "
+        "per spec (~10 s)",
+    )
     validate.add_argument("--workers", type=int, default=2, help="EXPLAIN JVMs run in parallel (default 2)")
     validate.set_defaults(func=_cmd_validate)
 

@@ -8,12 +8,12 @@ about undefined names, as Airflow renders it) and send the same :func:`effective
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from airflow_provider_flinkbatch.specs.model import RESOURCE_KEYS, JobSpec
 
-DEFAULT_LOGICAL_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
+DEFAULT_LOGICAL_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class SpecRenderError(ValueError):
@@ -53,13 +53,15 @@ def effective_flink_config(spec: JobSpec) -> dict[str, str]:
     return normalize_flink_config(apply_presets(spec.presets, flink_config(spec)))
 
 
-def template_context(spec: JobSpec, logical_date: datetime | None = None, params: dict[str, Any] | None = None) -> dict[str, Any]:  # noqa: E501
+def template_context(
+    spec: JobSpec, logical_date: datetime | None = None, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The Airflow template variables a job's SQL typically uses, for one logical date."""
     if logical_date is None:
         start = spec.start_date
-        logical_date = datetime(start.year, start.month, start.day, tzinfo=timezone.utc) if start else DEFAULT_LOGICAL_DATE
+        logical_date = datetime(start.year, start.month, start.day, tzinfo=UTC) if start else DEFAULT_LOGICAL_DATE
     if logical_date.tzinfo is None:
-        logical_date = logical_date.replace(tzinfo=timezone.utc)
+        logical_date = logical_date.replace(tzinfo=UTC)
     ds = logical_date.date().isoformat()
     context: dict[str, Any] = {
         "params": {**spec.params, **(params or {})},
@@ -145,10 +147,12 @@ def dag_kwargs(specs: list[JobSpec]) -> dict[str, Any]:
     return {
         "dag_id": lead.dag_id,
         "schedule": lead.schedule,
-        "start_date": datetime(start.year, start.month, start.day, tzinfo=timezone.utc) if start else None,
+        "start_date": datetime(start.year, start.month, start.day, tzinfo=UTC) if start else None,
         "catchup": lead.catchup,
         "tags": tags,
-        "description": descriptions[0] if len(specs) == 1 and descriptions else f"Flink SQL jobs: {', '.join(s.name for s in specs)}",  # noqa: E501
+        "description": descriptions[0]
+        if len(specs) == 1 and descriptions
+        else f"Flink SQL jobs: {', '.join(s.name for s in specs)}",
         "template_searchpath": folders,
         "default_args": {"owner": ", ".join(owners)},
         "doc_md": "Built from job specs: " + ", ".join(f"`{spec.path.name}`" for spec in specs),

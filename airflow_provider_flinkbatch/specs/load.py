@@ -176,12 +176,12 @@ def _origin(spec_data: dict[str, Any], chain_data: list[tuple[str, dict[str, Any
 
     def has(data: Any, loc: Loc) -> bool:
         for part in loc:
-            if isinstance(data, dict) and part in data:
+            if isinstance(data, list) and isinstance(part, int) and part < len(data):
                 data = data[part]
-            elif isinstance(data, list) and isinstance(part, int) and part < len(data):
-                data = data[part]
-            else:
+                continue
+            if not (isinstance(data, dict) and part in data):
                 return False
+            data = data[part]
         return True
 
     def origin(loc: Loc) -> str:
@@ -195,7 +195,9 @@ def _origin(spec_data: dict[str, Any], chain_data: list[tuple[str, dict[str, Any
     return origin
 
 
-def load_spec_file(path: Path, root: Path | None = None, cache: _Cache | None = None) -> tuple[JobSpec | None, list[SpecError]]:  # noqa: E501
+def load_spec_file(
+    path: Path, root: Path | None = None, cache: _Cache | None = None
+) -> tuple[JobSpec | None, list[SpecError]]:
     """One spec (merged with its defaults) or its errors."""
     from pydantic import ValidationError
 

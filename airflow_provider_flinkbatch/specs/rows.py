@@ -11,6 +11,7 @@ import csv
 import json
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -73,7 +74,7 @@ def _flink_json_value(value: Any, kind: str) -> Any:
     return value
 
 
-def check_columns(table: DeclaredTable, rows: list[Row], what: str, ignore: list[str] = ()) -> None:  # type: ignore[assignment]
+def check_columns(table: DeclaredTable, rows: list[Row], what: str, ignore: Sequence[str] = ()) -> None:
     """Every row names only columns of the table; expected rows name all of them (except ``ignore``)."""
     columns = table.column_names
     for index, row in enumerate(rows):
@@ -95,9 +96,7 @@ def write_input(table: DeclaredTable, rows: list[Row]) -> None:
     table.path.mkdir(parents=True, exist_ok=True)
     by_partition: dict[tuple[str, ...], list[str]] = {}
     for row in rows:
-        partition = tuple(
-            f"{key}={quote(str(row.get(key)), safe='')}" for key in table.partition_keys
-        )
+        partition = tuple(f"{key}={quote(str(row.get(key)), safe='')}" for key in table.partition_keys)
         values = {
             name: _flink_json_value(value, table.column_type(name))
             for name, value in row.items()
@@ -214,9 +213,8 @@ class TableDiff:
                 lines.append(f"{indent}  + {show_row(partner, self.columns)}")
                 for column in self.columns:
                     if canonical(row.get(column)) != canonical(partner.get(column)):
-                        lines.append(
-                            f"{indent}      {column}: expected {_show(row.get(column))}, got {_show(partner.get(column))}"
-                        )
+                        want, got = _show(row.get(column)), _show(partner.get(column))
+                        lines.append(f"{indent}      {column}: expected {want}, got {got}")
         lines += [f"{indent}  + {show_row(row, self.columns)}" for row in unexpected]
         lines.append(f"{indent}  (- expected but not produced, + produced but not expected)")
         return "\n".join(lines)
@@ -232,7 +230,9 @@ def _closest(row: Row, candidates: list[Row], columns: list[str]) -> Row | None:
     return best
 
 
-def compare(table: str, columns: list[str], expected: list[Row], actual: list[Row], ignore: list[str] = ()) -> TableDiff:  # type: ignore[assignment]  # noqa: E501
+def compare(
+    table: str, columns: list[str], expected: list[Row], actual: list[Row], ignore: Sequence[str] = ()
+) -> TableDiff:
     """Multiset comparison on ``columns`` minus ``ignore``."""
     compared = [column for column in columns if column not in ignore]
     want = Counter(_key(row, compared) for row in expected)

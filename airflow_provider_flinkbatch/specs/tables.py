@@ -100,7 +100,9 @@ def declared_tables(statements: Sequence[str]) -> dict[str, DeclaredTable]:
         partitioned = _PARTITIONED.search(_WITH.split(rest, maxsplit=1)[0])
         keys = [key.strip().strip("`") for key in partitioned.group(1).split(",")] if partitioned else []
         name = _bare(match["name"])
-        found[name.lower()] = DeclaredTable(name=name, columns=_columns(statement[match.end() : close]), partition_keys=keys)  # noqa: E501
+        found[name.lower()] = DeclaredTable(
+            name=name, columns=_columns(statement[match.end() : close]), partition_keys=keys
+        )
     return found
 
 

@@ -216,7 +216,10 @@ class SpecTestRunner:
         config = test_flink_config(spec, self.parallelism)
         name = f"test.{spec.name}.{case.name}"
         identity = JobIdentity(
-            dag_id="flinkbatch-test", task_id=spec.name, run_id=uuid.uuid4().hex, fingerprint=fingerprint(statements, config)
+            dag_id="flinkbatch-test",
+            task_id=spec.name,
+            run_id=uuid.uuid4().hex,
+            fingerprint=fingerprint(statements, config),
         )
         request = JobRequest(statements=statements, flink_config=config, job_name=name, identity=identity)
         target = self.target()
@@ -245,9 +248,7 @@ def _names(tables: dict[str, Any]) -> str:
     return ", ".join(table.name for table in tables.values()) or "none"
 
 
-def run_tests(
-    specs: list[JobSpec], runner: SpecTestRunner, only: str | None = None
-) -> list[CaseResult]:
+def run_tests(specs: list[JobSpec], runner: SpecTestRunner, only: str | None = None) -> list[CaseResult]:
     """Every test case of ``specs`` (``only``: one case name) on the runner's cluster."""
     results = []
     for spec in specs:
