@@ -118,6 +118,11 @@ def spec_problems(spec: JobSpec) -> list[tuple[Loc, str]]:
     from airflow_provider_flinkbatch.presets import PRESETS
 
     problems = flink_config_problems(spec.flink_config)
+    for index, name in enumerate(spec.sql):
+        if not spec.resolve(name).is_file():
+            problems.append((("sql", index), f"{name}: no such file (paths are relative to {spec.path.name})"))
+    if spec.schedule and spec.start_date is None:
+        problems.append((("start_date",), "required when schedule is set (e.g. start_date: 2026-01-01)"))
     for index, name in enumerate(spec.presets):
         if name not in PRESETS:
             problems.append((("presets", index), f"unknown preset {name!r}; known presets: {', '.join(PRESETS)}"))

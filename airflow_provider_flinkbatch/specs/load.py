@@ -268,6 +268,7 @@ def load_specs(folder: str | os.PathLike[str]) -> SpecSet:
         error = SpecError(relative(spec.path, root), loc, message)
         result.errors.append(error)
         result.broken.setdefault(spec.path, []).append(error)
+    result.errors = list(dict.fromkeys(result.errors))  # a defaults.yaml mistake is reported once
     if result.broken:
         bad = set(result.broken)
         result.specs = [spec for spec in result.specs if spec.path not in bad]

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 #: Airflow's rule for DAG and task ids (letters, digits, dashes, dots, underscores; 250 chars).
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
@@ -170,7 +170,16 @@ RESOURCE_KEYS = {
     "taskmanager_memory": "taskmanager.memory.process.size",
 }
 
-FlinkValue = Annotated[str | int | float | bool, Field(union_mode="left_to_right")]
+def _flink_scalar(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    raise ValueError(
+        f"expected a string, number or boolean, got {value!r}: write lists and maps as Flink does, "
+        "e.g. 'a;b' or 'k1:v1,k2:v2'"
+    )
+
+
+FlinkValue = Annotated[Any, AfterValidator(_flink_scalar)]
 
 
 class JobSpec(_Strict):
@@ -229,12 +238,6 @@ class JobSpec(_Strict):
         if bad:
             raise ValueError(f"expected .sql file paths relative to the spec, got {bad[0]!r}")
         return value
-
-    @model_validator(mode="after")
-    def _start_date_with_schedule(self) -> JobSpec:
-        if self.schedule and self.start_date is None:
-            raise ValueError("start_date is required when schedule is set (e.g. start_date: 2026-01-01)")
-        return self
 
     # ------------------------------------------------------------------ where it came from
     @property
