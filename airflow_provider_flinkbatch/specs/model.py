@@ -17,7 +17,16 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 #: Airflow's rule for DAG and task ids (letters, digits, dashes, dots, underscores; 250 chars).
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
@@ -169,6 +178,7 @@ RESOURCE_KEYS = {
     "jobmanager_memory": "jobmanager.memory.process.size",
     "taskmanager_memory": "taskmanager.memory.process.size",
 }
+
 
 def _flink_scalar(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)):

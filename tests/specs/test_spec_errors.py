@@ -89,7 +89,8 @@ BAD_SPECS = [
         id="retry-category",
     ),
     pytest.param(
-        GOOD + "tests:\n  - name: t\n    inputs: {clicks_raw: {rows: [], file: a.csv}}\n    expected: {clicks_daily: []}\n",
+        GOOD
+        + "tests:\n  - name: t\n    inputs: {clicks_raw: {rows: [], file: a.csv}}\n    expected: {clicks_daily: []}\n",
         "jobs/clicks.yaml: tests[0].inputs.clicks_raw: give either rows (a list of mappings) or file "
         "(a .csv/.json/.jsonl path), not both",
         id="test-rows-and-file",
@@ -109,7 +110,11 @@ BAD_SPECS = [
         "jobs/clicks.yaml: invalid YAML: line 2, column 8: mapping values are not allowed in this context",
         id="yaml-syntax",
     ),
-    pytest.param("- sql: a.sql\n", "jobs/clicks.yaml: expected a mapping of fields (name: ..., sql: ...), got list", id="not-a-mapping"),  # noqa: E501
+    pytest.param(
+        "- sql: a.sql\n",
+        "jobs/clicks.yaml: expected a mapping of fields (name: ..., sql: ...), got list",
+        id="not-a-mapping",
+    ),
 ]
 
 
