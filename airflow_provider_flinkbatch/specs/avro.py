@@ -81,7 +81,10 @@ class AvroSchemaError(ValueError):
 
 def load_schema(path: Path) -> Any:
     """The parsed (fastavro, named types expanded) schema of an ``.avsc`` file."""
-    import fastavro
+    try:
+        import fastavro
+    except ImportError as err:
+        raise AvroSchemaError("the Avro tools need fastavro: pip install 'airflow-provider-flinkbatch[avro]'") from err
 
     try:
         raw = json.loads(path.read_text())

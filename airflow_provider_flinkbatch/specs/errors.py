@@ -8,6 +8,7 @@ what they wrote, e.g. ``jobs/clicks.yaml: flink_config.parallelism.default: expe
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,8 +141,7 @@ def from_validation_error(file: str, err: Any, model: Any, origin: Any = None) -
 def relative(path: Path, root: Path | None) -> str:
     """Paths in messages are relative to the folder the user pointed at (shorter, stable in tests)."""
     if root is not None:
-        try:
-            return path.resolve().relative_to(root.resolve().parent).as_posix()
-        except ValueError:
-            pass
+        shown = os.path.relpath(path, root.parent) if path.is_absolute() and root.is_absolute() else None
+        if shown is not None and not shown.startswith(".."):
+            return Path(shown).as_posix()
     return str(path)

@@ -203,8 +203,8 @@ def load_spec_file(
 
     from airflow_provider_flinkbatch.specs.checks import spec_problems
 
-    path = path.resolve()
-    root = (root or path.parent).resolve()
+    path = path if path.is_absolute() else path.resolve()
+    root = root if root is not None and root.is_absolute() else (root or path.parent).resolve()
     chain = defaults_chain(root, path)
     shown = relative(path, root)
     key = str(path)
@@ -261,7 +261,7 @@ def load_specs(folder: str | os.PathLike[str]) -> SpecSet:
             result.errors += errors
             result.broken[path] = errors
     if given.is_dir():
-        cache.save({str(p.resolve()) for p in files})
+        cache.save({str(p) for p in files})
     else:
         cache.save(set(cache.entries))
     for spec, loc, message in cross_spec_problems(result.specs):

@@ -12,6 +12,7 @@ arguments, in one place.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -269,7 +270,8 @@ class JobSpec(_Strict):
         return self.dag or self.name
 
     def resolve(self, relative: str) -> Path:
-        return (self.folder / relative).resolve()
+        # normpath, not Path.resolve(): no symlink walk (an lstat per path component, per spec, per parse)
+        return Path(os.path.normpath(self.folder / relative))
 
     def bind(self, path: Path, defaults_files: tuple[Path, ...] = ()) -> JobSpec:
         self._path = path
