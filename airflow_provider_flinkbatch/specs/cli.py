@@ -17,7 +17,10 @@ from typing import Any
 def _load(path: str) -> Any:
     from airflow_provider_flinkbatch.specs.load import load_specs
 
-    return load_specs(path)
+    try:
+        return load_specs(path)
+    except FileNotFoundError as err:
+        raise ValueError(str(err)) from err
 
 
 def _print_errors(errors: list[Any]) -> None:
@@ -81,6 +84,12 @@ def _cmd_test(args: argparse.Namespace) -> int:
     with SpecTestRunner(
         args.rest_url, parallelism=args.parallelism, keep_dir=Path(args.keep) if args.keep else None
     ) as runner:
+        if args.rest_url is None and any(spec.test_cases for spec in wanted):
+            import time
+
+            started = time.monotonic()
+            runner.target()  # start the private cluster now, so the first case's time is its own
+            print(f"Started a local Flink cluster at {runner.rest_url} ({time.monotonic() - started:.0f}s)", flush=True)
         for spec in wanted:
             for case in spec.test_cases:
                 if args.case is not None and case.name != args.case:

@@ -116,7 +116,6 @@ class SpecTestRunner:
         """The session target of the cluster (started on first use when no URL was given)."""
         if self._target is None:
             from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
-            from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
             from airflow_provider_flinkbatch.targets.session import SessionTarget
 
             if self.rest_url is None:
@@ -125,7 +124,7 @@ class SpecTestRunner:
                 self._cluster_dir = Path(tempfile.mkdtemp(prefix="flinkbatch-spec-tests-"))
                 self._cluster = LocalCluster(self._cluster_dir)
                 self.rest_url = self._cluster.up(timeout=180).rest_url
-            client = FlinkRestClient(FlinkConnectionSettings(rest_url=self.rest_url), RetryPolicy(budget=30.0))
+            client = FlinkRestClient(rest_settings(self.rest_url), RetryPolicy(budget=30.0))
             self._target = SessionTarget(client, "flinkbatch-spec-test")
         return self._target
 
@@ -242,6 +241,18 @@ class SpecTestRunner:
             return None
         cause = root_cause_from_exceptions(target.job_exceptions(handle))
         return f"Flink job {state}: " + (cause.describe() if cause else "no exception recorded")
+
+
+def rest_settings(rest_url: str) -> Any:
+    """Connection settings for a bare REST URL (``--rest-url``), with a one-line error for a bad one."""
+    from pydantic import ValidationError
+
+    from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
+
+    try:
+        return FlinkConnectionSettings(rest_url=rest_url)
+    except ValidationError:
+        raise ValueError(f"--rest-url {rest_url!r}: expected an http(s) URL like http://127.0.0.1:8081") from None
 
 
 def _names(tables: dict[str, Any]) -> str:

@@ -182,12 +182,10 @@ def _plan_on_cluster(rest_url: str) -> Callable[[list[str], dict[str, str]], Non
     from airflow_provider_flinkbatch.rest.calls import ApiCall
     from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
     from airflow_provider_flinkbatch.rest.errors import FlinkServerError
-    from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
+    from airflow_provider_flinkbatch.specs.testing import rest_settings
     from airflow_provider_flinkbatch.targets.session import SessionTarget
 
-    target = SessionTarget(
-        FlinkRestClient(FlinkConnectionSettings(rest_url=rest_url), RetryPolicy(budget=30.0)), "validate"
-    )
+    target = SessionTarget(FlinkRestClient(rest_settings(rest_url), RetryPolicy(budget=30.0)), "validate")
 
     def plan(statements: list[str], config: dict[str, str]) -> None:
         body = target.run_body(_request_for_plan(statements, config))
