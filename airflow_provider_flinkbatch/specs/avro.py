@@ -67,12 +67,6 @@ _PROMOTIONS = {
     "string": {"bytes"},
     "bytes": {"string"},
 }
-_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_RESERVED = {
-    "date", "time", "timestamp", "user", "value", "year", "month", "day", "hour", "minute", "second", "order",
-    "group", "table", "from", "select", "where", "key", "interval", "range", "rows", "row", "array", "map",
-    "position", "language", "current", "system", "end", "start", "type", "comment", "function", "values",
-}  # fmt: skip
 
 
 class AvroSchemaError(ValueError):
@@ -99,7 +93,8 @@ def load_schema(path: Path) -> Any:
 
 
 def _quote(name: str) -> str:
-    return name if _PLAIN_NAME.match(name) and name.lower() not in _RESERVED else f"`{name.replace('`', '``')}`"
+    """Always quoted: Flink reserves many everyday words (``hash``, ``value``, ``day``, ``views``...)."""
+    return f"`{name.replace('`', '``')}`"
 
 
 def _short(name: str) -> str:

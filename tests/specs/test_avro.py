@@ -20,17 +20,17 @@ from airflow_provider_flinkbatch.specs.avro import (
 AVRO = Path(__file__).parent / "avro"
 
 V1_COLUMNS = """\
-event_id STRING NOT NULL,
-user_id BIGINT NOT NULL,
-amount DECIMAL(10, 2) NOT NULL,
-ts TIMESTAMP_LTZ(3) NOT NULL,
+`event_id` STRING NOT NULL,
+`user_id` BIGINT NOT NULL,
+`amount` DECIMAL(10, 2) NOT NULL,
+`ts` TIMESTAMP_LTZ(3) NOT NULL,
 `day` DATE NOT NULL,
-kind STRING NOT NULL,
-device ROW<os STRING, screen ROW<width INT NOT NULL, height INT NOT NULL> NOT NULL> NOT NULL,
-tags ARRAY<STRING NOT NULL> NOT NULL,
-props MAP<STRING, BIGINT>,
-referrer ROW<os STRING, screen ROW<width INT NOT NULL, height INT NOT NULL> NOT NULL>,
-hash BINARY(16) NOT NULL,
+`kind` STRING NOT NULL,
+`device` ROW<`os` STRING, `screen` ROW<`width` INT NOT NULL, `height` INT NOT NULL> NOT NULL> NOT NULL,
+`tags` ARRAY<STRING NOT NULL> NOT NULL,
+`props` MAP<STRING, BIGINT>,
+`referrer` ROW<`os` STRING, `screen` ROW<`width` INT NOT NULL, `height` INT NOT NULL> NOT NULL>,
+`hash` BINARY(16) NOT NULL,
 `value` DOUBLE NOT NULL"""
 
 
