@@ -34,3 +34,19 @@ def spec_folder(tmp_path: Path, specs: dict[str, str], defaults: str | None = No
         files["jobs/defaults.yaml"] = defaults
     write_tree(tmp_path, files)
     return tmp_path / "jobs"
+
+
+class RenderingTarget:
+    """Stands in for a target kind that renders its submission (as a Kubernetes target renders a manifest)."""
+
+    kind = "rendering"
+
+    def __init__(self, conn_id: str) -> None:
+        self.conn_id = conn_id
+
+    def render(self, request: object) -> dict[str, object]:
+        return {"kind": "FlinkDeployment", "job": getattr(request, "job_name", None)}
+
+
+def create_rendering_target(flink_conn_id: str, options: object, retry: object) -> RenderingTarget:
+    return RenderingTarget(flink_conn_id)
