@@ -30,7 +30,7 @@ def _print_errors(errors: list[Any]) -> None:
 
 # ---------------------------------------------------------------------------------------------- validate
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from airflow_provider_flinkbatch.specs.validate import validate_specs
+    from airflow_provider_flinkbatch.specs.validate import LOCAL_CLUSTER_FROM, validate_specs
 
     report = validate_specs(
         _load(args.path),
@@ -40,6 +40,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         real_connectors=args.real_connectors,
         workers=args.workers,
         rest_url=args.rest_url,
+        local_cluster_from=10**9 if args.explain_locally else LOCAL_CLUSTER_FROM,
         progress=lambda line: print(line, flush=True),
     )
     print(report.summary())
@@ -155,6 +156,12 @@ def register(commands: Any) -> None:
         "--rest-url",
         help="plan on this Flink session cluster (POST /jars/<runner>/plan: ~0.3 s per spec) instead of a local JVM "
         "per spec (~10 s)",
+    )
+    validate.add_argument(
+        "--explain-locally",
+        action="store_true",
+        help="always plan with a local JVM per spec; by default, from 4 specs on, a private local cluster is "
+        "started to plan on (faster)",
     )
     validate.add_argument("--workers", type=int, default=2, help="EXPLAIN JVMs run in parallel (default 2)")
     validate.set_defaults(func=_cmd_validate)
