@@ -98,6 +98,9 @@ def _cmd_test(args: argparse.Namespace) -> int:
                 result = runner.run_case(spec, case)
                 results.append(result)
                 print(result.describe(), flush=True)
+    untested = [spec.name for spec in wanted if not spec.test_cases]
+    if untested and args.case is None:
+        print(f"no test cases: {', '.join(untested)}")
     print(summary_line(results) + (f", {len(specs.errors)} spec error(s)" if specs.errors else ""))
     return 0 if results and all(r.passed for r in results) and not specs.errors else 1
 

@@ -107,8 +107,7 @@ def _static_checks(spec: JobSpec, root: Path) -> tuple[list[SpecError], list[str
                 )
     read_names, write_names = ", ".join(reads.values()) or "-", ", ".join(writes.values()) or "-"
     notes = [f"{len(statements)} statements, reads {read_names}, writes {write_names}"]
-    if spec.test_cases:
-        notes.append(f"{len(spec.test_cases)} test case(s)")
+    notes.append(f"{len(spec.test_cases)} test case(s)" if spec.test_cases else "no test cases")
     return errors, notes, statements
 
 
