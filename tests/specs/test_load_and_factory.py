@@ -163,3 +163,25 @@ def test_missing_sql_file_breaks_only_its_dag(tmp_path: Path) -> None:
     assert dags["lost"].description == (
         "BROKEN SPEC: jobs/lost.yaml: sql[0]: sql/missing.sql: no such file (paths are relative to lost.yaml)"
     )
+
+
+def test_dag_file_imports_nothing_heavy() -> None:
+    """What the dag-processor loads for a spec folder: no fastavro, no Flink tooling, no test harness."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, airflow.sdk\n"
+        "from airflow_provider_flinkbatch.specs import build_dags\n"
+        f"assert build_dags({str(EXAMPLE_SPECS)!r})\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    loaded = set(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    )
+    heavy = {"fastavro"} | {
+        f"airflow_provider_flinkbatch.{name}"
+        for name in ("specs.avro", "specs.testing", "specs.validate", "specs.render", "plan.explain", "local", "runner")
+    }
+    assert loaded & heavy == set()
+    assert "airflow_provider_flinkbatch.operators.sql" in loaded
