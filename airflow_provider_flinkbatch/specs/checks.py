@@ -174,8 +174,14 @@ def _operator_problems(spec: JobSpec) -> list[tuple[Loc, str]]:
     return problems
 
 
-def cross_spec_problems(specs: Sequence[JobSpec]) -> list[tuple[JobSpec, Loc, str]]:
-    """Problems that need all specs: duplicate names, dependencies, cycles, DAG-level agreement."""
+def cross_spec_problems(
+    specs: Sequence[JobSpec], invalid: dict[str, str] | None = None
+) -> list[tuple[JobSpec, Loc, str]]:
+    """Problems that need all specs: duplicate names, dependencies, cycles, DAG-level agreement.
+
+    ``invalid``: name -> file of the specs that failed to load, so a dependency on one of them says so.
+    """
+    invalid = invalid or {}
     problems: list[tuple[JobSpec, Loc, str]] = []
     by_name: dict[str, JobSpec] = {}
     for spec in specs:
@@ -186,7 +192,11 @@ def cross_spec_problems(specs: Sequence[JobSpec]) -> list[tuple[JobSpec, Loc, st
     for spec in specs:
         for index, other_name in enumerate(spec.depends_on):
             other = by_name.get(other_name)
-            if other is None:
+            if other is None and other_name in invalid:
+                problems.append(
+                    (spec, ("depends_on", index), f"{other_name!r} is invalid ({invalid[other_name]}): fix it first")
+                )
+            elif other is None:
                 known = ", ".join(sorted(by_name)) or "none"
                 problems.append((spec, ("depends_on", index), f"no spec named {other_name!r} (specs: {known})"))
             elif other.dag_id != spec.dag_id:

@@ -86,17 +86,14 @@ def _placeholder_dag(dag_id: str, errors: list[SpecError]) -> DAG:
 
 def _broken_dag_id(path: Path, errors: list[SpecError]) -> str:
     """The id the spec's DAG would have had: its ``dag``/``name`` if readable, else the file stem."""
-    try:
-        from airflow_provider_flinkbatch.specs.load import _yaml_load
+    from airflow_provider_flinkbatch.specs.load import _yaml_load
 
+    try:
         data = _yaml_load(path)
-        if isinstance(data, dict):
-            value = data.get("dag") or data.get("name")
-            if isinstance(value, str) and value:
-                return value
-    except Exception:  # noqa: S110 - unreadable YAML: fall back to the file name
-        pass
-    return path.stem
+    except Exception:  # unreadable YAML: fall back to the file name
+        data = None
+    value = (data.get("dag") or data.get("name")) if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else path.stem
 
 
 def build_dags(

@@ -233,6 +233,16 @@ def load_spec_file(
     return spec, []
 
 
+def _declared_name(path: Path) -> str:
+    """The ``name`` an invalid spec file declares (its file name if unreadable)."""
+    try:
+        data = _yaml_load(path)
+    except Exception:
+        data = None
+    name = data.get("name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) and name else path.stem
+
+
 def _single_file_root(path: Path) -> Path:
     """For one spec file: its folder, or the outermost of the consecutive parents holding a defaults.yaml."""
     root = folder = path.parent
@@ -264,7 +274,8 @@ def load_specs(folder: str | os.PathLike[str]) -> SpecSet:
         cache.save({str(p) for p in files})
     else:
         cache.save(set(cache.entries))
-    for spec, loc, message in cross_spec_problems(result.specs):
+    invalid = {_declared_name(path): relative(path, root) for path in result.broken}
+    for spec, loc, message in cross_spec_problems(result.specs, invalid):
         error = SpecError(relative(spec.path, root), loc, message)
         result.errors.append(error)
         result.broken.setdefault(spec.path, []).append(error)

@@ -181,3 +181,13 @@ def test_dependency_across_dags_and_disagreeing_schedules(tmp_path: Path) -> Non
         "jobs/b.yaml: schedule: '@hourly' differs from '@daily' in a.yaml, which is in the same DAG 'g': "
         "jobs of one DAG share its schedule",
     ]
+
+
+def test_dependency_on_an_invalid_spec_names_it(tmp_path: Path) -> None:
+    folder = spec_folder(
+        tmp_path, {"a.yaml": GOOD + "dag: g\nretries: x\n", "b.yaml": GOOD + "dag: g\ndepends_on: [a]\n"}
+    )
+    assert [str(error) for error in load_specs(folder).errors] == [
+        "jobs/a.yaml: retries: expected int, got 'x'",
+        "jobs/b.yaml: depends_on[0]: 'a' is invalid (jobs/a.yaml): fix it first",
+    ]
