@@ -170,9 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--json", action="store_true", help="print the report as JSON")
     explain.set_defaults(func=_cmd_explain)
 
-    from airflow_provider_flinkbatch.kubernetes.render_cli import add_render_parser
+    from airflow_provider_flinkbatch.kubernetes.render_cli import extend_render_parser
+    from airflow_provider_flinkbatch.specs.cli import register as register_spec_commands
 
-    add_render_parser(commands)
+    register_spec_commands(commands)  # validate, render, new, test, avro
+    extend_render_parser(commands.choices["render"])  # render <script.sql> --target kubernetes
     return parser
 
 

@@ -16,13 +16,13 @@ from typing import Any
 OWNER_UID_PLACEHOLDER = "<uid of the {kind} {name}, set when it is created>"
 
 
-def add_render_parser(commands: Any) -> None:
-    """Register the ``render`` sub-command on the ``flinkbatch`` parser."""
-    render = commands.add_parser(
-        "render", help="print the Kubernetes resources (FlinkDeployment/FlinkSessionJob, ConfigMap) a job would apply"
-    )
-    render.add_argument("sql", help="the SQL script (a .sql file, or - for stdin)")
-    render.add_argument("--target", required=True, choices=["kubernetes"], help="the operator's target=")
+def extend_render_parser(render: argparse.ArgumentParser) -> None:
+    """Teach ``flinkbatch render`` (the spec command) to render a plain ``.sql`` script for a target.
+
+    ``flinkbatch render job.sql --target kubernetes --target-options @k8s.yaml`` prints the resources;
+    a spec file or folder keeps going to the spec renderer (which asks the target for the same view).
+    """
+    render.add_argument("--target", choices=["kubernetes"], help="render a .sql script for this target=")
     render.add_argument(
         "--target-options",
         default="{}",
@@ -39,7 +39,18 @@ def add_render_parser(commands: Any) -> None:
     )
     render.add_argument("--archive-dir", help="the flink connection's archive_dir (jobmanager.archive.fs.dir)")
     render.add_argument("--no-validate", action="store_true", help="skip the check against the CRD schemas")
-    render.set_defaults(func=render_command)
+    render_spec = render.get_default("func")
+
+    def dispatch(args: argparse.Namespace) -> int:
+        script = args.spec == "-" or str(args.spec).endswith(".sql")
+        if args.target or script:
+            if not args.target:
+                raise ValueError("render <script.sql> needs --target kubernetes (a spec file names its own target)")
+            args.sql = args.spec
+            return render_command(args)
+        return int(render_spec(args))
+
+    render.set_defaults(func=dispatch)
 
 
 def _options(text: str) -> dict[str, Any]:

@@ -1,0 +1,115 @@
+"""``flinkbatch render``: what a spec turns into, after defaults, presets and templates.
+
+Printed from the same functions the DAG factory uses (:mod:`.effective`), so what you read is what
+runs. The target's own view (a Kubernetes manifest, a YARN submission, the session cluster's REST body)
+is asked from the target object: ``render(request)`` when the target offers it, else the session
+target's ``run_body(request)``; it needs the connection, and its absence is reported, not fatal.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from airflow_provider_flinkbatch.specs.model import JobSpec
+
+
+def _request(spec: JobSpec, statements: list[str], config: dict[str, str], run_id: str) -> Any:
+    from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint
+    from airflow_provider_flinkbatch.specs.effective import operator_kwargs
+    from airflow_provider_flinkbatch.targets.base import JobRequest
+
+    job_name = operator_kwargs(spec)["job_name"]
+    identity = JobIdentity(
+        dag_id=spec.dag_id,
+        task_id=spec.name,
+        run_id=run_id,
+        fingerprint=fingerprint(statements, {**config, "pipeline.name": job_name}),
+    )
+    return JobRequest(statements=statements, flink_config=config, job_name=job_name, identity=identity)
+
+
+def target_view(spec: JobSpec, request: Any) -> Any:
+    """The target's rendering of the request, or a string saying why there is none."""
+    from airflow_provider_flinkbatch.rest.client import RetryPolicy
+    from airflow_provider_flinkbatch.targets.registry import create_target
+
+    try:
+        target: Any = create_target(spec.target, spec.flink_conn_id, spec.target_options, RetryPolicy(budget=0.0))
+    except Exception as err:  # no connection here: say so, the rest of the rendering stands
+        return f"(not rendered: {err})"
+    render = getattr(target, "render", None)
+    if callable(render):
+        return render(request)
+    run_body = getattr(target, "run_body", None)
+    if callable(run_body):
+        body = dict(run_body(request))
+        args = body.get("programArgsList") or []
+        body["programArgsList"] = f"<{len(args) // 2} statement(s), base64: the effective SQL above>"
+        return body
+    return f"(target {spec.target!r} offers no rendering)"
+
+
+def render_spec(spec: JobSpec, logical_date: str | None = None, as_json: bool = False) -> str:
+    """Spec -> effective SQL, effective Flink config, operator arguments and target view."""
+    from airflow_provider_flinkbatch.specs.effective import (
+        dag_kwargs,
+        effective_flink_config,
+        json_ready,
+        operator_kwargs,
+        render_sql,
+        template_context,
+    )
+    from airflow_provider_flinkbatch.sql.statements import split_statements
+
+    when = datetime.fromisoformat(logical_date) if logical_date else None
+    context = template_context(spec, when)
+    sql = render_sql(spec, when)
+    config = effective_flink_config(spec)
+    kwargs = operator_kwargs(spec)
+    kwargs["sql"] = f"<{len(kwargs['sql'])} characters: the SQL template of {', '.join(spec.sql)}>"
+    dag = {
+        key: value
+        for key, value in dag_kwargs([spec]).items()
+        if key in ("dag_id", "schedule", "start_date", "catchup", "tags")
+    }
+    request = _request(spec, split_statements(sql), config, str(context["run_id"]))
+    view = target_view(spec, request)
+    files = [str(spec.path), *map(str, spec.defaults_files)]
+    if as_json:
+        return json.dumps(
+            json_ready(
+                {
+                    "spec": spec.name,
+                    "files": files,
+                    "logical_date": context["ds"],
+                    "dag": dag,
+                    "operator": kwargs,
+                    "effective_flink_config": config,
+                    "sql": sql,
+                    "target": view,
+                }
+            ),
+            indent=2,
+        )
+    lines = [
+        f"== {spec.name}: {spec.path}"
+        + (f" (defaults: {', '.join(p.name for p in spec.defaults_files)})" if spec.defaults_files else ""),
+        "",
+        "== DAG",
+        json.dumps(json_ready(dag), indent=2),
+        "",
+        "== FlinkBatchSqlOperator arguments",
+        json.dumps(json_ready(kwargs), indent=2),
+        "",
+        f"== Effective Flink config (presets {spec.presets or '[]'}, then resources, then flink_config)",
+        *[f"{key} = {value}" for key, value in sorted(config.items())],
+        "",
+        f"== Effective SQL (rendered for logical date {context['ds']})",
+        sql.strip(),
+        "",
+        f"== Target {spec.target!r}",
+        view if isinstance(view, str) else json.dumps(json_ready(view), indent=2, default=str),
+    ]
+    return "\n".join(lines)
