@@ -10,9 +10,11 @@ from airflow.sdk import BaseHook
 from airflow_provider_flinkbatch.rest.settings import (
     CONN_TYPE,
     DEFAULT_CONN_ID,
-    FlinkConnectionError,
     FlinkConnectionSettings,
 )
+
+#: A minimal connection, shown when the connection is missing.
+EXAMPLE = f'{{"conn_type": "{CONN_TYPE}", "host": "http://<jobmanager>:8081"}}'
 
 if TYPE_CHECKING:
     from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, FlinkRestClient, RetryPolicy
@@ -79,13 +81,9 @@ class FlinkRestHook(BaseHook):
 
     @cached_property
     def settings(self) -> FlinkConnectionSettings:
-        from airflow.sdk.exceptions import AirflowNotFoundException
+        from airflow_provider_flinkbatch.hooks.connections import get_connection
 
-        try:
-            conn = self.get_connection(self.flink_conn_id)
-        except AirflowNotFoundException as err:
-            raise FlinkConnectionError(_missing_connection(self.flink_conn_id)) from err
-        return settings_from_connection(conn)
+        return settings_from_connection(get_connection(self, self.flink_conn_id, CONN_TYPE, EXAMPLE))
 
     @cached_property
     def client(self) -> FlinkRestClient:
@@ -96,13 +94,9 @@ class FlinkRestHook(BaseHook):
     @classmethod
     async def async_settings(cls, flink_conn_id: str) -> FlinkConnectionSettings:
         """The connection's settings, read without blocking the triggerer's event loop (secrets masked)."""
-        from airflow.providers.common.compat.connection import get_async_connection
-        from airflow.sdk.exceptions import AirflowNotFoundException
+        from airflow_provider_flinkbatch.hooks.connections import aget_connection
 
-        try:
-            conn = await get_async_connection(flink_conn_id)
-        except AirflowNotFoundException as err:
-            raise FlinkConnectionError(_missing_connection(flink_conn_id)) from err
+        conn = await aget_connection(flink_conn_id, CONN_TYPE, EXAMPLE)
         settings = settings_from_connection(conn, mask=False)
         await amask_settings(settings)
         return settings
@@ -127,10 +121,3 @@ class FlinkRestHook(BaseHook):
             f"Flink {overview.get('flink-version', '?')}: {overview.get('taskmanagers')} TaskManager(s), "
             f"{overview.get('slots-available')} free slot(s)"
         )
-
-
-def _missing_connection(conn_id: str) -> str:
-    return (
-        f"connection {conn_id!r} is not defined: create a '{CONN_TYPE}' connection in the Airflow UI or set "
-        f'AIRFLOW_CONN_{conn_id.upper()}=\'{{"conn_type": "{CONN_TYPE}", "host": "http://<jobmanager>:8081"}}\''
-    )

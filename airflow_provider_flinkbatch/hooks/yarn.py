@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
-from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
 from airflow_provider_flinkbatch.yarn.settings import CONN_TYPE, DEFAULT_CONN_ID, YarnConnectionSettings
 
 if TYPE_CHECKING:
@@ -31,12 +30,10 @@ def yarn_settings_from_connection(conn: Any) -> YarnConnectionSettings:
     )
 
 
-def _missing_connection(conn_id: str) -> str:
-    return (
-        f"connection {conn_id!r} is not defined: create a '{CONN_TYPE}' connection (host: the ResourceManager "
-        f'URL(s)) or set AIRFLOW_CONN_{conn_id.upper()}=\'{{"conn_type": "{CONN_TYPE}", '
-        '"host": "http://<resourcemanager>:8088", "extra": {"flink_home": "/opt/flink"}}\''
-    )
+#: A minimal connection (host: the ResourceManager URL(s)), shown when the connection is missing.
+EXAMPLE = (
+    f'{{"conn_type": "{CONN_TYPE}", "host": "http://<resourcemanager>:8088", "extra": {{"flink_home": "/opt/flink"}}}}'
+)
 
 
 class FlinkYarnHook(BaseHook):
@@ -60,13 +57,9 @@ class FlinkYarnHook(BaseHook):
 
     @cached_property
     def settings(self) -> YarnConnectionSettings:
-        from airflow.sdk.exceptions import AirflowNotFoundException
+        from airflow_provider_flinkbatch.hooks.connections import get_connection
 
-        try:
-            conn = self.get_connection(self.flink_conn_id)
-        except AirflowNotFoundException as err:
-            raise FlinkConnectionError(_missing_connection(self.flink_conn_id)) from err
-        return yarn_settings_from_connection(conn)
+        return yarn_settings_from_connection(get_connection(self, self.flink_conn_id, CONN_TYPE, EXAMPLE))
 
     @cached_property
     def rm(self) -> YarnRmClient:
@@ -77,14 +70,9 @@ class FlinkYarnHook(BaseHook):
     @classmethod
     async def async_settings(cls, flink_conn_id: str) -> YarnConnectionSettings:
         """Read the connection without blocking the triggerer's event loop."""
-        from airflow.providers.common.compat.connection import get_async_connection
-        from airflow.sdk.exceptions import AirflowNotFoundException
+        from airflow_provider_flinkbatch.hooks.connections import aget_connection
 
-        try:
-            conn = await get_async_connection(flink_conn_id)
-        except AirflowNotFoundException as err:
-            raise FlinkConnectionError(_missing_connection(flink_conn_id)) from err
-        return yarn_settings_from_connection(conn)
+        return yarn_settings_from_connection(await aget_connection(flink_conn_id, CONN_TYPE, EXAMPLE))
 
     @classmethod
     async def async_rm(cls, flink_conn_id: str, retry: RetryPolicy | None = None) -> AsyncYarnRmClient:
