@@ -14,7 +14,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="flinkbatch-airflow-home-"))
+# Test modules also ``from conftest import ...`` (a second import of this file under importlib mode): the
+# private home must be made once per test process, or Airflow and its subprocesses would see two homes.
+_HOME_MARKER = f"FLINKBATCH_TEST_AIRFLOW_HOME_{os.getpid()}"
+if _HOME_MARKER not in os.environ:
+    os.environ[_HOME_MARKER] = tempfile.mkdtemp(prefix="flinkbatch-airflow-home-")
+_AIRFLOW_HOME = Path(os.environ[_HOME_MARKER])
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 _ROOT = Path(__file__).resolve().parents[1]

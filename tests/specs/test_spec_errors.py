@@ -63,7 +63,7 @@ BAD_SPECS = [
     ),
     pytest.param(
         GOOD + "target: yarnn\n",
-        "jobs/clicks.yaml: target: target='yarnn' is not a known target; use one of ['session']",
+        "jobs/clicks.yaml: target: target='yarnn' is not a known target; use one of ['kubernetes', 'session', 'yarn']",
         id="unknown-target",
     ),
     pytest.param(
