@@ -13,5 +13,14 @@ log "kube-apiserver + etcd for tests/k8s (built once from Debian packages, cache
 if ! bash scripts/build-kube-apiserver.sh >"$VENV/kube-apiserver-build.log" 2>&1; then
   log "kube-apiserver build failed: tests/k8s will skip and print why (log: $VENV/kube-apiserver-build.log)"
 fi
+if [ "${FLINKBATCH_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  # Opt-in (the browser tests are deselected unless `-m browser`): CI sets FLINKBATCH_BROWSER=1 where
+  # apt works; without chromium the browser tests skip and say why.
+  log "Installing Debian's chromium for the browser tests (FLINKBATCH_BROWSER=1)"
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium; } \
+    >"$VENV/chromium-install.log" 2>&1 || log "chromium install failed (log: $VENV/chromium-install.log)"
+fi
 log "pytest"
 python -m pytest "$@"
