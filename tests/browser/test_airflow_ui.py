@@ -43,13 +43,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _opted_in(request: pytest.FixtureRequest) -> None:
-    """Opt-in only: ``-m browser`` (or FLINKBATCH_BROWSER=1), not merely ``-m integration``."""
-    if "browser" not in (request.config.getoption("markexpr") or "") and os.environ.get("FLINKBATCH_BROWSER") != "1":
-        pytest.skip("browser check is opt-in: run with -m browser (or FLINKBATCH_BROWSER=1)")
-
-
 @pytest.fixture(scope="module")
 def airflow(flink_cluster: LocalClusterInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowProcesses]:
     """Airflow's four components on SQLite, with ``flink_batch_default`` pointing at the local cluster."""
