@@ -14,8 +14,8 @@ if ! bash scripts/build-kube-apiserver.sh >"$VENV/kube-apiserver-build.log" 2>&1
   log "kube-apiserver build failed: tests/k8s will skip and print why (log: $VENV/kube-apiserver-build.log)"
 fi
 if [ "${FLINKBATCH_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
-  # Opt-in (the browser tests are deselected unless `-m browser`): CI sets FLINKBATCH_BROWSER=1 where
-  # apt works; without chromium the browser tests skip and say why.
+  # Opt-in: FLINKBATCH_BROWSER=1 installs chromium and runs the browser tests after the suite (they are
+  # deselected otherwise, see docs/ui.md); if chromium cannot be installed they skip and say why.
   log "Installing Debian's chromium for the browser tests (FLINKBATCH_BROWSER=1)"
   sudo=""
   if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
@@ -24,3 +24,7 @@ if [ "${FLINKBATCH_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; 
 fi
 log "pytest"
 python -m pytest "$@"
+if [ "${FLINKBATCH_BROWSER:-0}" = 1 ] && [[ "$*" != *browser* ]]; then
+  log "pytest -m browser (real Airflow + headless Chromium, docs/ui.md)"
+  python -m pytest -m browser tests/browser -q -ra
+fi
