@@ -91,6 +91,11 @@ def test_services_profiles_and_health_checks() -> None:
             assert dependency in services, f"{name} depends on unknown service {dependency}"
         for source in mounts(service).values():
             assert source.startswith(".") or source in declared, f"{name} mounts undeclared volume {source}"
+    # Airflow (uid 50000) and Flink (uid 9999) both write the shared volumes: opened up before either starts.
+    for name, service in services.items():
+        if name != "flink-volumes-init" and {"flink-archive", "flink-data"} & set(mounts(service).values()):
+            condition = service.get("depends_on", {}).get("flink-volumes-init", {}).get("condition")
+            assert condition == "service_completed_successfully", f"{name} may start before the volumes are writable"
     # The provider is installed from this repository into the Airflow image.
     build = services["airflow-scheduler"]["build"]
     assert (ROOT / build["context"] / build["dockerfile"]).is_file()
