@@ -135,7 +135,9 @@ def test_task_page_links_open_the_job_in_flink_ui_and_history_server(
         job = airflow.wait_until(lambda rest=rest: _job_json(rest, job_id), 60, f"{rest}/jobs/{job_id}")
         assert job["jid"] == job_id and job["state"] == "FINISHED" and job["name"] == "example.daily_revenue"
 
-    # And the HistoryServer's dashboard renders the job page the link names.
+    # And both dashboards render the job page the links name (the #/job/... route, in the browser).
+    browser.open(shown["Flink Job"], wait_for=["example.daily_revenue", job_id])
+    browser.screenshot(screenshots / "flink-ui-job.png")
     browser.open(shown["Flink HistoryServer"], wait_for=["example.daily_revenue", job_id])
     browser.screenshot(screenshots / "flink-historyserver-job.png")
 
