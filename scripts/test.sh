@@ -13,5 +13,18 @@ log "kube-apiserver + etcd for tests/k8s (built once from Debian packages, cache
 if ! bash scripts/build-kube-apiserver.sh >"$VENV/kube-apiserver-build.log" 2>&1; then
   log "kube-apiserver build failed: tests/k8s will skip and print why (log: $VENV/kube-apiserver-build.log)"
 fi
+if [ "${FLINKBATCH_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  # Opt-in: FLINKBATCH_BROWSER=1 installs chromium and runs the browser tests after the suite (they are
+  # deselected otherwise, see docs/ui.md); if chromium cannot be installed they skip and say why.
+  log "Installing Debian's chromium for the browser tests (FLINKBATCH_BROWSER=1)"
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium; } \
+    >"$VENV/chromium-install.log" 2>&1 || log "chromium install failed (log: $VENV/chromium-install.log)"
+fi
 log "pytest"
 python -m pytest "$@"
+if [ "${FLINKBATCH_BROWSER:-0}" = 1 ] && [[ "$*" != *browser* ]]; then
+  log "pytest -m browser (real Airflow + headless Chromium, docs/ui.md)"
+  python -m pytest -m browser tests/browser -q -ra
+fi

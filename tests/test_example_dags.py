@@ -32,3 +32,60 @@ def test_flink_batch_sql_local(
     summary = xcom_value(dag_run, "daily_revenue")
     assert summary["state"] == "FINISHED" and summary["name"] == "example.daily_revenue"
     assert xcom_value(dag_run, "daily_revenue", "_link_FlinkJobLink").startswith(flink_cluster.rest_url)
+
+
+def test_yarn_example_renders_the_flink_run_argv_a_worker_would_execute(airflow_db: None, tmp_path: Path) -> None:
+    """The YARN example parses, and its task turns into a ``flink run -t yarn-application`` argument list.
+
+    (Built, not run: no Hadoop here. ``tests/yarn`` runs such an argv through Flink's real CliFrontend.)
+    """
+    import base64
+
+    import jinja2
+    from conftest import load_dag
+
+    from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint
+    from airflow_provider_flinkbatch.rest.client import RetryPolicy
+    from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS
+    from airflow_provider_flinkbatch.sql.statements import split_statements
+    from airflow_provider_flinkbatch.targets.base import JobRequest
+    from airflow_provider_flinkbatch.targets.registry import validate_target_options
+    from airflow_provider_flinkbatch.targets.yarn import YarnTarget
+    from airflow_provider_flinkbatch.targets.yarn_options import YarnTargetOptions
+    from airflow_provider_flinkbatch.yarn.client import YarnRmClient
+    from airflow_provider_flinkbatch.yarn.settings import YarnConnectionSettings
+
+    task = load_dag("flink_batch_sql_yarn", EXAMPLES).get_task("daily_totals")
+    options = validate_target_options(task.target, task.target_options)
+    assert isinstance(options, YarnTargetOptions) and options.queue == "etl"
+    statements = split_statements(jinja2.Template(task.sql).render(ds="2026-03-01"))
+    config = {key: str(value) for key, value in task.flink_config.items()}
+    identity = JobIdentity(
+        dag_id="flink_batch_sql_yarn",
+        task_id="daily_totals",
+        run_id="scheduled__2026-03-01T00:00:00+00:00",
+        fingerprint=fingerprint(statements, config),
+    )
+    request = JobRequest(statements=statements, flink_config=config, job_name=task.job_name, identity=identity)
+    flink = tmp_path / "bin" / "flink"  # the connection checks the CLI is an executable file
+    flink.parent.mkdir()
+    flink.write_text("#!/bin/sh\nexit 1\n")
+    flink.chmod(0o755)
+    settings = YarnConnectionSettings(rm_urls=["http://rm1:8088"], flink_cli=str(flink))
+    target = YarnTarget(
+        settings, options, YarnRmClient(settings), RetryPolicy(budget=1.0), runner_jar="/opt/flinkbatch/runner.jar"
+    )
+
+    argv = target.build_argv(request)
+
+    assert argv[:5] == [str(flink), "run", "-t", "yarn-application", "-d"]
+    pairs = dict(argv[i + 1].split("=", 1) for i, arg in enumerate(argv) if arg == "-D")
+    assert pairs["yarn.application.queue"] == "etl"
+    assert pairs["jobmanager.memory.process.size"] == "1600m" and pairs["taskmanager.memory.process.size"] == "4g"
+    assert pairs["pipeline.name"] == "example.yarn.daily_totals" and pairs["parallelism.default"] == "4"
+    assert pairs["$internal.pipeline.job-id"] == request.job_id
+    jar_at = argv.index("/opt/flinkbatch/runner.jar")
+    assert argv[jar_at - 2 : jar_at] == ["-c", RUNNER_MAIN_CLASS]
+    sql = [base64.b64decode(arg).decode() for arg in argv[jar_at + 1 :] if not arg.startswith("--")]
+    assert any("hdfs:///data/orders/dt=2026-03-01" in statement for statement in sql)
+    assert any(statement.startswith("INSERT OVERWRITE totals") for statement in sql)

@@ -1,0 +1,171 @@
+"""A real Airflow 3 deployment in processes: api-server, scheduler, dag-processor, triggerer on SQLite.
+
+What ``airflow standalone`` runs, but started one by one so the test controls ports, config and
+shutdown: a private ``AIRFLOW_HOME``, the API server on a free port, LocalExecutor (Airflow 3 allows
+it on SQLite), SimpleAuthManager with every user an admin (no login page), one DAG bundle.
+Every process gets its own process group and is stopped in ``stop()`` (TERM, then KILL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class AirflowProcesses:
+    """Start, talk to (REST API v2) and stop one Airflow deployment."""
+
+    def __init__(self, home: Path, dags_folder: Path, extra_env: dict[str, str]) -> None:
+        self.home = home
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.env = self._environment(dags_folder, extra_env)
+
+    def _environment(self, dags_folder: Path, extra_env: dict[str, str]) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW", "PYTEST"))}
+        bundle = {
+            "name": "examples",
+            "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+            "kwargs": {"path": str(dags_folder), "refresh_interval": 5},
+        }
+        env.update(
+            {
+                "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__PARALLELISM": "4",
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+                "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps([bundle]),
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+                "AIRFLOW__CORE__AUTH_MANAGER": (
+                    "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+                ),
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                "AIRFLOW__API__HOST": "127.0.0.1",
+                "AIRFLOW__API__PORT": str(self.port),
+                "AIRFLOW__API__WORKERS": "1",
+                "AIRFLOW__API__BASE_URL": self.url,
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+                # Every component signs/verifies task tokens with the same secret.
+                "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+                "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+                "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            }
+        )
+        env.update(extra_env)
+        return env
+
+    def airflow(self, *args: str, timeout: float = 300) -> str:
+        """Run one ``airflow`` CLI command in this deployment; fail with its output."""
+        result = subprocess.run(
+            [sys.executable, "-m", "airflow", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"airflow {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-4000:]}")
+        return result.stdout
+
+    def start(self, timeout: float = 240) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.airflow("db", "migrate")
+        for component in COMPONENTS:
+            log = (self.home / f"{component}.log").open("wb")
+            self.processes[component] = subprocess.Popen(
+                [sys.executable, "-m", "airflow", component],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            log.close()
+        self.wait_until(self._healthy, timeout, "the Airflow API server and scheduler to report healthy")
+
+    def _healthy(self) -> bool:
+        import requests
+
+        try:
+            health = requests.get(f"{self.url}/api/v2/monitor/health", timeout=5).json()
+        except (requests.RequestException, ValueError):
+            return False
+        return health.get("metadatabase", {}).get("status") == "healthy"
+
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One REST API v2 call (the all-admins middleware authenticates it)."""
+        import requests
+
+        for attempt in range(5):
+            response = requests.request(method, f"{self.url}/api/v2{path}", timeout=30, **kwargs)
+            # SQLite has one writer: a busy database surfaces as a 500 "Database error"; the
+            # request's transaction was rolled back, so trying again is safe.
+            if response.status_code != 500 or "Database error" not in response.text or attempt == 4:
+                break
+            time.sleep(1 + attempt)
+        if response.status_code >= 400:
+            raise RuntimeError(f"{method} {path} -> {response.status_code}: {response.text[:2000]}")
+        return response.json() if response.content else None
+
+    def wait_until(self, check: Any, timeout: float, what: str, interval: float = 1.0) -> Any:
+        """Poll ``check()`` until truthy; on timeout say what was awaited and show the component logs."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            dead = {name: p.returncode for name, p in self.processes.items() if p.poll() is not None}
+            if dead:
+                raise RuntimeError(f"Airflow component(s) exited {dead} while waiting for {what}\n{self.log_tails()}")
+            value = check()
+            if value:
+                return value
+            time.sleep(interval)
+        raise TimeoutError(f"waited {timeout:.0f}s in vain for {what}\n{self.log_tails()}")
+
+    def log_tails(self, lines: int = 25) -> str:
+        parts = []
+        for component in COMPONENTS:
+            log = self.home / f"{component}.log"
+            if log.exists():
+                tail = log.read_text(errors="replace").splitlines()[-lines:]
+                parts.append(f"--- {component} ---\n" + "\n".join(tail))
+        return "\n".join(parts)
+
+    def stop(self, timeout: float = 30) -> None:
+        """TERM every component's process group, then KILL what is left."""
+        for process in self.processes.values():
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait(timeout=10)
+        # Task runners and gunicorn/uvicorn workers live in the same groups: make sure none is left.
+        for process in self.processes.values():
+            _signal_group(process, signal.SIGKILL)
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, sig)
