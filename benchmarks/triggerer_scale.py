@@ -104,6 +104,9 @@ def scenario(triggers: int, clusters: int, coalesce: bool, timeout: float) -> di
             )
         except subprocess.TimeoutExpired:
             return {"triggers": triggers, "clusters": clusters, "mode": mode, "error": f"not done in {timeout:.0f}s"}
+        except subprocess.CalledProcessError as err:  # recorded, not fatal: the other scenarios still run
+            last = (err.stderr or "").strip().splitlines()[-1:] or ["no output"]
+            return {"triggers": triggers, "clusters": clusters, "mode": mode, "error": f"failed: {last[0][:200]}"}
         figures = json.loads(result.stdout.strip().splitlines()[-1])
         stats = [requests.get(f"{url}/_stats", timeout=10).json() for url in urls]
         total = sum(s["overview"] + s["details"] for s in stats)

@@ -122,8 +122,16 @@ def start_replay(script: FlinkReplay | None = None) -> tuple[FlinkReplay, Thread
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            import sys
+
+            if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that went away is not news
+                super().handle_error(request, client_address)
+
+    server = Server(("127.0.0.1", 0), Handler)
     replay.url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return replay, server

@@ -228,10 +228,22 @@ class AsyncFlinkRestClient:
         self.settings = settings
         self.retry = retry or RetryPolicy()
         self._http: httpx.AsyncClient | None = None  # made on first call: a waiting trigger may never need it
+        self._owner: AsyncFlinkRestClient | None = None
+
+    def sharing(self, retry: RetryPolicy) -> AsyncFlinkRestClient:
+        """A client with its own retry policy on this client's connection pool (which this one owns).
+
+        Thousands of triggers of one cluster then reuse a bounded set of connections instead of opening one each.
+        """
+        other = AsyncFlinkRestClient(self.settings, retry)
+        other._owner = self
+        return other
 
     def _client(self) -> httpx.AsyncClient:
         import httpx
 
+        if self._owner is not None:
+            return self._owner._client()
         if self._http is None:
             basic = self.settings.basic_auth()
             self._http = httpx.AsyncClient(
@@ -264,5 +276,7 @@ class AsyncFlinkRestClient:
         )
 
     async def aclose(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
+        """Close the pool if this client owns it; a later call opens a new one."""
+        http, self._http = self._http, None
+        if http is not None:
+            await http.aclose()

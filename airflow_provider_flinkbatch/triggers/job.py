@@ -23,6 +23,7 @@ from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
     from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient
+    from airflow_provider_flinkbatch.triggers.poller import ClusterPoller
 
 
 class FlinkJobTrigger(BaseTrigger):
@@ -77,14 +78,20 @@ class FlinkJobTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
         from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
+        from airflow_provider_flinkbatch.triggers.poller import poller_for
 
         client = None
         try:
             settings = await FlinkRestHook.async_settings(self.flink_conn_id)
-            # Cheap: it opens a connection on its first call, which a coalesced trigger makes only at the end.
-            client = AsyncFlinkRestClient(settings, RetryPolicy(budget=self.transient_error_budget))
+            retry = RetryPolicy(budget=self.transient_error_budget)
             # a coroutine, not a nested generator: the subscription ends before the event is handed over
-            event = await (self._coalesced(client) if self.coalesce else self._per_job(client))
+            if self.coalesce:
+                poller = poller_for(settings)
+                client = poller.client.sharing(retry)  # the cluster's shared connection pool
+                event = await self._coalesced(poller, client)
+            else:
+                client = AsyncFlinkRestClient(settings, retry)
+                event = await self._per_job(client)
         except Exception as err:  # every failure becomes an event the operator reports; nothing hangs
             event = TriggerEvent({"status": "error", "job_id": self.job_id, "message": f"{type(err).__name__}: {err}"})
         finally:
@@ -92,13 +99,11 @@ class FlinkJobTrigger(BaseTrigger):
                 await client.aclose()
         yield event
 
-    async def _coalesced(self, client: AsyncFlinkRestClient) -> TriggerEvent:
+    async def _coalesced(self, poller: ClusterPoller, client: AsyncFlinkRestClient) -> TriggerEvent:
         """Follow the job through the shared poller; ask for details only when it matters."""
         from airflow_provider_flinkbatch.jobs import is_terminal
         from airflow_provider_flinkbatch.rest.errors import FlinkUnreachableError
-        from airflow_provider_flinkbatch.triggers.poller import poller_for
 
-        poller = poller_for(client.settings)
         token = object()
         poller.subscribe(token, self.min_poll_interval)
         try:

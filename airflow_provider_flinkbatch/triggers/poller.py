@@ -60,7 +60,12 @@ class ClusterPoller:
     """Polls one cluster's ``/jobs/overview`` for the triggers subscribed to it."""
 
     def __init__(self, settings: FlinkConnectionSettings) -> None:
+        from airflow_provider_flinkbatch.rest.client import NO_RETRY, AsyncFlinkRestClient
+
         self.settings = settings
+        # One attempt per cycle: the next cycle is the retry, and each trigger applies its own error budget.
+        # Triggers borrow its connection pool (``client.sharing``) for their one detail call at the end.
+        self.client = AsyncFlinkRestClient(settings, NO_RETRY)
         self.requests = 0
         self._wanted: dict[object, float] = {}  # subscriber token -> interval it wants now
         self._task: asyncio.Task[None] | None = None
@@ -113,11 +118,9 @@ class ClusterPoller:
 
     async def _run(self) -> None:
         from airflow_provider_flinkbatch.rest import calls
-        from airflow_provider_flinkbatch.rest.client import NO_RETRY, AsyncFlinkRestClient
         from airflow_provider_flinkbatch.rest.errors import FlinkRestError
 
-        # One attempt per cycle: the next cycle is the retry, and each trigger applies its own error budget.
-        client = AsyncFlinkRestClient(self.settings, NO_RETRY)
+        client = self.client
         try:
             while True:
                 if not self._wanted:
