@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import RunDag, flink_jobs_named, read_output
 
+from airflow_provider_flinkbatch.config_secrets import is_secret_config_key
 from airflow_provider_flinkbatch.local import LocalClusterInfo
-from airflow_provider_flinkbatch.operators.sql import is_secret_config_key
 
 SECRET = "s3cr3t-VALUE-9f8e7d"
 PASSWORD = "conn-pass-4a5b6c"

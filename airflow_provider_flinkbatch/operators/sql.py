@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, ResumableJobMixin
 from airflow.sdk.configuration import conf
 
+from airflow_provider_flinkbatch.config_secrets import mask_secret_config
 from airflow_provider_flinkbatch.links.flink import XCOM_KEY, FlinkHistoryServerLink, FlinkJobLink
 from airflow_provider_flinkbatch.links.yarn import YarnApplicationLink
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
@@ -42,25 +43,6 @@ def _too_large(what: str, size: int) -> str:
         f"{what} {size / 1024 / 1024:.1f} MiB; the limit is {MAX_SQL_BYTES // 1024 // 1024} MiB. "
         "Keep data out of the script: read it from a table or file instead of inlining it"
     )
-
-
-def is_secret_config_key(key: str) -> bool:
-    """``s3.secret-key``, ``security.ssl.rest.keystore-password``, ``fs.azure.account.key...``: yes;
-    ``table.exec.sink.keyed-shuffle``: no. Judged on the last segment of the key."""
-    last = key.lower().rsplit(".", 1)[-1]
-    return any(word in last for word in ("password", "secret", "token", "credential")) or (
-        last == "key" or last.endswith(("-key", "_key", "accesskey"))
-    )
-
-
-def _mask_secret_config(config: dict[str, Any]) -> None:
-    """Register values of secret-looking ``flink_config`` keys with Airflow's secrets masker."""
-    from airflow.sdk.log import mask_secret
-
-    for key, value in config.items():
-        text = str(value)
-        if is_secret_config_key(key) and text and text.lower() not in ("true", "false"):
-            mask_secret(text, key)
 
 
 def _check_retry_on(retry_on: dict[str, bool] | None) -> dict[str, bool]:
@@ -223,7 +205,7 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         size = len(self.sql.encode()) if isinstance(self.sql, str) else 0
         if too_large or size > MAX_SQL_BYTES:
             raise AirflowFailException(f"{self.task_id}: {too_large or _too_large('the SQL is', size)}")
-        _mask_secret_config(self.flink_config)
+        mask_secret_config(self.flink_config)
         try:
             statements = split_statements(self.sql)
             flink_config = normalize_flink_config(apply_presets(self.presets, self.flink_config))

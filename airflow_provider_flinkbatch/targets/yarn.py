@@ -13,6 +13,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_flinkbatch.config_secrets import is_secret_config_key
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError
 from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected
 from airflow_provider_flinkbatch.targets.job_config import effective_flink_config
@@ -160,7 +161,7 @@ class YarnTarget:
 
     def submit(self, request: JobRequest) -> JobHandle:
         argv = self.build_argv(request)
-        secrets = [value for key, value in self.application_config(request).items() if _is_secret(key)]
+        secrets = [value for key, value in self.application_config(request).items() if is_secret_config_key(key)]
         log.info("Running %s", " ".join(redact_argv(argv, secrets)))
         try:
             result: CliResult | None = self._cli(argv, self.settings.cli_environment(), self.settings.cli_timeout)
@@ -372,12 +373,6 @@ def _text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _is_secret(key: str) -> bool:
-    from airflow_provider_flinkbatch.operators.sql import is_secret_config_key
-
-    return is_secret_config_key(key)
 
 
 def create(flink_conn_id: str, options: YarnTargetOptions, retry: RetryPolicy) -> YarnTarget:
