@@ -20,14 +20,27 @@ def _local_cluster(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     )
 
 
+def _state_line(args: argparse.Namespace) -> str:
+    """Which cluster folder a ``local`` command acts on, and why that one (see :mod:`.paths`)."""
+    from airflow_provider_flinkbatch.paths import home_and_reason
+
+    if args.state_dir:
+        return f"State               : {args.state_dir} (--state-dir)"
+    home, reason = home_and_reason()
+    return f"State               : {home / 'local-cluster'} ({reason}; override with FLINKBATCH_HOME)"
+
+
 def _cmd_local_up(args: argparse.Namespace) -> int:
     from airflow_provider_flinkbatch.runner import ensure_runner_jar
 
-    info = _local_cluster(args).up(timeout=args.timeout)
+    cluster = _local_cluster(args)
+    already = cluster.info() is not None and bool(cluster.status()["running"])
+    info = cluster.up(timeout=args.timeout)
     jar = ensure_runner_jar()  # compile now, so the first job does not pay for javac
     if args.print_connection:
         print(info.connection_uri_json())
         return 0
+    print(_state_line(args) + (" - already running, reused" if already else ""))
     print(f"Flink REST / web UI : {info.rest_url}")
     print(f"Flink HistoryServer : {info.history_url}")
     print(f"Logs                : {info.log_dir}")
@@ -38,15 +51,39 @@ def _cmd_local_up(args: argparse.Namespace) -> int:
 
 
 def _cmd_local_down(args: argparse.Namespace) -> int:
-    stopped = _local_cluster(args).down()
-    print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    cluster = _local_cluster(args)
+    info = cluster.info()
+    pids = info.pids if info is not None else {}
+    stopped = cluster.down()
+    print(_state_line(args))
+    print("stopped: " + (", ".join(f"{name} (pid {pids[name]})" for name in stopped) or "nothing was running"))
     return 0
 
 
 def _cmd_local_status(args: argparse.Namespace) -> int:
     status = _local_cluster(args).status()
-    print(json.dumps(status, indent=2))
-    return 0 if status.get("running") else 3
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0 if status.get("running") else 3
+    print(_state_line(args))
+    if "pids" not in status:
+        print(f"Not running         : {status['reason']}; start it with `flinkbatch local up`")
+        return 3
+    alive, pids = status["processes"], status["pids"]
+    assert isinstance(alive, dict) and isinstance(pids, dict)
+    for name, pid in pids.items():
+        print(f"{name:<20}: pid {pid} {'running' if alive.get(name) else 'NOT running'}")
+    answers = {True: "answers", False: "does NOT answer"}
+    print(
+        f"Flink REST / web UI : {status['rest_url']} ({answers[bool(status['rest_answers'])]}, "
+        f"{status['taskmanagers'] or 0} TaskManager(s), {status['slots_available'] or 0} free slot(s))"
+    )
+    print(f"Flink HistoryServer : {status['history_url']} ({answers[bool(status['history_answers'])]})")
+    print(f"Logs                : {status['log_dir']}")
+    if not status["running"]:
+        print("Not running         : restart it with `flinkbatch local up` (stops what is left, starts again)")
+        return 3
+    return 0
 
 
 def _cmd_diagnose(args: argparse.Namespace) -> int:
@@ -123,7 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     local = commands.add_parser("local", help="the local Flink session cluster on 127.0.0.1")
-    local.add_argument("--state-dir", help="cluster directory (default: $FLINKBATCH_HOME/local-cluster)")
+    local.add_argument(
+        "--state-dir",
+        help="cluster directory (default: <state>/local-cluster; <state> is $FLINKBATCH_HOME, else the nearest "
+        ".flinkbatch/ folder from the current directory, as scripts/demo.sh creates it)",
+    )
     local_commands = local.add_subparsers(dest="action", required=True)
     up = local_commands.add_parser("up", help="start JobManager, TaskManager and HistoryServer (idempotent)")
     up.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for readiness")
@@ -133,9 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--config", "-c", action="append", default=[], metavar="KEY=VALUE", help="extra Flink option")
     up.set_defaults(func=_cmd_local_up)
     local_commands.add_parser("down", help="stop the processes 'up' started").set_defaults(func=_cmd_local_down)
-    local_commands.add_parser("status", help="show processes and URLs (exit 3 if not running)").set_defaults(
-        func=_cmd_local_status
-    )
+    status = local_commands.add_parser("status", help="show the processes' pids and the URLs (exit 3 if not running)")
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    status.set_defaults(func=_cmd_local_status)
 
     diagnose = commands.add_parser(
         "diagnose",

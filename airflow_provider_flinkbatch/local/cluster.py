@@ -118,7 +118,8 @@ class LocalCluster:
     """A local Flink session cluster whose state lives in one directory.
 
     :param state_dir: config, logs, pid/state files, uploaded jars and job archives; defaults to
-        ``<cache>/local-cluster`` (``$FLINKBATCH_HOME``). Tests pass their own temporary directory.
+        ``<state>/local-cluster``, ``<state>`` as :mod:`airflow_provider_flinkbatch.paths` finds it (the
+        project's ``.flinkbatch/``, as ``scripts/demo.sh`` uses). Tests pass their own temporary directory.
     :param extra_config: Flink options added to (or overriding) the local defaults.
     :param tls: serve the REST API over mutual TLS with generated certificates (``<state>/tls``).
     """
@@ -165,16 +166,21 @@ class LocalCluster:
         """Per component: recorded pid alive, and whether REST answers."""
         info = self.info()
         if info is None:
-            return {"running": False, "reason": f"not started (no {self._state_file})"}
+            reason = f"not started (no {self._state_file})"
+            return {"running": False, "state_dir": str(self.state_dir), "reason": reason}
         alive = {name: _pid_alive(pid) for name, pid in info.pids.items()}
         overview = _get_json(f"{info.rest_url}/overview", tls=info.tls() if info.tls_dir else None)
         history = _get_json(f"{info.history_url}/config")
         running = all(alive.values()) and overview is not None and history is not None
         return {
             "running": running,
+            "state_dir": info.state_dir,
             "processes": alive,
+            "pids": dict(info.pids),
             "rest_url": info.rest_url,
             "history_url": info.history_url,
+            "rest_answers": overview is not None,
+            "history_answers": history is not None,
             "taskmanagers": (overview or {}).get("taskmanagers"),
             "slots_available": (overview or {}).get("slots-available"),
             "log_dir": info.log_dir,

@@ -6,7 +6,10 @@ Per spec, in order of cost:
 2. its DAG builds (the operator's own parse-time checks) and its SQL template renders, for the spec's
    params and for each test case's;
 3. declared ``sources``/``sinks`` and the tables the tests name are tables the SQL reads/writes;
-4. the connection exists and is well-formed (Airflow env vars / secrets backends, as at run time);
+4. the connection exists and is well-formed (Airflow env vars / secrets backends, as at run time); one
+   not defined in this shell is not an error: ``flink_batch_default`` then means the running local cluster
+   (``flinkbatch local up``, the demo's), which the SQL is planned on; any other is skipped, saying how to
+   define it;
 5. Avro: declared schemas parse, and a ``latest_avro_schema`` is compatible with the job's schema;
 6. Flink's planner accepts the SQL: client-side ``EXPLAIN`` in a local JVM. By default the tables are
    planned as local filesystem tables (as in ``flinkbatch test``) so a connector jar missing on this
@@ -111,20 +114,56 @@ def _static_checks(spec: JobSpec, root: Path) -> tuple[list[SpecError], list[str
     return errors, notes, statements
 
 
-def _connection_errors(spec: JobSpec, file: str, cache: dict[str, str | None]) -> list[SpecError]:
+@dataclass
+class ConnectionCheck:
+    """The outcome of looking a connection up once: a problem (an error), or a note on what was used/skipped."""
+
+    problem: str | None = None
+    note: str | None = None
+    local_rest_url: str | None = None
+
+
+def _local_cluster_for(conn_id: str) -> Any:
+    """The running ``flinkbatch local up`` cluster (the demo's), when ``conn_id`` is the default one."""
+    from airflow_provider_flinkbatch.local import LocalCluster
+    from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
+
+    if conn_id != DEFAULT_CONN_ID:
+        return None
+    cluster = LocalCluster()
+    info = cluster.info()
+    return info if info is not None and cluster.status().get("running") else None
+
+
+def check_connection(conn_id: str) -> ConnectionCheck:
+    """Look the connection up as a task would. Not defined here (a developer's shell): use the running local
+    cluster for ``flink_batch_default``, else skip the check and say how to provide the connection."""
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
     from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
     from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
 
-    if spec.flink_conn_id not in cache:
-        try:
-            FlinkRestHook(spec.flink_conn_id).settings  # noqa: B018 - looks the connection up and checks its fields
-            cache[spec.flink_conn_id] = None
-        except FlinkConnectionError as err:
-            cache[spec.flink_conn_id] = str(err)
-        except Exception as err:  # a broken secrets backend: report, do not crash the whole run
-            cache[spec.flink_conn_id] = f"connection lookup failed: {err}"
-    problem = cache[spec.flink_conn_id]
-    return [SpecError(file, ("flink_conn_id",), problem)] if problem else []
+    try:
+        FlinkRestHook(conn_id).settings  # noqa: B018 - looks the connection up and checks its fields
+        return ConnectionCheck()
+    except FlinkConnectionError as err:
+        if not isinstance(err.__cause__, AirflowNotFoundException):
+            return ConnectionCheck(problem=str(err))
+    except Exception as err:  # a broken secrets backend: report, do not crash the whole run
+        return ConnectionCheck(problem=f"connection lookup failed: {err}")
+    local = _local_cluster_for(conn_id)
+    if local is not None:
+        return ConnectionCheck(
+            note=f"connection {conn_id!r} is not defined in this shell: using the local cluster at {local.rest_url} "
+            "(flinkbatch local up)",
+            local_rest_url=None if local.tls_dir else local.rest_url,
+        )
+    return ConnectionCheck(
+        note=f"connection {conn_id!r} is not defined in this shell: skipped the connection check; define it with "
+        f'AIRFLOW_CONN_{conn_id.upper()}=\'{{"conn_type": "flink_batch", "host": "http://<jobmanager>:8081"}}\''
+        + (" or start the local cluster (flinkbatch local up)" if conn_id == "flink_batch_default" else "")
+        + ", or pass --no-connections"
+    )
 
 
 def _avro_errors(spec: JobSpec, file: str, statements: list[str]) -> tuple[list[SpecError], list[str]]:
@@ -265,7 +304,7 @@ def validate_specs(
     for error in specs.errors:
         say(f"ERROR {error}")
     _, failed = build_from(specs)
-    connections: dict[str, str | None] = {}
+    connections: dict[str, ConnectionCheck] = {}
     pending: list[tuple[SpecReport, list[str], dict[str, str]]] = []
     for spec in specs.specs:
         file = relative(spec.path, specs.root)
@@ -277,7 +316,17 @@ def validate_specs(
         spec_report.notes += notes
         sql_ok = not spec_report.errors  # a missing connection does not stop the SQL from being planned
         if check_connections:
-            spec_report.errors += _connection_errors(spec, file, connections)
+            if spec.flink_conn_id not in connections:
+                connections[spec.flink_conn_id] = check_connection(spec.flink_conn_id)
+                if connections[spec.flink_conn_id].note:
+                    say(str(connections[spec.flink_conn_id].note))  # once per connection, not per spec
+            checked = connections[spec.flink_conn_id]
+            if checked.problem:
+                spec_report.errors.append(SpecError(file, ("flink_conn_id",), checked.problem))
+            elif checked.note:
+                spec_report.notes.append(
+                    "connection: local cluster" if checked.local_rest_url else "connection check skipped"
+                )
         if statements and (spec.sources or spec.sinks):
             avro_errors, avro_notes = _avro_errors(spec, file, statements)
             spec_report.errors += avro_errors
@@ -289,6 +338,10 @@ def validate_specs(
     if not pending:
         return report
     cluster = None
+    local_rest_urls = {checked.local_rest_url for checked in connections.values() if checked.local_rest_url}
+    if rest_url is None and not real_connectors and not extra_jars and local_rest_urls:
+        rest_url = sorted(local_rest_urls)[0]  # the demo's cluster is up: plan there (~0.3 s a spec, no JVM each)
+        say(f"Planning {len(pending)} spec(s) on the local cluster at {rest_url}")
     if rest_url is None and not real_connectors and not extra_jars and len(pending) >= local_cluster_from:
         # Many scripts: one private cluster (~15 s to start, ~0.3 s per plan) beats a JVM per script (~10 s each).
         from airflow_provider_flinkbatch.specs.testing import SpecTestRunner

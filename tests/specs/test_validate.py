@@ -1,0 +1,64 @@
+"""`flinkbatch validate` right after the demo: no connection in the shell, the demo's local cluster running."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from spec_helpers import EXAMPLE_SPECS
+
+from airflow_provider_flinkbatch.cli import main
+from airflow_provider_flinkbatch.local import LocalClusterInfo
+
+
+def _home_with_cluster(tmp_path: Path, cluster: LocalClusterInfo) -> Path:
+    """A state folder like the demo's (<project>/.flinkbatch) whose local-cluster is the running test cluster."""
+    home = tmp_path / ".flinkbatch"
+    home.mkdir()
+    (home / "local-cluster").symlink_to(cluster.state_dir)
+    return home
+
+
+@pytest.mark.integration
+def test_validate_uses_the_running_local_cluster_when_the_connection_is_not_defined(
+    flink_cluster: LocalClusterInfo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_FLINK_BATCH_DEFAULT", raising=False)
+    monkeypatch.setenv("FLINKBATCH_HOME", str(_home_with_cluster(tmp_path, flink_cluster)))
+    assert main(["validate", str(EXAMPLE_SPECS)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (
+        f"connection 'flink_batch_default' is not defined in this shell: using the local cluster at "
+        f"{flink_cluster.rest_url} (flinkbatch local up)"
+    )
+    assert out[1] == f"Planning 3 spec(s) on the local cluster at {flink_cluster.rest_url}"
+    assert all("connection: local cluster; Flink planned it (on the cluster)" in line for line in out[2:5]), out
+    assert out[-1] == "3 spec(s): 3 valid, 0 with errors"
+
+
+def test_validate_without_connection_or_cluster_says_what_it_skipped_and_how_to_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_FLINK_BATCH_DEFAULT", raising=False)
+    monkeypatch.setenv("FLINKBATCH_HOME", str(tmp_path / "no-cluster-here"))
+    assert main(["validate", str(EXAMPLE_SPECS), "--no-explain"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (
+        "connection 'flink_batch_default' is not defined in this shell: skipped the connection check; define it "
+        """with AIRFLOW_CONN_FLINK_BATCH_DEFAULT='{"conn_type": "flink_batch", "host": "http://<jobmanager>:8081"}' """
+        "or start the local cluster (flinkbatch local up), or pass --no-connections"
+    )
+    assert all(line.endswith("connection check skipped") for line in out[1:4]), out
+    assert out[-1] == "3 spec(s): 3 valid, 0 with errors"
+
+
+def test_a_malformed_connection_is_still_an_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_FLINK_BATCH_DEFAULT", '{"conn_type": "flink_batch", "host": "ftp://x"}')
+    assert main(["validate", str(EXAMPLE_SPECS), "--no-explain"]) == 1
+    out = capsys.readouterr().out
+    assert "ERROR specs/ingest_orders.yaml: flink_conn_id: " in out
