@@ -24,7 +24,10 @@ os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 _ROOT = Path(__file__).resolve().parents[1]
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_ROOT / "tests" / "dags")
-# Two DAG bundles: the shipped example DAGs and the DAGs the integration tests run.
+# A DAG folder tests write DAG files into (``scratch_dags``), e.g. a DAG with a 100 MiB .sql file next to it.
+_SCRATCH_DAGS = _AIRFLOW_HOME / "scratch-dags"
+_SCRATCH_DAGS.mkdir(exist_ok=True)
+# Three DAG bundles: the shipped example DAGs, the DAGs the integration tests run, the scratch folder.
 os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
     [
         {
@@ -32,7 +35,11 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
             "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
             "kwargs": {"path": str(path)},
         }
-        for name, path in (("examples", _ROOT / "example_dags"), ("dags-folder", _ROOT / "tests" / "dags"))
+        for name, path in (
+            ("examples", _ROOT / "example_dags"),
+            ("dags-folder", _ROOT / "tests" / "dags"),
+            ("scratch", _SCRATCH_DAGS),
+        )
     ]
 )
 os.environ.pop("AIRFLOW_CONN_FLINK_BATCH_DEFAULT", None)
@@ -115,6 +122,16 @@ def run_dag(airflow_db: None, flink_conn: str, data_dir: Path) -> RunDag:
         return dag_run, {ti.task_id: ti for ti in dag_run.get_task_instances()}
 
     return run
+
+
+@pytest.fixture
+def scratch_dags() -> Iterator[Path]:
+    """An empty DAG folder that is a configured bundle (``dag.test()`` runs only DAGs of bundles); emptied after."""
+    try:
+        yield _SCRATCH_DAGS
+    finally:
+        for child in _SCRATCH_DAGS.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
 
 
 @pytest.fixture

@@ -45,6 +45,10 @@ def _too_large(what: str, size: int) -> str:
     )
 
 
+class SqlFileNotFound(FileNotFoundError):
+    """``sql="<name>.sql"`` names a file the DAG's template search path does not have (fails the DAG import)."""
+
+
 def _check_retry_on(retry_on: dict[str, bool] | None) -> dict[str, bool]:
     """Unknown categories are a DAG bug: say so at parse time, not after a failure."""
     from typing import get_args
@@ -153,7 +157,8 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
 
     # ------------------------------------------------------------------ input guards
     def resolve_template_files(self) -> None:
-        """Refuse to load an oversized ``.sql`` file (the DAG processor would read it into memory)."""
+        """Fail the DAG import on a ``.sql`` file that is not there (one line naming the path and where it was
+        looked for), and refuse to load an oversized one (the DAG processor would read it into memory)."""
         self._sql_too_large: str | None = None
         if isinstance(self.sql, str) and self.sql.endswith(tuple(self.template_ext)):
             size = self._template_file_size(self.sql)
@@ -164,14 +169,28 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         super().resolve_template_files()
 
     def _template_file_size(self, name: str) -> int | None:
+        """The file's size; raises :class:`SqlFileNotFound` when the template loader cannot find it."""
         import os
 
-        searchpath = getattr(self.get_template_env().loader, "searchpath", None) or []
+        import jinja2
+
+        env = self.get_template_env()
+        searchpath = [str(folder) for folder in getattr(env.loader, "searchpath", None) or []]
         for folder in searchpath:
             path = os.path.join(folder, name)
             if os.path.isfile(path):
                 return os.path.getsize(path)
-        return None
+        try:  # a loader without a search path (or one that finds it elsewhere) decides
+            if env.loader is not None:
+                env.loader.get_source(env, name)
+                return None
+        except jinja2.TemplateNotFound:
+            pass
+        where = ", ".join(searchpath) or "the DAG's template loader"
+        raise SqlFileNotFound(
+            f"{self.task_id}: SQL file {name!r} not found (searched: {where}); give the path relative to the DAG "
+            "file's folder or add its folder to the DAG's template_searchpath"
+        )
 
     def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
         if getattr(self, "_sql_too_large", None):

@@ -167,7 +167,6 @@ with DAG("it_bad_inputs", schedule=None, start_date=START, params=PARAMS, defaul
     FlinkBatchSqlOperator(task_id="unterminated_string", sql="INSERT INTO t SELECT 'oops FROM s")
     FlinkBatchSqlOperator(task_id="config_wrong_type", sql="INSERT INTO t SELECT 1", flink_config={"a": [1, 2]})
     FlinkBatchSqlOperator(task_id="unknown_connection", sql="INSERT INTO t SELECT 1", flink_conn_id="no_such_conn")
-    FlinkBatchSqlOperator(task_id="huge_sql_file", sql="sql/huge.sql")
     FlinkBatchSqlOperator(task_id="jinja_error", sql="INSERT INTO t SELECT {{ params.data_dir ", retries=0)
 
 with DAG("it_secrets", schedule=None, start_date=START, params=PARAMS):
