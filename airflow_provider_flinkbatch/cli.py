@@ -135,7 +135,7 @@ def _cmd_presets(args: argparse.Namespace) -> int:
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    from airflow_provider_flinkbatch.plan.explain import explain
+    from airflow_provider_flinkbatch.plan.explain import ExplainError, explain
     from airflow_provider_flinkbatch.presets import apply_presets
     from airflow_provider_flinkbatch.sql.statements import split_statements
 
@@ -143,7 +143,15 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise ValueError(f"{path}: no such SQL file")
     config = apply_presets(args.preset, _config_pairs(args.config))
-    insight = explain(split_statements(path.read_text()), config, extra_jars=args.jar, wide_table_columns=args.wide)
+    script = path.read_text()
+    try:
+        insight = explain(split_statements(script), config, extra_jars=args.jar, wide_table_columns=args.wide)
+    except ExplainError as err:
+        from airflow_provider_flinkbatch.sql.errors import describe_rejection
+
+        message = describe_rejection(str(err), script, str(path), statement_offset=err.statement_offset)
+        print(f"flinkbatch: Flink rejected the SQL: {message}", file=sys.stderr)
+        return 1
     if args.json:
         print(insight.model_dump_json(indent=2))
     else:

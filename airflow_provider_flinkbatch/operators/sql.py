@@ -161,6 +161,7 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         looked for), and refuse to load an oversized one (the DAG processor would read it into memory)."""
         self._sql_too_large: str | None = None
         if isinstance(self.sql, str) and self.sql.endswith(tuple(self.template_ext)):
+            self._sql_file = self.sql  # error messages point into this file
             size = self._template_file_size(self.sql)
             if size is not None and size > MAX_SQL_BYTES:
                 self._sql_too_large = _too_large(f"{self.sql} is", size)
@@ -266,7 +267,11 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         try:
             insight = explain(request.statements, request.flink_config)
         except ExplainError as err:
-            raise AirflowFailException(f"{self.task_id}: EXPLAIN failed, nothing was submitted: {err}") from err
+            from airflow_provider_flinkbatch.sql.errors import describe_rejection
+
+            where = getattr(self, "_sql_file", None) or "the task's SQL"
+            message = describe_rejection(str(err), self.sql, where, statement_offset=err.statement_offset)
+            raise AirflowFailException(f"{self.task_id}: EXPLAIN failed, nothing was submitted: {message}") from None
         self.log.info("Optimized plan:\n%s\nPlan insight:\n%s", insight.plan, insight.describe())
         context["ti"].xcom_push(key=PLAN_XCOM_KEY, value=insight.model_dump())
         if insight.warnings and self.plan_check == "fail":
@@ -289,9 +294,15 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         except FlinkConnectionError as err:
             raise AirflowFailException(str(err)) from err
         except SubmissionRejected as err:
+            # Flink's answer holds its Java stack trace: keep it for debugging, out of the task log.
+            self.log.debug("Flink's answer to the submission: %s", err.__cause__ or err)
             if err.sql_error:
-                raise AirflowFailException(f"Flink rejected the SQL, nothing was submitted: {err}") from err
-            raise AirflowException(f"Flink refused the job: {err}") from err
+                from airflow_provider_flinkbatch.sql.errors import describe_rejection
+
+                where = getattr(self, "_sql_file", None) or "the task's SQL"
+                message = describe_rejection(str(err), self.sql, where)
+                raise AirflowFailException(f"Flink rejected the SQL, nothing was submitted: {message}") from None
+            raise AirflowException(f"Flink refused the job: {err}") from None
         job_id = outcome.handle.job_id
         if outcome.action == "submit":
             self.log.info(

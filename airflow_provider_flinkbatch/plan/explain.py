@@ -23,7 +23,15 @@ _BEGIN, _END, _TABLES = "=== FLINKBATCH PLAN BEGIN ===", "=== FLINKBATCH PLAN EN
 
 
 class ExplainError(RuntimeError):
-    """The plan could not be produced (bad SQL, missing connector, no Java): the message says which."""
+    """The plan could not be produced (bad SQL, missing connector, no Java): the message says which.
+
+    ``statement_offset``: how many ``SET`` statements (the job's config) ran before the script's own, so a
+    "Statement N of M" in the message can be mapped back to the script (:mod:`..sql.errors`).
+    """
+
+    def __init__(self, message: str, statement_offset: int = 0) -> None:
+        super().__init__(message)
+        self.statement_offset = statement_offset
 
 
 def _set_statements(flink_config: dict[str, Any]) -> list[str]:
@@ -50,7 +58,8 @@ def run_explain(
     distribution = find_flink_distribution()
     jar = ensure_runner_jar(distribution)
     classpath = os.pathsep.join([distribution.classpath(), *extra_jars, str(jar.path)])
-    script = [*_set_statements(flink_config or {}), *statements]
+    sets = _set_statements(flink_config or {})
+    script = [*sets, *statements]
     try:
         result = subprocess.run(
             [java, "-Xmx1g", "-cp", classpath, RUNNER_MAIN_CLASS, *runner_program_args(script, explain=True)],
@@ -63,7 +72,8 @@ def run_explain(
         raise ExplainError(f"EXPLAIN did not finish within {timeout:.0f}s") from err
     out = result.stdout
     if result.returncode != 0 or _BEGIN not in out:
-        raise ExplainError(_java_error(result.stderr) or f"the planner exited with {result.returncode}")
+        message = _java_error(result.stderr) or f"the planner exited with {result.returncode}"
+        raise ExplainError(message, statement_offset=len(sets))
     plan = out[out.index(_BEGIN) + len(_BEGIN) : out.index(_END)].strip("\n")
     tables_line = next((line for line in out.splitlines() if line.startswith(_TABLES)), _TABLES + "{}")
     return plan, json.loads(tables_line[len(_TABLES) :])
@@ -78,7 +88,8 @@ def _java_error(stderr: str) -> str:
     ]
     if not messages:
         return stderr.strip().splitlines()[-1] if stderr.strip() else ""
-    return messages[0] if len(messages) == 1 else f"{messages[0]} (cause: {messages[-1]})"
+    cause = messages[-1].split(": ", 1)[-1]  # without the exception class
+    return messages[0] if len(messages) == 1 or cause in messages[0] else f"{messages[0]} (cause: {messages[-1]})"
 
 
 def explain(

@@ -11,6 +11,7 @@ flattened into their INSERTs, which the runner puts into one statement set anywa
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 _SET_BLOCK_START = re.compile(r"^(?:EXECUTE\s+)?STATEMENT\s+SET\s+BEGIN\b\s*", re.IGNORECASE)
 _OLD_SET_BLOCK_START = re.compile(r"^BEGIN\s+STATEMENT\s+SET\s*$", re.IGNORECASE)
@@ -68,32 +69,46 @@ def _raw_pieces(script: str) -> list[tuple[str, int]]:
     return pieces
 
 
-def _strip_leading_comments(text: str) -> str:
+def _leading_comments_end(text: str) -> int:
+    """Offset of the first character after leading whitespace and comments."""
+    i = 0
     while True:
-        text = text.lstrip()
-        if text.startswith("--"):
-            newline = text.find("\n")
-            text = "" if newline < 0 else text[newline + 1 :]
-        elif text.startswith("/*"):
-            text = text[text.find("*/") + 2 :]
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if text.startswith("--", i):
+            newline = text.find("\n", i)
+            i = len(text) if newline < 0 else newline + 1
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = len(text) if end < 0 else end + 2
         else:
-            return text.rstrip()
+            return i
 
 
-def split_statements(script: str) -> list[str]:
-    """Return the statements of ``script`` in order, ready for the runner."""
+@dataclass(frozen=True)
+class LocatedStatement:
+    """A statement and where it starts in the script (1-based line and column), for error messages."""
+
+    text: str
+    line: int
+    column: int
+
+
+def split_located(script: str) -> list[LocatedStatement]:
+    """The statements of ``script`` in order, each with its start position in the script."""
     if not isinstance(script, str):
         raise SqlScriptError(f"SQL must be a string, got {type(script).__name__}")
-    statements: list[str] = []
+    statements: list[LocatedStatement] = []
     in_block_since: int | None = None
     for raw, offset in _raw_pieces(script):
-        statement = _strip_leading_comments(raw)
+        start = _leading_comments_end(raw)
+        statement = raw[start:].rstrip()
         if not statement:
             continue
         if in_block_since is not None and _END.match(statement):
             in_block_since = None
             continue
-        offset += raw.find(statement)
+        offset += start
         if _OLD_SET_BLOCK_START.match(statement):
             in_block_since = offset
             continue
@@ -101,7 +116,9 @@ def split_statements(script: str) -> list[str]:
         if block:
             in_block_since = offset
             statement = statement[block.end() :]
-        statements.append(statement)
+            offset += block.end()
+        line_start = script.rfind("\n", 0, offset) + 1
+        statements.append(LocatedStatement(statement, _line_of(script, offset), offset - line_start + 1))
     if in_block_since is not None:
         raise SqlScriptError(
             f"statement set starting at line {_line_of(script, in_block_since)} has no END; finish it with END;"
@@ -109,3 +126,8 @@ def split_statements(script: str) -> list[str]:
     if not statements:
         raise SqlScriptError("the SQL script is empty (or holds only comments): give at least one INSERT statement")
     return statements
+
+
+def split_statements(script: str) -> list[str]:
+    """Return the statements of ``script`` in order, ready for the runner."""
+    return [statement.text for statement in split_located(script)]

@@ -96,11 +96,7 @@ INSERT INTO sink SELECT id FROM late_input;
 with DAG("it_validation_error", schedule=None, start_date=START, params=PARAMS):
     FlinkBatchSqlOperator(
         task_id="unknown_column",
-        sql=orders_table()
-        + """
-CREATE TEMPORARY TABLE sink (x STRING) WITH ('connector' = 'blackhole');
-INSERT INTO sink SELECT no_such_column FROM orders;
-""",
+        sql="sql/it_validation_error.sql",
         job_name="it.validation_error",
         retries=3,
         retry_delay=timedelta(seconds=0),

@@ -99,9 +99,15 @@ def test_sql_validation_error_fails_at_submission_without_retries_or_a_job(
     assert ti.try_number == 1
     assert flink_jobs_named(flink_cluster.rest_url, "it.validation_error") == []
     log = capfd.readouterr().out
-    assert "Flink rejected the SQL, nothing was submitted" in log
-    assert "Column 'no_such_column' not found" in log
-    assert "Statement 3 of 3" in log
+    # Flink's message once, at the line and column of the .sql file, then the statement it is in
+    assert (
+        "AirflowFailException: Flink rejected the SQL, nothing was submitted: sql/it_validation_error.sql:12:8: "
+        "SQL validation failed. From line 12, column 8 to line 12, column 21: "
+        "Column 'no_such_column' not found in any table\n"
+        "  in statement 3 of 3 (line 10): INSERT INTO sink SELECT country, no_such_column FROM orders\n"
+    ) in log
+    assert "SQL validation failed. SQL validation failed." not in log
+    assert "\tat org.apache" not in log and "Caused by:" not in log  # Flink's Java stack trace is debug-level
 
 
 @pytest.mark.drill

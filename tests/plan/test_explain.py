@@ -91,6 +91,30 @@ def test_sql_error_names_the_statement(data: Path) -> None:
         explain(["CREATE TEMPORARY TABLE s (x INT) WITH ('connector' = 'blackhole')", "INSERT INTO missing SELECT 1"])
 
 
+def test_cli_rejected_sql_points_into_the_file_once_without_a_stack_trace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = tmp_path / "job.sql"
+    job.write_text(
+        "-- revenue\nCREATE TEMPORARY TABLE s (x INT, y INT) WITH ('connector' = 'datagen', 'number-of-rows' = '1');\n"
+        "CREATE TEMPORARY TABLE t (x INT) WITH ('connector' = 'blackhole');\n\n"
+        "INSERT INTO t\nSELECT x + zz\nFROM s;\n"
+    )
+    # two --config keys become SET statements before the script's own: the statement number stays the file's
+    assert (
+        flinkbatch(
+            ["explain", str(job), "-c", "parallelism.default=2", "-c", "table.exec.resource.default-parallelism=2"]
+        )
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert err == (
+        f"flinkbatch: Flink rejected the SQL: {job}:6:12: SQL validation failed. From line 6, column 12 to line 6, "
+        "column 13: Column 'zz' not found in any table\n"
+        "  in statement 3 of 3 (line 5): INSERT INTO t SELECT x + zz FROM s\n"
+    )
+
+
 def test_cli_check_fail_exits_non_zero_with_the_report(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert flinkbatch(["explain", str(data / "job.sql"), "--check", "fail"]) == 4
     out = capsys.readouterr().out
