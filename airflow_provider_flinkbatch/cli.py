@@ -106,6 +106,8 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
                 "extra": extra,
             }
         )
+    else:
+        _default_to_local_cluster(conn_id)
     hook = FlinkHistoryServerHook(conn_id)
     try:
         skip_jobmanager = args.history_only or (conn_id == "flinkbatch_cli" and not args.rest_url)
@@ -115,6 +117,34 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
         return 2
     print(diagnosis.model_dump_json(indent=2) if args.json else diagnosis.describe())
     return 0
+
+
+def _default_to_local_cluster(conn_id: str) -> None:
+    """Right after ``scripts/demo.sh`` a plain shell has no connection: use the running local cluster for the
+    default one (saying so), as ``flinkbatch validate`` does."""
+    import os
+
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
+    from airflow_provider_flinkbatch.local.cluster import running_local_cluster
+    from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID, FlinkConnectionError
+
+    if conn_id != DEFAULT_CONN_ID:
+        return
+    try:
+        FlinkRestHook(conn_id).settings  # noqa: B018 - only: is it defined?
+        return
+    except FlinkConnectionError as err:
+        if not isinstance(err.__cause__, AirflowNotFoundException):
+            return  # malformed: the real lookup reports it
+    local = running_local_cluster()
+    if local is not None:
+        print(
+            f"connection {conn_id!r} is not defined in this shell: using the local cluster at {local.rest_url}",
+            file=sys.stderr,
+        )
+        os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = local.connection_uri_json()
 
 
 def _config_pairs(pairs: list[str]) -> dict[str, str]:

@@ -15,7 +15,19 @@ from pydantic import BaseModel
 
 from airflow_provider_flinkbatch.jobs import root_cause_from_exceptions
 
-Category = Literal["sql_error", "user_data_error", "out_of_memory", "resource_lost", "io_error", "cancelled", "unknown"]
+Category = Literal[
+    "sql_error",
+    "schema_mismatch",
+    "user_data_error",
+    "input_missing",
+    "permission_denied",
+    "out_of_memory",
+    "resource_lost",
+    "io_error",
+    "cancelled",
+    "finished",
+    "unknown",
+]
 
 
 @dataclass(frozen=True)
@@ -32,11 +44,12 @@ class Rule:
 
 
 #: First match wins, tried against the root cause (class + message) first, then the whole exception chain.
+#: The advice says what to fix; whether *this* task is retried is added by :meth:`Diagnosis.retry_plan`.
 RULES: tuple[Rule, ...] = (
     Rule(
         "sql_error",
         False,
-        "the SQL is invalid: fix the statement (retrying cannot help)",
+        "the SQL is invalid: fix the statement",
         (
             r"SqlValidatorException",
             r"SqlParseException",
@@ -61,6 +74,19 @@ RULES: tuple[Rule, ...] = (
         ),
     ),
     Rule(
+        # Flink 2.3 csv: "Row length mismatch. 3 fields expected but was 2." (a missing column, another
+        # delimiter); json: "JsonParseException: Fail to deserialize at field: id." (a value of another type).
+        "schema_mismatch",
+        False,
+        "the files do not match the table: compare the CREATE TABLE columns and types and the format options "
+        "(e.g. 'csv.field-delimiter') with the files; '<format>.ignore-parse-errors' = 'true' skips bad rows",
+        (
+            r"Row length mismatch",
+            r"JsonParseException: Fail(ed)? to deserialize at field",
+            r"Fail(ed)? to deserialize at field",
+        ),
+    ),
+    Rule(
         "user_data_error",
         False,
         "the data does not fit the query: fix the input data or the CAST/parsing in the SQL",
@@ -76,6 +102,30 @@ RULES: tuple[Rule, ...] = (
             r"MismatchedInputException",
             r"CsvReadException",
             r"Column '.*' is NOT NULL",
+        ),
+    ),
+    Rule(
+        # Before input_missing: Java reports an unreadable file as "FileNotFoundException: <path> (Permission denied)".
+        "permission_denied",
+        False,
+        "Flink's user may not read (or write) the path: grant it access (file mode, bucket policy, credentials)",
+        (
+            r"Permission denied",
+            r"AccessDeniedException",
+            r"\bAccess Denied\b",
+        ),
+    ),
+    Rule(
+        # Flink 2.3: "FileNotFoundException: File <path> does not exist or the user running Flink ('<user>') has
+        # insufficient permissions to access it." (a global failure while enumerating the splits).
+        "input_missing",
+        False,
+        "an input path does not exist (or Flink's user may not list it): check the table's 'path' and that the "
+        "task writing it ran first; set retry_on={'input_missing': True} to retry while waiting for late input",
+        (
+            r"FileNotFoundException",
+            r"NoSuchFileException",
+            r"No such file or directory",
         ),
     ),
     Rule(
@@ -99,25 +149,37 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "io_error",
         True,
-        "reading or writing an external system failed (missing path, network, storage): retried",
+        "a transient failure reading or writing an external system (connection reset, throttling, storage outage)",
         (
-            r"IOException",
-            r"FileNotFoundException",
+            r"Connection reset",
+            r"Broken pipe",
+            r"SocketException",
             r"SocketTimeoutException",
             r"ConnectException",
             r"UnknownHostException",
             r"Connection refused",
+            r"SlowDown",
+            r"[Tt]hrottl",
+            r"Too Many Requests",
+            r"Service Unavailable",
+            r"RequestTimeout",
             r"S3Exception",
             r"AmazonServiceException",
+            r"IOException",
         ),
     ),
 )
-_CANCELLED = Rule("cancelled", False, "the job was cancelled (by a user, a timeout or Airflow): not retried", ())
-_UNKNOWN = Rule("unknown", True, "no known pattern: Airflow's retries apply", ())
+_CANCELLED = Rule("cancelled", False, "the job was cancelled (by a user, a timeout or Airflow)", ())
+_FINISHED = Rule("finished", False, "the job did not fail: nothing to diagnose or retry", ())
+_UNKNOWN = Rule("unknown", True, "no known pattern: read the root cause", ())
+#: Categories where a retry_on override can make sense (not: a typo in the SQL, a cancel, a finished job).
+_NO_OVERRIDE_HINT = frozenset({"sql_error", "cancelled", "finished"})
 
 
 def classify(state: str | None, root_cause: str, chain: str) -> Rule:
-    """The rule for a failure: cancelled jobs first, then the root cause, then anything in the chain."""
+    """The rule for a failure: finished and cancelled jobs first, then the root cause, then anything in the chain."""
+    if state == "FINISHED":  # failed attempts a restart recovered from are history, not the verdict
+        return _FINISHED
     if state == "CANCELED" and not root_cause:
         return _CANCELLED
     for text in (root_cause, chain):
@@ -151,14 +213,36 @@ class Diagnosis(BaseModel):
         cause = f"{self.exception_class}: {self.message}" if self.exception_class else "no exception recorded"
         return f"Flink job {self.job_id} {self.state or 'failed'} [{self.category}]: {cause}"
 
-    def describe(self, links: dict[str, str] | None = None) -> str:
-        """The short block the task log shows."""
+    def retry_plan(self, try_number: int, max_tries: int) -> tuple[bool, str]:
+        """Will Airflow retry this task, and the sentence that says so (true for this try, not in general).
+
+        Airflow retries a failed try when ``max_tries != 0 and try_number <= max_tries``
+        (``max_tries`` starts as the task's ``retries``).
+        """
+        if not self.retryable:
+            hint = "" if self.category in _NO_OVERRIDE_HINT else f"; retry_on={{'{self.category}': True}} retries it"
+            return False, f"no, this failure is not retried{hint}"
+        if max_tries == 0:
+            return False, "no: the task has retries=0"
+        if try_number > max_tries:
+            return False, f"no: this was the last try ({try_number} of {max_tries + 1})"
+        return True, f"yes: Airflow retries the task (this was try {try_number} of {max_tries + 1})"
+
+    def describe(self, links: dict[str, str] | None = None, *, retry: str | None = None) -> str:
+        """The short block the task log shows. ``retry``: the task's :meth:`retry_plan` sentence (the CLI,
+        knowing no task, says whether the failure is retryable in general)."""
         took = f" after {self.duration_ms / 1000:.1f}s" if self.duration_ms else ""
-        rows = [
-            ("category", f"{self.category} (retryable: {'yes' if self.retryable else 'no'}) - {self.advice}"),
-            ("root cause", f"{self.exception_class}: {self.message}" if self.exception_class else "none recorded"),
-            *[("", f"at {frame}") for frame in self.frames],
-        ]
+        if self.category == "finished":
+            rows = [("category", f"finished - {self.advice}")]
+        elif retry is not None:
+            rows = [("category", f"{self.category} - {self.advice}"), ("retried", retry)]
+        else:
+            rows = [("category", f"{self.category} (retryable: {'yes' if self.retryable else 'no'}) - {self.advice}")]
+        if self.category != "finished" or self.exception_class:
+            rows.append(
+                ("root cause", f"{self.exception_class}: {self.message}" if self.exception_class else "none recorded")
+            )
+        rows += [("", f"at {frame}") for frame in self.frames]
         if self.vertex:
             rows.append(("vertex", self.vertex + (f" (subtask {self.subtask})" if self.subtask else "")))
         if self.task_manager:

@@ -35,8 +35,10 @@ def raise_for_failed_job(
     """Log the diagnosis, push it to XCom, and fail (fast when retrying cannot help)."""
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-    log.error("Flink job did not finish:\n%s", diagnosis.describe(links))
-    context["ti"].xcom_push(key=DIAGNOSIS_XCOM_KEY, value=diagnosis.model_dump())
-    if diagnosis.retryable:
-        raise AirflowException(diagnosis.headline() + " (retryable)")
-    raise AirflowFailException(diagnosis.headline() + f" (not retried: {diagnosis.advice})")
+    ti = context["ti"]
+    will_retry, sentence = diagnosis.retry_plan(int(ti.try_number or 1), int(getattr(ti, "max_tries", 0) or 0))
+    log.error("Flink job did not finish:\n%s", diagnosis.describe(links, retry=sentence))
+    ti.xcom_push(key=DIAGNOSIS_XCOM_KEY, value=diagnosis.model_dump())
+    if will_retry:
+        raise AirflowException(f"{diagnosis.headline()} (retried: {sentence})")
+    raise AirflowFailException(f"{diagnosis.headline()} ({diagnosis.advice}; retried: {sentence})")

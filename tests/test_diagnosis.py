@@ -47,6 +47,26 @@ CHAIN = "org.apache.flink.runtime.JobException: Recovery is suppressed by NoRest
             True,
         ),
         ("java.net.ConnectException: Connection refused", "io_error", True),
+        # transient I/O stays retryable (the lines S3/HDFS clients and the JDK print for them)
+        ("java.net.SocketException: Connection reset", "io_error", True),
+        (
+            "org.apache.hadoop.fs.s3a.AWSServiceThrottledException: getFileStatus on s3a://b/k: "
+            "SlowDown: Please reduce your request rate.",
+            "io_error",
+            True,
+        ),
+        ("java.io.IOException: Broken pipe", "io_error", True),
+        # the user's errors: a retry cannot make the file appear or readable
+        (
+            "java.io.FileNotFoundException: No such file or directory: s3a://bucket/orders/2026-11-01",
+            "input_missing",
+            False,
+        ),
+        (
+            "java.nio.file.AccessDeniedException: s3a://bucket/orders: getFileStatus: 403 Forbidden",
+            "permission_denied",
+            False,
+        ),
         (
             "org.apache.calcite.sql.validate.SqlValidatorException: Column 'x' not found in any table",
             "sql_error",
@@ -106,10 +126,12 @@ def test_log_block() -> None:
         exceptions_with(trace, task="Source: orders[1] -> Calc[2] (2/4) - execution #0"),
         source="historyserver",
     )
-    block = result.describe({"Flink UI": "http://jm/#/job/completed/x/overview"})
+    _, sentence = result.retry_plan(try_number=1, max_tries=2)
+    block = result.describe({"Flink UI": "http://jm/#/job/completed/x/overview"}, retry=sentence)
     assert block.splitlines() == [
         f"Flink job {'b' * 32} (daily) ended FAILED after 4.2s",
-        "  category     : user_data_error (retryable: no) - the data does not fit the query: fix the input data or the CAST/parsing in the SQL",
+        "  category     : user_data_error - the data does not fit the query: fix the input data or the CAST/parsing in the SQL",
+        "  retried      : no, this failure is not retried; retry_on={'user_data_error': True} retries it",
         "  root cause   : java.lang.NumberFormatException: For input string: 'abc'",
         "                 at org.apache.flink.table.X.toInt(X.java:9)",
         "  vertex       : Source: orders[1] -> Calc[2] (subtask 2/4)",
@@ -117,3 +139,26 @@ def test_log_block() -> None:
         "  attempts     : 1 failure(s) recorded; source: historyserver",
         "  Flink UI     : http://jm/#/job/completed/x/overview",
     ]
+
+
+@pytest.mark.parametrize(
+    ("retryable", "try_number", "max_tries", "expected"),
+    [
+        (True, 1, 2, (True, "yes: Airflow retries the task (this was try 1 of 3)")),
+        (True, 3, 2, (False, "no: this was the last try (3 of 3)")),
+        (True, 1, 0, (False, "no: the task has retries=0")),
+        (False, 1, 2, (False, "no, this failure is not retried; retry_on={'io_error': True} retries it")),
+    ],
+)
+def test_the_retry_sentence_is_true_for_the_try(
+    retryable: bool, try_number: int, max_tries: int, expected: tuple[bool, str]
+) -> None:
+    """Airflow retries when max_tries != 0 and try_number <= max_tries: "retried" only then."""
+    result = diagnose(
+        "c" * 32,
+        {"state": "FAILED"},
+        exceptions_with(CHAIN + "Caused by: java.io.IOException: x"),
+        source="t",
+        retry_on={"io_error": retryable},
+    )
+    assert result.retry_plan(try_number, max_tries) == expected

@@ -362,3 +362,10 @@ class LocalCluster:
                     path.read_text(errors="replace").splitlines()[-15:]
                 )
         return f"Local Flink cluster: {what}. Logs: {self.log_dir}{tail}"
+
+
+def running_local_cluster() -> LocalClusterInfo | None:
+    """The cluster ``flinkbatch local up`` (or ``scripts/demo.sh``) started in this project, if it is running."""
+    cluster = LocalCluster()
+    info = cluster.info()
+    return info if info is not None and cluster.status().get("running") else None

@@ -125,14 +125,10 @@ class ConnectionCheck:
 
 def _local_cluster_for(conn_id: str) -> Any:
     """The running ``flinkbatch local up`` cluster (the demo's), when ``conn_id`` is the default one."""
-    from airflow_provider_flinkbatch.local import LocalCluster
+    from airflow_provider_flinkbatch.local.cluster import running_local_cluster
     from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
 
-    if conn_id != DEFAULT_CONN_ID:
-        return None
-    cluster = LocalCluster()
-    info = cluster.info()
-    return info if info is not None and cluster.status().get("running") else None
+    return running_local_cluster() if conn_id == DEFAULT_CONN_ID else None
 
 
 def check_connection(conn_id: str) -> ConnectionCheck:

@@ -76,21 +76,36 @@ INSERT INTO amounts SELECT order_id, CAST(note AS INT) FROM orders;
         retry_delay=timedelta(seconds=0),
     )
 
-with DAG("it_retryable_failure", schedule=None, start_date=START, params=PARAMS):
-    FlinkBatchSqlOperator(
-        task_id="missing_input",
-        sql="""
+
+def missing_input_sql() -> str:
+    return """
 CREATE TEMPORARY TABLE late_input (id BIGINT) WITH (
   'connector' = 'filesystem', 'path' = '{{ params.data_dir }}/not-there-yet', 'format' = 'csv'
 );
 CREATE TEMPORARY TABLE sink (id BIGINT) WITH ('connector' = 'blackhole');
 INSERT INTO sink SELECT id FROM late_input;
-""",
-        job_name="it.retryable_failure",
+"""
+
+
+with DAG("it_missing_input", schedule=None, start_date=START, params=PARAMS):
+    FlinkBatchSqlOperator(
+        task_id="missing_input",
+        sql=missing_input_sql(),
+        job_name="it.missing_input",
         deferrable=True,
         poll_interval=0.5,
-        retries=1,  # a missing input is an I/O error: Airflow retries it
+        retries=2,  # a missing input is the user's error: not retried by default
         retry_delay=timedelta(seconds=0),
+    )
+    FlinkBatchSqlOperator(
+        task_id="late_input",
+        sql=missing_input_sql(),
+        job_name="it.late_input",
+        deferrable=True,
+        poll_interval=0.5,
+        retries=1,
+        retry_delay=timedelta(seconds=0),
+        retry_on={"input_missing": True},  # "the input may arrive late": retried, each try a new Flink job
     )
 
 with DAG("it_validation_error", schedule=None, start_date=START, params=PARAMS):

@@ -8,6 +8,7 @@ must agree, because they serve the same Flink JSON.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -56,6 +57,16 @@ def wait_terminal(target: SessionTarget, handle: JobHandle, timeout: float = 60)
     raise AssertionError(f"job {handle.job_id} still running after {timeout}s")
 
 
+def _unreadable_file(folder: Path) -> Path:
+    """A file the TaskManager's user may not read. Root reads any file, but not a write-only sysctl."""
+    if os.geteuid() == 0:
+        return Path("/proc/sys/vm/compact_memory")  # mode 0200: even root gets EACCES reading it
+    path = folder / "secret.csv"
+    path.write_text("1,12\n")
+    path.chmod(0)
+    return path
+
+
 @pytest.fixture(scope="module")
 def failures(flink_cluster: LocalClusterInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Real failed/cancelled jobs (by kind) plus a rejected submission message, all archived."""
@@ -63,11 +74,19 @@ def failures(flink_cluster: LocalClusterInfo, tmp_path_factory: pytest.TempPathF
     mp.setenv("AIRFLOW_CONN_FLINK_HISTORY_TEST", flink_cluster.connection_uri_json())
     data = tmp_path_factory.mktemp("diag")
     (data / "amounts.csv").write_text("1,12\n2,twelve\n")
+    (data / "one_column.csv").write_text("1\n2\n")  # the table declares two columns
+    (data / "amounts.json").write_text('{"id": "x1", "amount": "12"}\n')  # id is declared BIGINT
     target = SessionTarget(FlinkRestHook("flink_history_test").client, "flink_history_test")
     hook = FlinkHistoryServerHook("flink_history_test")
     handles = {
         "bad_cast": target.submit(make_request(CAST_SQL.format(path=data / "amounts.csv"), "diag.bad_cast")),
         "missing_path": target.submit(make_request(CAST_SQL.format(path=data / "nope.csv"), "diag.missing")),
+        "unreadable": target.submit(make_request(CAST_SQL.format(path=_unreadable_file(data)), "diag.unreadable")),
+        "fewer_columns": target.submit(make_request(CAST_SQL.format(path=data / "one_column.csv"), "diag.columns")),
+        "json_type": target.submit(
+            make_request(CAST_SQL.format(path=data / "amounts.json").replace("'csv'", "'json'"), "diag.json_type")
+        ),
+        "finished": target.submit(make_request(slow_sql(1), "diag.finished")),
         "cancelled": target.submit(make_request(slow_sql(100_000), "diag.cancelled")),
     }
     time.sleep(2)
@@ -113,13 +132,41 @@ def test_bad_data_is_a_non_retryable_user_data_error(failures: dict[str, Any]) -
         assert result.frames and not result.frames[0].startswith("java.")  # frames that matter
 
 
-def test_missing_input_path_is_a_retryable_io_error(failures: dict[str, Any]) -> None:
+def test_missing_input_path_is_the_users_error_and_says_what_to_fix(failures: dict[str, Any]) -> None:
     for result in all_sources(failures, "missing_path"):
         assert result.state == "FAILED"
-        assert result.category == "io_error" and result.retryable is True
+        assert result.category == "input_missing" and result.retryable is False
         assert result.exception_class == "java.io.FileNotFoundException"
-        assert "nope.csv" in (result.message or "")
+        assert "nope.csv does not exist" in (result.message or "")
+        assert "check the table's 'path'" in result.advice
         assert result.vertex and result.vertex.startswith("Source: src")  # global failure: the vertex, no TM
+
+
+def test_unreadable_input_is_a_permission_error(failures: dict[str, Any]) -> None:
+    for result in all_sources(failures, "unreadable"):
+        assert result.state == "FAILED"
+        assert result.category == "permission_denied" and result.retryable is False
+        assert "(Permission denied)" in (result.message or "")
+        assert "grant it access" in result.advice
+
+
+def test_files_that_do_not_match_the_table_are_a_schema_mismatch(failures: dict[str, Any]) -> None:
+    [csv] = {(r.category, r.retryable, r.message) for r in all_sources(failures, "fewer_columns")}
+    assert csv == ("schema_mismatch", False, "Row length mismatch. 2 fields expected but was 1.")
+    [json_] = {(r.category, r.retryable, r.message) for r in all_sources(failures, "json_type")}
+    assert json_ == ("schema_mismatch", False, "Fail to deserialize at field: id.")
+    assert "compare the CREATE TABLE columns and types" in all_sources(failures, "json_type")[0].advice
+
+
+def test_a_finished_job_is_diagnosed_as_finished(failures: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    for result in all_sources(failures, "finished"):
+        assert (result.state, result.category, result.retryable) == ("FINISHED", "finished", False)
+    job_id = failures["jobs"]["finished"]
+    assert main(["diagnose", job_id, "--conn-id", "flink_history_test"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "  category     : finished - the job did not fail: nothing to diagnose or retry",
+        "  attempts     : 0 failure(s) recorded; source: jobmanager",
+    ]
 
 
 def test_cancelled_job_is_not_retried(failures: dict[str, Any]) -> None:

@@ -75,18 +75,27 @@ def test_runtime_failure_fails_the_task_with_the_root_cause(
     assert log.count("\tat org.apache.flink") == 0
 
 
-def test_retryable_failure_is_retried_by_airflow_with_a_new_attempt(
+def test_missing_input_is_not_retried_unless_asked_and_the_log_says_what_happens(
     run_dag: RunDag, flink_cluster: LocalClusterInfo, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    _, tis = run_dag("it_retryable_failure")
-
-    ti = tis["missing_input"]
-    assert ti.state == "failed" and ti.try_number == 2  # retries=1 was used: the input never appeared
-    jobs = flink_jobs_named(flink_cluster.rest_url, "it.retryable_failure")
-    assert len(jobs) == 2 and {j["state"] for j in jobs} == {"FAILED"}  # attempt 0 and attempt 1, two job ids
+    _, tis = run_dag("it_missing_input")
     log = capfd.readouterr().out
-    assert log.count("[io_error]: java.io.FileNotFoundException") == 2
-    assert "(retryable)" in log
+
+    missing = tis["missing_input"]
+    assert missing.state == "failed" and missing.try_number == 1  # retries=2, but a retry cannot create the file
+    [job] = flink_jobs_named(flink_cluster.rest_url, "it.missing_input")
+    assert job["state"] == "FAILED"
+    assert f"Flink job {job['jid']} FAILED [input_missing]: java.io.FileNotFoundException: File " in log
+    assert "check the table's 'path' and that the task writing it ran first" in log
+    assert "retried      : no, this failure is not retried; retry_on={'input_missing': True} retries it" in log
+
+    late = tis["late_input"]
+    assert late.state == "failed" and late.try_number == 2  # retry_on={'input_missing': True}, retries=1: used
+    jobs = flink_jobs_named(flink_cluster.rest_url, "it.late_input")
+    assert len(jobs) == 2 and {j["state"] for j in jobs} == {"FAILED"}  # attempt 0 and attempt 1, two job ids
+    # the sentence is true for each try: the first is retried, the second was the last
+    assert "retried      : yes: Airflow retries the task (this was try 1 of 2)" in log
+    assert "retried      : no: this was the last try (2 of 2)" in log
 
 
 def test_sql_validation_error_fails_at_submission_without_retries_or_a_job(
