@@ -32,13 +32,21 @@ class VertexSummary(BaseModel):
     bytes_out: int | None = None
 
 
+class TableCount(BaseModel):
+    """Rows one table gave (a source: over all its scans) or took (a sink), or ``None`` with the reason."""
+
+    table: str
+    rows: int | None = None
+    scans: int = 1
+    note: str | None = None
+
+
 class JobSummary(BaseModel):
     """The XCom result of a finished job: what a user checks first.
 
-    ``records_written`` is the number of records that reached the sinks *when Flink reports it*: a
-    vertex's input counter equals its sink's input only if no source is chained into that vertex
-    (Flink counts a chained source's output as the vertex's input). Otherwise it is ``None`` and the
-    per-vertex counters tell the story.
+    ``sources`` / ``sinks``: rows per table, from the final per-task counters Flink keeps for a finished
+    job (see :func:`table_counts`); ``records_read`` / ``records_written`` are their sums when every
+    table's count is known, else ``None`` (never a partial sum).
     """
 
     job_id: str
@@ -55,6 +63,23 @@ class JobSummary(BaseModel):
     #: Bytes vertices sent to other vertices (network/shuffle output; sinks write none).
     shuffle_bytes: int | None = None
     vertices: list[VertexSummary] = []
+    sources: list[TableCount] = []
+    sinks: list[TableCount] = []
+
+    def tables_line(self) -> str:
+        """``orders 6,000 (2 scans), customers 200 read; revenue 35 written`` for the log line."""
+
+        def one(count: TableCount) -> str:
+            rows = "?" if count.rows is None else f"{count.rows:,}"
+            return f"{count.table} {rows}" + (f" ({count.scans} scans)" if count.scans > 1 else "")
+
+        parts = []
+        if self.sources:
+            parts.append(", ".join(one(c) for c in self.sources) + " read")
+        if self.sinks:
+            parts.append(", ".join(one(c) for c in self.sinks) + " written")
+        notes = sorted({c.note for c in [*self.sources, *self.sinks] if c.note})
+        return "; ".join(parts) + (f" (? = {'; '.join(notes)})" if notes else "")
 
     def metrics(self) -> dict[str, Any]:
         """The per-run figures worth charting over time (XCom ``flink_metrics``)."""
@@ -68,6 +93,8 @@ class JobSummary(BaseModel):
                 "max_parallelism",
                 "shuffle_bytes",
                 "vertices",
+                "sources",
+                "sinks",
             }
         )
 
@@ -129,6 +156,124 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
+_SCAN_TABLE = re.compile(r"TableSourceScan\(table=\[\[(?:[^,\]]+, )*?([^,\]]+?)(?:, (?:filter|project|partitions|metadata|limit)=|\]\])")
+# Sink V2: "<table>[12]: Writer"; legacy sinks: "Sink: <table>[12]" (print) or "Sink: Filesystem" (no table).
+_NAMED_SINK = re.compile(r"^(?:(?P<writer>[^\[:]+)\[\d+\]: Writer|Sink: (?P<legacy>[^\[]+)\[\d+\])$")
+NOT_COUNTED_CHAINED = "Flink keeps no per-operator counts of a finished job; this sink is chained after other operators"
+NOT_COUNTED_SHARED = "sources chained into one vertex: Flink counts only their sum"
+
+
+def _inputs(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """A plan / stream-graph node's inputs (the stream graph writes them as a Python-literal string)."""
+    import ast
+
+    raw = node.get("inputs") or []
+    if isinstance(raw, str):
+        try:
+            raw = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            return []
+    return [item for item in raw if isinstance(item, dict)]
+
+
+def table_counts(details: dict[str, Any]) -> tuple[list[TableCount], list[TableCount]]:
+    """Rows read per source table and rows written per sink, from the final counters of a finished job.
+
+    Flink 2.3 keeps, for a finished job, only per-task counters (a vertex's ``read-records`` /
+    ``write-records``); per-operator metrics are dropped when a task ends (``/jobs/<id>/vertices/<v>/metrics``
+    then holds nothing, or the last sample taken while it ran). The batch planner chains scans into
+    ``MultipleInput`` / ``Calc`` vertices whose names do not start with "Source", so the stream graph in
+    ``/jobs/<id>`` (operator -> vertex) says where each scan runs, and per vertex:
+
+    * a chained scan's rows = the vertex's ``read-records`` (which counts a chained source's records) minus
+      what arrived over the network (each upstream vertex's ``write-records``, times the parallelism for a
+      BROADCAST edge). Exact for one scan per vertex; two scans in one vertex share one sum (``None``);
+    * a sink's rows are known when it heads its own vertex (its input is the vertex's ``read-records``);
+      chained after a join or an aggregation its input is not counted anywhere once the job ended (``None``).
+    """
+    vertices = {str(v.get("id")): v for v in details.get("vertices") or []}
+    plan_inputs = {str(n.get("id")): _inputs(n) for n in (details.get("plan") or {}).get("nodes") or []}
+    stream = [n for n in (details.get("stream-graph") or {}).get("nodes") or [] if isinstance(n, dict)]
+    vertex_of = {str(n.get("id")): str(n.get("job_vertex_id")) for n in stream}
+
+    def metric(vertex_id: str, key: str) -> int | None:
+        return _int(((vertices.get(vertex_id) or {}).get("metrics") or {}).get(key))
+
+    def producers(vertex_id: str) -> set[str]:
+        """Operators of the vertex whose records leave it (one means: every consumer gets the same records)."""
+        return {
+            str(edge.get("id"))
+            for node in stream
+            if vertex_of.get(str(node.get("id"))) != vertex_id
+            for edge in _inputs(node)
+            if vertex_of.get(str(edge.get("id"))) == vertex_id
+        }
+
+    def network_in(vertex_id: str) -> int | None:
+        total = 0
+        parallelism = _int((vertices.get(vertex_id) or {}).get("parallelism")) or 1
+        for edge in plan_inputs.get(vertex_id, []):
+            upstream = str(edge.get("id"))
+            sent = metric(upstream, "write-records")
+            if sent is None or len(producers(upstream)) > 1:
+                return None
+            total += sent * (parallelism if str(edge.get("ship_strategy", "")).upper() == "BROADCAST" else 1)
+        return total
+
+    scans: dict[str, list[int | None]] = {}
+    notes: dict[str, str] = {}
+    for vertex_id in vertices:
+        tables = []
+        for node in stream:
+            if vertex_of.get(str(node.get("id"))) == vertex_id and str(node.get("operator", "")).startswith("Source:"):
+                found = _SCAN_TABLE.search(str(node.get("description", "")))
+                tables.append(found.group(1) if found else str(node["operator"])[len("Source: ") :].split("[")[0])
+        if not tables:
+            continue
+        read, arrived = metric(vertex_id, "read-records"), network_in(vertex_id)
+        rows = read - arrived if read is not None and arrived is not None and read >= arrived else None
+        for table in tables:
+            scans.setdefault(table, []).append(rows if len(tables) == 1 else None)
+            if len(tables) > 1:
+                notes[table] = NOT_COUNTED_SHARED
+    sources = [
+        TableCount(
+            table=table,
+            rows=None if None in counts else sum(c for c in counts if c is not None),
+            scans=len(counts),
+            note=notes.get(table) if None in counts else None,
+        )
+        for table, counts in sorted(scans.items())
+    ]
+    sinks = []
+    for node in sorted(stream, key=lambda n: int(n["id"]) if str(n.get("id", "")).isdigit() else 0):
+        operator = str(node.get("operator", ""))
+        named = _NAMED_SINK.match(operator)
+        if not (operator.startswith("Sink:") or named):
+            continue
+        vertex_id = vertex_of[str(node.get("id"))]
+        heads_vertex = all(vertex_of.get(str(edge.get("id"))) != vertex_id for edge in _inputs(node))
+        alone = all(vertex_of.get(str(n.get("id"))) != vertex_id or n is node for n in stream)
+        rows = metric(vertex_id, "read-records") if heads_vertex and alone else None
+        sinks.append(
+            TableCount(
+                table=(named.group("writer") or named.group("legacy")) if named else operator,
+                rows=rows,
+                note=None if rows is not None else NOT_COUNTED_CHAINED,
+            )
+        )
+    return sources, sinks
+
+
+def with_sink_tables(summary: dict[str, Any], tables: list[str]) -> dict[str, Any]:
+    """Name the sinks Flink calls ``Sink: Filesystem`` after the script's INSERT targets, in statement order
+    (the planner translates the INSERTs, and numbers their operators, in that order)."""
+    sinks = summary.get("sinks") or []
+    if len(sinks) != len(tables) or not all(str(sink.get("table", "")).startswith("Sink:") for sink in sinks):
+        return summary  # named sinks are numbered later than unnamed ones: only an all-unnamed set is in order
+    return {**summary, "sinks": [{**sink, "table": table} for sink, table in zip(sinks, tables, strict=True)]}
+
+
 def summarize_job(details: dict[str, Any]) -> JobSummary:
     """Build the summary from ``GET /jobs/<id>`` (the same JSON the HistoryServer archives)."""
     vertices = [
@@ -144,10 +289,9 @@ def summarize_job(details: dict[str, Any]) -> JobSummary:
         )
         for v in details.get("vertices") or []
     ]
-    sources = [v for v in vertices if v.name.startswith("Source")]
-    sinks = [v for v in vertices if "Sink" in v.name]
-    source_counts = [v.records_in for v in sources]
-    sink_counts = [v.records_in for v in sinks]
+    sources, sinks = table_counts(details)
+    source_counts = [c.rows for c in sources]
+    sink_counts = [c.rows for c in sinks]
     start, end = _int(details.get("start-time")), _int(details.get("end-time"))
     return JobSummary(
         job_id=str(details["jid"]),
@@ -159,14 +303,12 @@ def summarize_job(details: dict[str, Any]) -> JobSummary:
         vertices_total=len(vertices),
         vertices_finished=sum(1 for v in vertices if v.status == "FINISHED"),
         records_read=sum(c for c in source_counts if c is not None) if sources and None not in source_counts else None,
-        records_written=(
-            sum(c for c in sink_counts if c is not None)
-            if sinks and None not in sink_counts and not any(v in sources for v in sinks)
-            else None
-        ),
+        records_written=sum(c for c in sink_counts if c is not None) if sinks and None not in sink_counts else None,
         max_parallelism=max((v.parallelism for v in vertices if v.parallelism), default=None),
         shuffle_bytes=sum(v.bytes_out or 0 for v in vertices) if vertices else None,
         vertices=vertices,
+        sources=sources,
+        sinks=sinks,
     )
 
 

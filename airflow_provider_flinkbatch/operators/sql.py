@@ -442,20 +442,26 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
             except Exception as err:  # cleanup is housekeeping: it must not change the task's outcome
                 self.log.warning("Cleanup after Flink job %s failed: %s", handle.job_id, err)
         if state == SUCCESS_STATE:
-            from airflow_provider_flinkbatch.jobs import JobSummary
+            from airflow_provider_flinkbatch.jobs import JobSummary, with_sink_tables
+            from airflow_provider_flinkbatch.lineage import job_lineage
+            from airflow_provider_flinkbatch.sql.statements import split_statements
 
+            # after a deferral this is a fresh operator: the INSERT targets come from the (rendered) script
+            statements = self._request.statements if self._request is not None else split_statements(self.sql)
+            summary = with_sink_tables(summary, [table.table for table in job_lineage(statements).outputs])
             figures = JobSummary.model_validate(summary)
             context["ti"].xcom_push(key=METRICS_XCOM_KEY, value=figures.metrics())
             self.log.info("Flink job %s metrics:\n%s", handle.job_id, figures.metrics_table())
-            written = summary.get("records_written")
+            read, written = summary.get("records_read"), summary.get("records_written")
             self.log.info(
-                "Flink job %s FINISHED in %.1fs: %d/%d vertices finished, %s records read, %s",
+                "Flink job %s FINISHED in %.1fs: %d/%d vertices finished, %s, %s; per table: %s",
                 handle.job_id,
                 (summary.get("duration_ms") or 0) / 1000,
                 summary.get("vertices_finished", 0),
                 summary.get("vertices_total", 0),
-                summary.get("records_read"),
-                f"{written} records written" if written is not None else "records written not reported by Flink",
+                f"{read:,} records read" if read is not None else "records read not reported by Flink",
+                f"{written:,} records written" if written is not None else "records written not reported by Flink",
+                figures.tables_line() or "-",
             )
             return summary
         diagnosis = target.diagnose(handle, state, self.retry_on)

@@ -240,3 +240,9 @@ with DAG("it_preset_missing_endpoints", schedule=None, start_date=START, params=
         presets=["celeborn"],
         retries=2,
     )
+
+with DAG("it_join_counts", schedule=None, start_date=START, params=PARAMS):
+    # rows per source table and per sink table on a real 3-table join with aggregation (tests/test_jobs.py)
+    FlinkBatchSqlOperator(
+        task_id="join", sql="sql/it_join_counts.sql", job_name="it.join_counts", deferrable=True, poll_interval=0.5
+    )
