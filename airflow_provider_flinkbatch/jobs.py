@@ -156,7 +156,9 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-_SCAN_TABLE = re.compile(r"TableSourceScan\(table=\[\[(?:[^,\]]+, )*?([^,\]]+?)(?:, (?:filter|project|partitions|metadata|limit)=|\]\])")
+_SCAN_TABLE = re.compile(
+    r"TableSourceScan\(table=\[\[(?:[^,\]]+, )*?([^,\]]+?)(?:, (?:filter|project|partitions|metadata|limit)=|\]\])"
+)
 # Sink V2: "<table>[12]: Writer"; legacy sinks: "Sink: <table>[12]" (print) or "Sink: Filesystem" (no table).
 _NAMED_SINK = re.compile(r"^(?:(?P<writer>[^\[:]+)\[\d+\]: Writer|Sink: (?P<legacy>[^\[]+)\[\d+\])$")
 NOT_COUNTED_CHAINED = "Flink keeps no per-operator counts of a finished job; this sink is chained after other operators"
