@@ -267,6 +267,32 @@ def table_counts(details: dict[str, Any]) -> tuple[list[TableCount], list[TableC
     return sources, sinks
 
 
+ROWS_WRITTEN_ACCUMULATOR = "flinkbatch.rows-written."  # the runner's: flinkbatch.rows-written.<n>.<table>
+
+
+def with_rows_written(summary: dict[str, Any], accumulators: dict[str, Any]) -> dict[str, Any]:
+    """Rows written per sink from the runner's counters (``GET /jobs/<id>/accumulators``), in INSERT order.
+
+    The runner puts a chained pass-through counter in front of every sink; unlike per-operator metrics,
+    accumulators outlive the job, so these are exact. Without them (an older runner jar) the summary
+    keeps what the stream graph could tell.
+    """
+    counted: list[tuple[int, str, int]] = []
+    for entry in accumulators.get("user-task-accumulators") or []:
+        name = str(entry.get("name", ""))
+        if not name.startswith(ROWS_WRITTEN_ACCUMULATOR):
+            continue
+        number, _, table = name[len(ROWS_WRITTEN_ACCUMULATOR) :].partition(".")
+        try:
+            counted.append((int(number), table, int(str(entry.get("value")))))
+        except ValueError:
+            continue
+    if not counted:
+        return summary
+    sinks = [TableCount(table=table, rows=rows).model_dump() for _, table, rows in sorted(counted)]
+    return {**summary, "sinks": sinks, "records_written": sum(rows for _, _, rows in counted)}
+
+
 def with_sink_tables(summary: dict[str, Any], tables: list[str]) -> dict[str, Any]:
     """Name the sinks Flink calls ``Sink: Filesystem`` after the script's INSERT targets, in statement order
     (the planner translates the INSERTs, and numbers their operators, in that order)."""

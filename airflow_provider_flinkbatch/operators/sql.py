@@ -442,13 +442,19 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
             except Exception as err:  # cleanup is housekeeping: it must not change the task's outcome
                 self.log.warning("Cleanup after Flink job %s failed: %s", handle.job_id, err)
         if state == SUCCESS_STATE:
-            from airflow_provider_flinkbatch.jobs import JobSummary, with_sink_tables
+            from airflow_provider_flinkbatch.jobs import JobSummary, with_rows_written, with_sink_tables
             from airflow_provider_flinkbatch.lineage import job_lineage
             from airflow_provider_flinkbatch.sql.statements import split_statements
 
             # after a deferral this is a fresh operator: the INSERT targets come from the (rendered) script
             statements = self._request.statements if self._request is not None else split_statements(self.sql)
             summary = with_sink_tables(summary, [table.table for table in job_lineage(statements).outputs])
+            accumulators = getattr(target, "job_accumulators", None)  # targets that reach the job's REST API
+            if accumulators is not None:
+                try:
+                    summary = with_rows_written(summary, accumulators(handle))
+                except Exception as err:  # the figures are informative: never fail a finished job over them
+                    self.log.warning("Could not read the rows-written counters of Flink job %s: %s", handle.job_id, err)
             figures = JobSummary.model_validate(summary)
             context["ti"].xcom_push(key=METRICS_XCOM_KEY, value=figures.metrics())
             self.log.info("Flink job %s metrics:\n%s", handle.job_id, figures.metrics_table())

@@ -73,6 +73,11 @@ def job_exceptions(job_id: str) -> ApiCall[dict[str, Any]]:
     return ApiCall("GET", f"/jobs/{check_job_id(job_id)}/exceptions", _require("exceptionHistory"))
 
 
+def job_accumulators(job_id: str) -> ApiCall[dict[str, Any]]:
+    """User accumulators of a job (kept after it ended, and archived): the runner's rows-written counters."""
+    return ApiCall("GET", f"/jobs/{check_job_id(job_id)}/accumulators", _require("user-task-accumulators"))
+
+
 def cancel_job(job_id: str) -> ApiCall[Any]:
     # Flink answers 202 with an empty body; cancelling twice is harmless, so it is retried.
     return ApiCall("PATCH", f"/jobs/{check_job_id(job_id)}", _identity, params={"mode": "cancel"}, expect_json=False)

@@ -10,16 +10,31 @@ import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.apache.flink.api.common.accumulators.LongCounter;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.functions.RichMapFunction;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.dag.Pipeline;
+import org.apache.flink.api.dag.Transformation;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.streaming.api.operators.SimpleOperatorFactory;
+import org.apache.flink.streaming.api.operators.StreamMap;
+import org.apache.flink.streaming.api.transformations.OneInputTransformation;
 import org.apache.flink.table.api.EnvironmentSettings;
 import org.apache.flink.table.api.StatementSet;
 import org.apache.flink.table.api.TableEnvironment;
 import org.apache.flink.table.api.TableResult;
+import org.apache.flink.table.api.internal.TableEnvironmentImpl;
 import org.apache.flink.table.api.internal.TableEnvironmentInternal;
 import org.apache.flink.table.catalog.ContextResolvedTable;
 import org.apache.flink.table.catalog.ObjectIdentifier;
 import org.apache.flink.table.catalog.ResolvedCatalogBaseTable;
 import org.apache.flink.table.catalog.ResolvedCatalogTable;
 import org.apache.flink.table.catalog.ResolvedSchema;
+import org.apache.flink.table.delegation.Executor;
+import org.apache.flink.table.operations.ModifyOperation;
+import org.apache.flink.table.operations.Operation;
+import org.apache.flink.table.operations.SinkModifyOperation;
 
 /**
  * Runs a Flink SQL batch script as exactly one Flink job.
@@ -38,6 +53,12 @@ import org.apache.flink.table.catalog.ResolvedSchema;
  * <p>With {@code --explain} the statement set is not executed; its optimized plan is printed between
  * marker lines, followed by one {@code FLINKBATCH-TABLES <json>} line describing every table the script
  * declared (columns, partition keys, connector options), so plan insight can tell what a scan skipped.
+ *
+ * <p>Each INSERT's sink gets a chained pass-through map in front of it that counts the rows the sink
+ * receives into an accumulator named {@code flinkbatch.rows-written.<n>.<table>}: Flink drops per-operator
+ * metrics when a task ends, accumulators stay with the finished job ({@code /jobs/<id>/accumulators}, the
+ * HistoryServer archives), so "rows written per table" is exact. A sink whose shape is not the expected
+ * one (one input) is submitted uncounted, never refused.
  */
 public final class FlinkBatchSqlRunner {
     private static final Pattern SET_PATTERN = Pattern.compile(
@@ -88,6 +109,7 @@ public final class FlinkBatchSqlRunner {
     static void run(List<String> statements, boolean explain) {
         TableEnvironment tEnv = TableEnvironment.create(EnvironmentSettings.inBatchMode());
         StatementSet insertSet = tEnv.createStatementSet();
+        List<String> insertStatements = new ArrayList<>();
         int inserts = 0;
         int index = 0;
         for (String statement : statements) {
@@ -100,6 +122,7 @@ public final class FlinkBatchSqlRunner {
                     applyReset(tEnv, statement.strip());
                 } else if (head.startsWith("INSERT")) {
                     insertSet.addInsertSql(statement);
+                    insertStatements.add(statement);
                     inserts++;
                 } else {
                     TableResult ignored = tEnv.executeSql(statement);
@@ -122,7 +145,106 @@ public final class FlinkBatchSqlRunner {
             System.out.println("FLINKBATCH-TABLES " + tablesJson(tEnv));
             return;
         }
-        insertSet.execute();
+        executeCountingRows(tEnv, insertStatements);
+    }
+
+    static final String ROWS_WRITTEN = "flinkbatch.rows-written.";
+
+    /** What {@code StatementSet.execute()} does (translate, one pipeline, submit), with a row counter per sink. */
+    private static void executeCountingRows(TableEnvironment tEnv, List<String> inserts) {
+        TableEnvironmentImpl impl = (TableEnvironmentImpl) tEnv;
+        List<ModifyOperation> operations = new ArrayList<>();
+        for (String insert : inserts) {
+            for (Operation operation : impl.getParser().parse(insert)) {
+                operations.add((ModifyOperation) operation);
+            }
+        }
+        List<Transformation<?>> sinks = impl.getPlanner().translate(operations);
+        List<String> names = new ArrayList<>();
+        for (ModifyOperation operation : operations) {
+            names.add(operation instanceof SinkModifyOperation
+                    ? ((SinkModifyOperation) operation).getContextResolvedTable().getIdentifier().asSummaryString()
+                    : operation.asSummaryString());
+        }
+        if (sinks.size() == operations.size()) {
+            for (int i = 0; i < sinks.size(); i++) {
+                String table = operations.get(i) instanceof SinkModifyOperation
+                        ? ((SinkModifyOperation) operations.get(i)).getContextResolvedTable().getIdentifier()
+                                .getObjectName()
+                        : "sink";
+                countRowsInto(sinks.get(i), ROWS_WRITTEN + (i + 1) + "." + table, table);
+            }
+        }
+        try {
+            java.lang.reflect.Field field = TableEnvironmentImpl.class.getDeclaredField("execEnv");
+            field.setAccessible(true);
+            Executor executor = (Executor) field.get(impl);
+            String jobName = impl.getConfig().getOptional(PipelineOptions.NAME)
+                    .orElse("insert-into_" + String.join(",", names));
+            Pipeline pipeline = executor.createPipeline(sinks, impl.getConfig().getConfiguration(), jobName);
+            executor.executeAsync(pipeline);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("FlinkBatchSqlRunner: cannot reach the table environment's executor", e);
+        } catch (Exception e) {
+            throw new IllegalStateException("FlinkBatchSqlRunner: submitting the job failed: " + e.getMessage(), e);
+        }
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static void countRowsInto(Transformation<?> sink, String accumulator, String table) {
+        if (sink.getInputs().size() != 1) {
+            return;
+        }
+        java.lang.reflect.Field field = null;
+        for (Class<?> type = sink.getClass(); type != null && field == null; type = type.getSuperclass()) {
+            try {
+                field = type.getDeclaredField("input");
+            } catch (NoSuchFieldException e) {
+                // look in the superclass
+            }
+        }
+        if (field == null || !Transformation.class.isAssignableFrom(field.getType())) {
+            return;
+        }
+        Transformation input = sink.getInputs().get(0);
+        OneInputTransformation counter = new OneInputTransformation(
+                input,
+                "Count rows: " + table,
+                SimpleOperatorFactory.of(new StreamMap(new CountRows(accumulator))),
+                (TypeInformation) input.getOutputType(),
+                input.getParallelism());
+        if (input.getMaxParallelism() > 0) {
+            counter.setMaxParallelism(input.getMaxParallelism());
+        }
+        try {
+            field.setAccessible(true);
+            field.set(sink, counter);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            // leave this sink uncounted: its rows are reported as unknown
+        }
+    }
+
+    /** Passes rows through, counting them into an accumulator (kept with the finished job). */
+    public static final class CountRows<T> extends RichMapFunction<T, T> {
+        private static final long serialVersionUID = 1L;
+        private final String accumulator;
+        private transient LongCounter rows;
+
+        CountRows(String accumulator) {
+            this.accumulator = accumulator;
+        }
+
+        @Override
+        public void open(OpenContext context) {
+            rows = new LongCounter();
+            getRuntimeContext().addAccumulator(accumulator, rows);
+        }
+
+        @Override
+        public T map(T value) {
+            rows.add(1L);
+            return value;
+        }
     }
 
     private static void applySet(TableEnvironment tEnv, String statement) {

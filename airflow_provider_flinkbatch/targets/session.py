@@ -171,6 +171,9 @@ class SessionTarget:
     def job_exceptions(self, handle: JobHandle) -> dict[str, Any]:
         return self._with_history(calls.job_exceptions(handle.job_id))
 
+    def job_accumulators(self, handle: JobHandle) -> dict[str, Any]:
+        return self._with_history(calls.job_accumulators(handle.job_id))
+
     def _with_history(self, call: calls.ApiCall[dict[str, Any]]) -> dict[str, Any]:
         """Ask the JobManager; if it no longer knows the job (restarted), ask the HistoryServer."""
         try:
