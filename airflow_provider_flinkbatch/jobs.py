@@ -66,6 +66,17 @@ class JobSummary(BaseModel):
     sources: list[TableCount] = []
     sinks: list[TableCount] = []
 
+    def finished_line(self) -> str:
+        """The task log's line for a FINISHED job: totals, then rows per table."""
+        read = f"{self.records_read:,} records read" if self.records_read is not None else None
+        written = f"{self.records_written:,} records written" if self.records_written is not None else None
+        return (
+            f"Flink job {self.job_id} FINISHED in {(self.duration_ms or 0) / 1000:.1f}s: "
+            f"{self.vertices_finished}/{self.vertices_total} vertices finished, "
+            f"{read or 'records read not reported by Flink'}, {written or 'records written not reported by Flink'}"
+            f"; per table: {self.tables_line() or '-'}"
+        )
+
     def tables_line(self) -> str:
         """``orders 6,000 (2 scans), customers 200 read; revenue 35 written`` for the log line."""
 
@@ -291,6 +302,15 @@ def with_rows_written(summary: dict[str, Any], accumulators: dict[str, Any]) -> 
         return summary
     sinks = [TableCount(table=table, rows=rows).model_dump() for _, table, rows in sorted(counted)]
     return {**summary, "sinks": sinks, "records_written": sum(rows for _, _, rows in counted)}
+
+
+def complete_summary(
+    summary: dict[str, Any], sink_tables: list[str], accumulators: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The trigger's summary with the sinks named after the INSERT targets and the runner's rows-written
+    counters applied (when the target could read them)."""
+    summary = with_sink_tables(summary, sink_tables)
+    return with_rows_written(summary, accumulators) if accumulators is not None else summary
 
 
 def with_sink_tables(summary: dict[str, Any], tables: list[str]) -> dict[str, Any]:

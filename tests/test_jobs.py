@@ -3,6 +3,7 @@ here from the input and output files (not from anything Flink reports)."""
 
 from __future__ import annotations
 
+import json
 import random
 from decimal import Decimal
 from pathlib import Path
@@ -10,7 +11,39 @@ from pathlib import Path
 import pytest
 from conftest import RunDag, read_output, xcom_value
 
-pytestmark = pytest.mark.integration
+from airflow_provider_flinkbatch.jobs import NOT_COUNTED_CHAINED, JobSummary, complete_summary, summarize_job
+
+RECORDED = json.loads((Path(__file__).parent / "data" / "flink-2.3-join-job.json").read_text())
+
+
+def test_rows_per_table_from_a_recorded_join_with_broadcast_inputs_at_parallelism_2() -> None:
+    """Real Flink 2.3 JSON (see the file's _source): the orders scans run inside MultipleInput vertices of
+    parallelism 2 that also receive customers (and products) broadcast, i.e. twice."""
+    summary = summarize_job(RECORDED["details"])
+    assert [(c.table, c.rows, c.scans) for c in summary.sources] == [
+        ("customers", 200, 1),
+        ("orders", 800_000, 2),  # 400,000 rows, scanned by both INSERTs
+        ("products", 50, 1),
+    ]
+    assert summary.records_read == 800_250
+    # without the runner's counters, the sinks chained after a join / an aggregation are not counted
+    assert [(c.rows, c.note) for c in summary.sinks] == [(None, NOT_COUNTED_CHAINED)] * 2
+    assert summary.records_written is None
+    done = JobSummary.model_validate(
+        complete_summary(summary.model_dump(), ["revenue", "big_orders"], RECORDED["accumulators"])
+    )
+    assert [(c.table, c.rows) for c in done.sinks] == [("revenue", 35), ("big_orders", 70_129)]
+    assert done.finished_line().endswith(
+        "800,250 records read, 70,164 records written; per table: customers 200, orders 800,000 (2 scans), "
+        "products 50 read; revenue 35, big_orders 70,129 written"
+    )
+
+
+def test_without_the_stream_graph_nothing_is_guessed() -> None:
+    details = {key: value for key, value in RECORDED["details"].items() if key != "stream-graph"}
+    summary = summarize_job(details)
+    assert summary.sources == [] and summary.records_read is None and summary.records_written is None
+    assert "records read not reported by Flink, records written not reported by Flink" in summary.finished_line()
 
 
 def _write_inputs(data_dir: Path) -> dict[str, list[list[str]]]:
@@ -36,6 +69,7 @@ def _lines(folder: Path) -> int:
     return sum(len(path.read_text().splitlines()) for path in folder.iterdir())
 
 
+@pytest.mark.integration
 def test_rows_per_source_table_and_per_sink_on_a_three_table_join(
     run_dag: RunDag, data_dir: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:

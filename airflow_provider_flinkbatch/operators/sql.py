@@ -442,36 +442,31 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
             except Exception as err:  # cleanup is housekeeping: it must not change the task's outcome
                 self.log.warning("Cleanup after Flink job %s failed: %s", handle.job_id, err)
         if state == SUCCESS_STATE:
-            from airflow_provider_flinkbatch.jobs import JobSummary, with_rows_written, with_sink_tables
+            from airflow_provider_flinkbatch.jobs import JobSummary, complete_summary
             from airflow_provider_flinkbatch.lineage import job_lineage
             from airflow_provider_flinkbatch.sql.statements import split_statements
 
             # after a deferral this is a fresh operator: the INSERT targets come from the (rendered) script
             statements = self._request.statements if self._request is not None else split_statements(self.sql)
-            summary = with_sink_tables(summary, [table.table for table in job_lineage(statements).outputs])
-            accumulators = getattr(target, "job_accumulators", None)  # targets that reach the job's REST API
-            if accumulators is not None:
-                try:
-                    summary = with_rows_written(summary, accumulators(handle))
-                except Exception as err:  # the figures are informative: never fail a finished job over them
-                    self.log.warning("Could not read the rows-written counters of Flink job %s: %s", handle.job_id, err)
+            summary = complete_summary(
+                summary, [table.table for table in job_lineage(statements).outputs], self._accumulators(target, handle)
+            )
             figures = JobSummary.model_validate(summary)
             context["ti"].xcom_push(key=METRICS_XCOM_KEY, value=figures.metrics())
             self.log.info("Flink job %s metrics:\n%s", handle.job_id, figures.metrics_table())
-            read, written = summary.get("records_read"), summary.get("records_written")
-            self.log.info(
-                "Flink job %s FINISHED in %.1fs: %d/%d vertices finished, %s, %s; per table: %s",
-                handle.job_id,
-                (summary.get("duration_ms") or 0) / 1000,
-                summary.get("vertices_finished", 0),
-                summary.get("vertices_total", 0),
-                f"{read:,} records read" if read is not None else "records read not reported by Flink",
-                f"{written:,} records written" if written is not None else "records written not reported by Flink",
-                figures.tables_line() or "-",
-            )
+            self.log.info("%s", figures.finished_line())
             return summary
         diagnosis = target.diagnose(handle, state, self.retry_on)
         raise_for_failed_job(self.log, context, diagnosis, links=self._links(target, handle))
+
+    def _accumulators(self, target: Target, handle: JobHandle) -> dict[str, Any] | None:
+        """The job's accumulators (the runner's rows-written counters), from targets that reach its REST API."""
+        read = getattr(target, "job_accumulators", None)
+        try:
+            return read(handle) if read is not None else None
+        except Exception as err:  # the figures are informative: never fail a finished job over them
+            self.log.warning("Could not read the rows-written counters of Flink job %s: %s", handle.job_id, err)
+            return None
 
     def _links(self, target: Target, handle: JobHandle) -> dict[str, str]:
         from airflow_provider_flinkbatch.links.urls import flink_ui_job_url, history_server_job_url
