@@ -49,3 +49,16 @@ def test_a_position_on_the_statements_first_line_is_shifted_by_its_column() -> N
 def test_messages_without_a_statement_are_only_deduplicated() -> None:
     assert without_repeats("SQL parse failed. SQL parse failed. Encountered x") == "SQL parse failed. Encountered x"
     assert describe_rejection("no INSERT statement", SCRIPT, "job.sql") == "no INSERT statement"
+
+
+def test_a_parse_error_points_into_the_file() -> None:
+    script = (
+        "CREATE TEMPORARY TABLE s (x INT) WITH ('connector' = 'datagen');\n"
+        "CREATE TEMPORARY TABLE t (x INT) WITH ('connector' = 'blackhole');\n\nINSERT INTO t\n  SELECT x\n  FORM s;\n"
+    )
+    # the runner's message for this script on Flink 2.3 (`flinkbatch explain` of the same file prints the result)
+    message = 'Statement 3 of 3 (INSERT INTO t SELECT x FORM s) failed: SQL parse failed. Encountered "s" at line 3, column 8.'
+    assert describe_rejection(message, script, "job.sql") == (
+        'job.sql:6:8: SQL parse failed. Encountered "s" at line 6, column 8.\n'
+        "  in statement 3 of 3 (line 4): INSERT INTO t SELECT x FORM s"
+    )
