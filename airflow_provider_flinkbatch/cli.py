@@ -124,22 +124,10 @@ def _default_to_local_cluster(conn_id: str) -> None:
     default one (saying so), as ``flinkbatch validate`` does."""
     import os
 
-    from airflow.sdk.exceptions import AirflowNotFoundException
+    from airflow_provider_flinkbatch.local.connection import connection_state, local_cluster_for
 
-    from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-    from airflow_provider_flinkbatch.local.cluster import running_local_cluster
-    from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID, FlinkConnectionError
-
-    if conn_id != DEFAULT_CONN_ID:
-        return
-    try:
-        FlinkRestHook(conn_id).settings  # noqa: B018 - only: is it defined?
-        return
-    except FlinkConnectionError as err:
-        if not isinstance(err.__cause__, AirflowNotFoundException):
-            return  # malformed: the real lookup reports it
-    local = running_local_cluster()
-    if local is not None:
+    local = local_cluster_for(conn_id)
+    if local is not None and connection_state(conn_id) == "undefined":
         print(
             f"connection {conn_id!r} is not defined in this shell: using the local cluster at {local.rest_url}",
             file=sys.stderr,

@@ -123,31 +123,17 @@ class ConnectionCheck:
     local_rest_url: str | None = None
 
 
-def _local_cluster_for(conn_id: str) -> Any:
-    """The running ``flinkbatch local up`` cluster (the demo's), when ``conn_id`` is the default one."""
-    from airflow_provider_flinkbatch.local.cluster import running_local_cluster
-    from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
-
-    return running_local_cluster() if conn_id == DEFAULT_CONN_ID else None
-
-
 def check_connection(conn_id: str) -> ConnectionCheck:
     """Look the connection up as a task would. Not defined here (a developer's shell): use the running local
     cluster for ``flink_batch_default``, else skip the check and say how to provide the connection."""
-    from airflow.sdk.exceptions import AirflowNotFoundException
+    from airflow_provider_flinkbatch.local.connection import connection_state, local_cluster_for
 
-    from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-    from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
-
-    try:
-        FlinkRestHook(conn_id).settings  # noqa: B018 - looks the connection up and checks its fields
+    state = connection_state(conn_id)
+    if state == "defined":
         return ConnectionCheck()
-    except FlinkConnectionError as err:
-        if not isinstance(err.__cause__, AirflowNotFoundException):
-            return ConnectionCheck(problem=str(err))
-    except Exception as err:  # a broken secrets backend: report, do not crash the whole run
-        return ConnectionCheck(problem=f"connection lookup failed: {err}")
-    local = _local_cluster_for(conn_id)
+    if state != "undefined":
+        return ConnectionCheck(problem=state)
+    local = local_cluster_for(conn_id)
     if local is not None:
         return ConnectionCheck(
             note=f"connection {conn_id!r} is not defined in this shell: using the local cluster at {local.rest_url} "
