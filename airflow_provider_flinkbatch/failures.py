@@ -19,7 +19,7 @@ def diagnose_or_placeholder(conn_id: str, job_id: str, state: str, retry_on: dic
     """The diagnosis from the first source that knows the job, or an 'unknown' one saying what was tried."""
     from airflow_provider_flinkbatch.diagnosis import Diagnosis
     from airflow_provider_flinkbatch.history.sources import ArchiveError
-    from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook, JobHistoryNotFound
+    from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook, JobHistoryNotFound
     from airflow_provider_flinkbatch.rest.errors import FlinkRestError
 
     try:

@@ -49,7 +49,7 @@ class FlinkJobSensor(BaseSensorOperator):
         """``/jobs/<id>`` from the JobManager, or (job forgotten after a restart) the HistoryServer/archives."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook, JobHistoryNotFound
+        from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook, JobHistoryNotFound
         from airflow_provider_flinkbatch.rest.client import RetryPolicy
 
         hook = getattr(self, "_history_hook", None)

@@ -26,7 +26,7 @@ from airflow_provider_flinkbatch.specs.model import JobSpec, SpecTest
 
 if TYPE_CHECKING:
     from airflow_provider_flinkbatch.specs.rows import TableDiff
-    from airflow_provider_flinkbatch.targets.session import SessionTarget
+    from airflow_provider_flinkbatch.session.target import SessionTarget
 
 DEFAULT_TIMEOUT = 300.0
 
@@ -116,7 +116,7 @@ class SpecTestRunner:
         """The session target of the cluster (started on first use when no URL was given)."""
         if self._target is None:
             from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
-            from airflow_provider_flinkbatch.targets.session import SessionTarget
+            from airflow_provider_flinkbatch.session.target import SessionTarget
 
             if self.rest_url is None:
                 from airflow_provider_flinkbatch.local import LocalCluster

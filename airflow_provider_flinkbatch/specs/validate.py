@@ -112,7 +112,7 @@ def _static_checks(spec: JobSpec, root: Path) -> tuple[list[SpecError], list[str
 
 
 def _connection_errors(spec: JobSpec, file: str, cache: dict[str, str | None]) -> list[SpecError]:
-    from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
+    from airflow_provider_flinkbatch.session.hook import FlinkRestHook
     from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
 
     if spec.flink_conn_id not in cache:
@@ -185,7 +185,7 @@ def _plan_on_cluster(rest_url: str) -> Callable[[list[str], dict[str, str]], Non
     from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
     from airflow_provider_flinkbatch.rest.errors import FlinkServerError
     from airflow_provider_flinkbatch.specs.testing import rest_settings
-    from airflow_provider_flinkbatch.targets.session import SessionTarget
+    from airflow_provider_flinkbatch.session.target import SessionTarget
 
     target = SessionTarget(FlinkRestClient(rest_settings(rest_url), RetryPolicy(budget=30.0)), "validate")
 

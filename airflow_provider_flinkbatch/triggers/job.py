@@ -76,7 +76,7 @@ class FlinkJobTrigger(BaseTrigger):
         return job_interval(job, self.min_poll_interval, self.poll_interval, self.poll_age_fraction)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
+        from airflow_provider_flinkbatch.session.hook import FlinkRestHook
         from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
         from airflow_provider_flinkbatch.triggers.poller import poller_for
 
@@ -184,7 +184,7 @@ class FlinkJobTrigger(BaseTrigger):
         """The user stopped the deferred task: cancel the Flink job so nothing keeps running."""
         if not self.cancel_on_kill:
             return
-        from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
+        from airflow_provider_flinkbatch.session.hook import FlinkRestHook
         from airflow_provider_flinkbatch.rest import calls
         from airflow_provider_flinkbatch.rest.client import RetryPolicy
 

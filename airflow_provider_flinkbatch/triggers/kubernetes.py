@@ -2,7 +2,7 @@
 
 Polls the custom resource through the Airflow Kubernetes connection (``AsyncKubernetesHook``,
 ``kubernetes_asyncio``) and reads ``.status`` with the same rules as the target
-(:mod:`~airflow_provider_flinkbatch.kubernetes.status`). Once the job id is known and a JobManager
+(:mod:`~airflow_provider_flinkbatch.kubernetes.state`). Once the job id is known and a JobManager
 REST URL is configured, the job's own ``GET /jobs/<id>`` (progress, vertices, counters) is read too:
 it is the summary of the terminal event. Events are those of :class:`FlinkJobTrigger`.
 
@@ -82,8 +82,8 @@ class FlinkKubernetesTrigger(BaseTrigger):
         from kubernetes_asyncio.client import CustomObjectsApi
 
         from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
-        from airflow_provider_flinkbatch.kubernetes.manifests import GROUP, JOB_NAME_ANNOTATION, VERSION
-        from airflow_provider_flinkbatch.kubernetes.status import details_from_status, observe
+        from airflow_provider_flinkbatch.kubernetes.manifests import GROUP, VERSION
+        from airflow_provider_flinkbatch.kubernetes.state import ResourceState
         from airflow_provider_flinkbatch.rest.client import RetryPolicy
 
         rest = None
@@ -112,15 +112,13 @@ class FlinkKubernetesTrigger(BaseTrigger):
                         failures += 1
                         continue
                     failures = 0
-                    observed = observe(resource)
-                    details = None
-                    if rest is not None and observed.jobmanager_may_answer and observed.deployment != "MISSING":
-                        details = await self._job_details(rest)
-                    state = str(details["state"]) if details else observed.state
-                    if is_terminal(state) or is_terminal(observed.state):
-                        if details is None or not is_terminal(str(details["state"])):
-                            job_name = (resource["metadata"].get("annotations") or {}).get(JOB_NAME_ANNOTATION, "")
-                            details = details_from_status(resource, self.job_id, job_name)
+                    observed = ResourceState.of(resource)
+                    flink = None
+                    if rest is not None and observed.jobmanager_running:
+                        flink = await self._job_details(rest)
+                    details = observed.job_details(resource, self.job_id, flink)
+                    state = str(details["state"])
+                    if is_terminal(state):
                         event: dict[str, Any] = {
                             "status": "terminal",
                             "job_id": self.job_id,
@@ -133,7 +131,7 @@ class FlinkKubernetesTrigger(BaseTrigger):
                             event["message"] = observed.error
                         yield TriggerEvent(event)
                         return
-                    vertices = details.get("vertices") or [] if details else []
+                    vertices = details.get("vertices") or []
                     done = sum(1 for v in vertices if v.get("status") == "FINISHED")
                     progress = f", {done}/{len(vertices)} vertices finished" if vertices else ""
                     seen = (state, observed.lifecycle, observed.deployment, progress)
@@ -151,7 +149,7 @@ class FlinkKubernetesTrigger(BaseTrigger):
         """The JobManager's REST client (``rest_url``) with the flink connection's auth and TLS, if any."""
         if not self.rest_url:
             return None
-        from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
+        from airflow_provider_flinkbatch.session.hook import FlinkRestHook
         from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
         from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
 

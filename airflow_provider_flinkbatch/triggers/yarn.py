@@ -19,23 +19,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_flinkbatch.yarn.settings import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
-    from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient
     from airflow_provider_flinkbatch.yarn.settings import YarnConnectionSettings
-
-
-def _async_flink_client(settings: YarnConnectionSettings, rest_url: str, budget: float) -> AsyncFlinkRestClient:
-    from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
-    from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
-    from airflow_provider_flinkbatch.yarn.client import httpx_auth
-
-    client = AsyncFlinkRestClient(
-        FlinkConnectionSettings(rest_url=rest_url, verify=settings.verify, timeout=settings.timeout),
-        RetryPolicy(budget=budget),
-    )
-    auth = httpx_auth(settings)
-    if auth is not None:
-        client._client().auth = auth
-    return client
 
 
 class YarnApplicationTrigger(BaseTrigger):
@@ -76,12 +60,12 @@ class YarnApplicationTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_flinkbatch.hooks.yarn import FlinkYarnHook
+        from airflow_provider_flinkbatch.yarn.hook import FlinkYarnHook, proxy_url
         from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
         from airflow_provider_flinkbatch.rest.client import RetryPolicy
-        from airflow_provider_flinkbatch.targets.yarn import proxy_url
         from airflow_provider_flinkbatch.triggers.poller import job_interval
-        from airflow_provider_flinkbatch.yarn import apps, calls
+        from airflow_provider_flinkbatch.yarn import calls
+        from airflow_provider_flinkbatch.yarn.state import ApplicationState, details_from_app
 
         rm = None
         try:
@@ -90,15 +74,16 @@ class YarnApplicationTrigger(BaseTrigger):
                 app = await rm.call(calls.application(self.application_id))
                 details: dict[str, Any] | None = None
                 source = "jobmanager"
-                if str(app.get("state")) == "RUNNING":
+                observed = ApplicationState.of(app)
+                if observed.running:
                     details = await self._flink_get(rm.settings, proxy_url(rm.settings, app))
                     if details is not None and not is_terminal(str(details.get("state"))):
                         self._log_progress(summarize_job(details).model_dump())
                         details = None
-                elif apps.is_final(app):
+                elif observed.final:
                     details, source = await self._after_end(rm.settings, app), "historyserver"
                     if details is None:
-                        details, source = apps.details_from_app(app, self.job_id), "yarn"
+                        details, source = details_from_app(app, self.job_id), "yarn"
                 if details is not None:
                     yield TriggerEvent(
                         {
@@ -135,9 +120,11 @@ class YarnApplicationTrigger(BaseTrigger):
     async def _flink_get(self, settings: YarnConnectionSettings, base_url: str) -> dict[str, Any] | None:
         """``/jobs/<id>`` from a Flink REST endpoint; None when it does not (yet) answer with the job."""
         from airflow_provider_flinkbatch.rest import calls
+        from airflow_provider_flinkbatch.rest.client import RetryPolicy
         from airflow_provider_flinkbatch.rest.errors import FlinkRestError
+        from airflow_provider_flinkbatch.yarn.hook import async_flink_client
 
-        client = _async_flink_client(settings, base_url, budget=min(self.poll_interval, 10.0))
+        client = async_flink_client(settings, base_url, RetryPolicy(budget=min(self.poll_interval, 10.0)))
         try:
             return await client.call(calls.job_details(self.job_id))
         except FlinkRestError as err:  # the proxy shows a page while the JobManager starts or stops
@@ -161,7 +148,7 @@ class YarnApplicationTrigger(BaseTrigger):
         """The user stopped the deferred task: kill the YARN application so nothing keeps running."""
         if not self.cancel_on_kill:
             return
-        from airflow_provider_flinkbatch.hooks.yarn import FlinkYarnHook
+        from airflow_provider_flinkbatch.yarn.hook import FlinkYarnHook
         from airflow_provider_flinkbatch.rest.client import RetryPolicy
         from airflow_provider_flinkbatch.yarn import calls
 

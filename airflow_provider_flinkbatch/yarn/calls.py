@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_flinkbatch.rest.calls import ApiCall
-from airflow_provider_flinkbatch.yarn.apps import check_app_id
+from airflow_provider_flinkbatch.yarn.tags import check_app_id
 
 APPS = "/ws/v1/cluster/apps"
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook, settings_from_connection
+from airflow_provider_flinkbatch.session.hook import FlinkRestHook, settings_from_connection
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
 
 

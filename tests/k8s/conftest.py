@@ -47,7 +47,7 @@ def operator_emulator(
     """The Flink Kubernetes Operator, emulated on the real local Flink cluster (see ``emulator.py``)."""
     from airflow_provider_flinkbatch.rest.client import FlinkRestClient
     from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
-    from airflow_provider_flinkbatch.targets.session import SessionTarget
+    from airflow_provider_flinkbatch.session.target import SessionTarget
 
     session = SessionTarget(FlinkRestClient(FlinkConnectionSettings(rest_url=flink_cluster.rest_url)), "unused")
     emulator = OperatorEmulator(

@@ -81,7 +81,7 @@ class FlinkRestHook(BaseHook):
 
     @cached_property
     def settings(self) -> FlinkConnectionSettings:
-        from airflow_provider_flinkbatch.hooks.connections import get_connection
+        from airflow_provider_flinkbatch.connections import get_connection
 
         return settings_from_connection(get_connection(self, self.flink_conn_id, CONN_TYPE, EXAMPLE))
 
@@ -94,7 +94,7 @@ class FlinkRestHook(BaseHook):
     @classmethod
     async def async_settings(cls, flink_conn_id: str) -> FlinkConnectionSettings:
         """The connection's settings, read without blocking the triggerer's event loop (secrets masked)."""
-        from airflow_provider_flinkbatch.hooks.connections import aget_connection
+        from airflow_provider_flinkbatch.connections import aget_connection
 
         conn = await aget_connection(flink_conn_id, CONN_TYPE, EXAMPLE)
         settings = settings_from_connection(conn, mask=False)

@@ -1,6 +1,6 @@
 """FlinkHistoryServerHook: job history from the HistoryServer REST API and the raw archive files.
 
-Uses the same ``flink_batch`` connection as :class:`~airflow_provider_flinkbatch.hooks.flink.FlinkRestHook`
+Uses the same ``flink_batch`` connection as :class:`~airflow_provider_flinkbatch.session.hook.FlinkRestHook`
 (its ``history_server_url``, ``archive_dir`` and ``archive_conn_id`` extras), so one connection describes
 a cluster and its history. :meth:`diagnose` asks the JobManager first, then the HistoryServer, then
 the archives, and says which sources it tried when none knows the job.
@@ -50,7 +50,7 @@ class FlinkHistoryServerHook(BaseHook):
 
     @cached_property
     def settings(self) -> FlinkConnectionSettings:
-        from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
+        from airflow_provider_flinkbatch.session.hook import FlinkRestHook
 
         return FlinkRestHook(self.flink_conn_id).settings
 

@@ -55,8 +55,8 @@ class SessionTarget:
     @classmethod
     def from_connection(cls, flink_conn_id: str, retry: RetryPolicy) -> SessionTarget:
         """The target for a ``flink_batch`` connection: its JobManager, with its HistoryServer as fallback."""
-        from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-        from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook
+        from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+        from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook
         from airflow_provider_flinkbatch.rest.client import RetryPolicy
 
         hook = FlinkRestHook(flink_conn_id, retry)
@@ -183,8 +183,3 @@ class SessionTarget:
 
     def cancel(self, handle: JobHandle) -> None:
         self.client.call(calls.cancel_job(handle.job_id))
-
-
-def create(flink_conn_id: str, options: None, retry: RetryPolicy) -> SessionTarget:
-    """Registry factory (``target="session"``, the default)."""
-    return SessionTarget.from_connection(flink_conn_id, retry)

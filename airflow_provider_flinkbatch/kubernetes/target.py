@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_flinkbatch.identity import PARAM_PREFIX
 from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, is_terminal
 from airflow_provider_flinkbatch.kubernetes import manifests as m
-from airflow_provider_flinkbatch.kubernetes.status import details_from_status, observe
+from airflow_provider_flinkbatch.kubernetes.state import ResourceState
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError
 from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected
@@ -99,7 +99,7 @@ class KubernetesTarget:
     def from_connections(cls, flink_conn_id: str, options: KubernetesTargetOptions) -> KubernetesTarget:
         from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 
-        from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
+        from airflow_provider_flinkbatch.session.hook import FlinkRestHook
         from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
 
         hook = KubernetesHook(conn_id=options.kubernetes_conn_id)
@@ -263,7 +263,7 @@ class KubernetesTarget:
                 ExistingJob(
                     handle=self._handle(job_id, meta["name"]),
                     attempt=attempt,
-                    state=observe(item).state,
+                    state=ResourceState.of(item).state,
                     fingerprint=annotations.get(m.FINGERPRINT_ANNOTATION),
                 )
             )
@@ -334,13 +334,9 @@ class KubernetesTarget:
             resource = self.resource(handle)
         except FlinkNotFoundError:
             return self._archived_or_raise(handle, calls.job_details(handle.job_id))
-        observed = observe(resource)
-        if observed.jobmanager_may_answer:
-            details = self._from_flink(handle, calls.job_details(handle.job_id))
-            if details is not None:
-                return details
-        job_name = (resource["metadata"].get("annotations") or {}).get(m.JOB_NAME_ANNOTATION, "")
-        return details_from_status(resource, handle.job_id, job_name)
+        observed = ResourceState.of(resource)
+        flink = self._from_flink(handle, calls.job_details(handle.job_id)) if observed.jobmanager_may_answer else None
+        return observed.job_details(resource, handle.job_id, flink)
 
     def job_exceptions(self, handle: JobHandle) -> dict[str, Any]:
         return self._from_flink(handle, calls.job_exceptions(handle.job_id)) or {}
@@ -381,10 +377,10 @@ class KubernetesTarget:
         """Deployment failures: the operator's ``status.error``. Job failures: Flink's root cause
         (JobManager, HistoryServer, archive), else ``status.error``."""
         from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose_submission
-        from airflow_provider_flinkbatch.hooks.history import JobHistoryNotFound
+        from airflow_provider_flinkbatch.history.hook import JobHistoryNotFound
 
         try:
-            observed = observe(self.resource(handle))
+            observed = ResourceState.of(self.resource(handle))
         except FlinkNotFoundError:
             observed = None
         if observed is None or not observed.deployment_failed:
@@ -459,12 +455,12 @@ class KubernetesTarget:
             log.warning("Could not list %s for cleanup: %s", self.plural, err)
             return deleted
         for item in items:
-            observed = observe(item)
-            if not is_terminal(observed.state):
+            observed = ResourceState.of(item)
+            if not observed.terminal:
                 continue
             keep = (
                 SUCCESS_GRACE_SECONDS
-                if observed.state == SUCCESS_STATE and self.options.delete_after_success
+                if observed.succeeded and self.options.delete_after_success
                 else self.options.keep_failed_hours * 3600
             )
             if now - _finished_at(item) >= keep:
@@ -506,7 +502,7 @@ def _history_hook(target: KubernetesTarget, handle: JobHandle) -> Any:
     """``FlinkHistoryServerHook`` whose "JobManager" is this resource's (``rest_url_template``)."""
     from functools import cached_property
 
-    from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook
+    from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook
     from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
 
     settings = target.rest_settings(handle) or target.flink_settings or FlinkConnectionSettings(rest_url="http://none")
@@ -544,8 +540,3 @@ def _finished_at(item: dict[str, Any]) -> float:
         return datetime.strptime(str(created), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
     except ValueError:
         return 0.0
-
-
-def create(flink_conn_id: str, options: KubernetesTargetOptions, retry: RetryPolicy) -> KubernetesTarget:
-    """Registry factory (``target="kubernetes"``)."""
-    return KubernetesTarget.from_connections(flink_conn_id, options)

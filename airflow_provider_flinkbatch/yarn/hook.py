@@ -1,17 +1,24 @@
-"""FlinkYarnHook: an Airflow connection of type ``flink_yarn`` turned into YARN ResourceManager clients."""
+"""FlinkYarnHook: all I/O of the YARN backend.
+
+An Airflow connection of type ``flink_yarn`` turned into ResourceManager clients (sync and async), plus
+Flink REST clients for URLs on the YARN side (the web proxy of a running application, the HistoryServer)
+that carry the cluster's auth. The submission itself (``flink run -t yarn-application``) is argv built
+and run by :mod:`~airflow_provider_flinkbatch.yarn.cli`, called from the target.
+"""
 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.sdk import BaseHook
 
+from airflow_provider_flinkbatch.connections import aget_connection, get_connection
+from airflow_provider_flinkbatch.rest.calls import ApiCall
+from airflow_provider_flinkbatch.rest.client import NO_RETRY, AsyncFlinkRestClient, FlinkRestClient, RetryPolicy
+from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
+from airflow_provider_flinkbatch.yarn.client import AsyncYarnRmClient, YarnRmClient, httpx_auth, requests_auth
 from airflow_provider_flinkbatch.yarn.settings import CONN_TYPE, DEFAULT_CONN_ID, YarnConnectionSettings
-
-if TYPE_CHECKING:
-    from airflow_provider_flinkbatch.rest.client import RetryPolicy
-    from airflow_provider_flinkbatch.yarn.client import AsyncYarnRmClient, YarnRmClient
 
 
 def yarn_settings_from_connection(conn: Any) -> YarnConnectionSettings:
@@ -57,34 +64,27 @@ class FlinkYarnHook(BaseHook):
 
     @cached_property
     def settings(self) -> YarnConnectionSettings:
-        from airflow_provider_flinkbatch.hooks.connections import get_connection
 
         return yarn_settings_from_connection(get_connection(self, self.flink_conn_id, CONN_TYPE, EXAMPLE))
 
     @cached_property
     def rm(self) -> YarnRmClient:
-        from airflow_provider_flinkbatch.yarn.client import YarnRmClient
 
         return YarnRmClient(self.settings, self.retry)
 
     @classmethod
     async def async_settings(cls, flink_conn_id: str) -> YarnConnectionSettings:
         """Read the connection without blocking the triggerer's event loop."""
-        from airflow_provider_flinkbatch.hooks.connections import aget_connection
 
         return yarn_settings_from_connection(await aget_connection(flink_conn_id, CONN_TYPE, EXAMPLE))
 
     @classmethod
     async def async_rm(cls, flink_conn_id: str, retry: RetryPolicy | None = None) -> AsyncYarnRmClient:
-        from airflow_provider_flinkbatch.yarn.client import AsyncYarnRmClient
 
         return AsyncYarnRmClient(await cls.async_settings(flink_conn_id), retry)
 
     def test_connection(self) -> tuple[bool, str]:
         """The UI's Test button: one ``GET /ws/v1/cluster/info`` on the ResourceManager(s)."""
-        from airflow_provider_flinkbatch.rest.calls import ApiCall
-        from airflow_provider_flinkbatch.rest.client import NO_RETRY
-        from airflow_provider_flinkbatch.yarn.client import YarnRmClient
 
         try:
             info = YarnRmClient(self.settings, NO_RETRY).call(
@@ -93,3 +93,33 @@ class FlinkYarnHook(BaseHook):
         except Exception as err:  # the UI shows the message
             return False, str(err)
         return True, f"YARN ResourceManager {info.get('haState', '?')}, Hadoop {info.get('hadoopVersion', '?')}"
+
+
+def flink_client(settings: YarnConnectionSettings, rest_url: str, retry: RetryPolicy) -> FlinkRestClient:
+    """A Flink REST client for a URL on the YARN side (web proxy, HistoryServer) with the cluster's auth."""
+    client = FlinkRestClient(
+        FlinkConnectionSettings(rest_url=rest_url, verify=settings.verify, timeout=settings.timeout), retry
+    )
+    auth = requests_auth(settings)
+    if auth is not None:
+        client._session.auth = auth
+    return client
+
+
+def async_flink_client(settings: YarnConnectionSettings, rest_url: str, retry: RetryPolicy) -> AsyncFlinkRestClient:
+    """The triggerer's twin of :func:`flink_client`."""
+    client = AsyncFlinkRestClient(
+        FlinkConnectionSettings(rest_url=rest_url, verify=settings.verify, timeout=settings.timeout), retry
+    )
+    auth = httpx_auth(settings)
+    if auth is not None:
+        client._client().auth = auth
+    return client
+
+
+def proxy_url(settings: YarnConnectionSettings, app: dict[str, Any]) -> str:
+    """Flink's REST API/web UI of a running application: its tracking URL (the YARN web proxy)."""
+    tracking = str(app.get("trackingUrl") or "")
+    if tracking.startswith(("http://", "https://")) and "/proxy/" in tracking:
+        return tracking.rstrip("/")
+    return settings.proxy_url(str(app["id"]))
