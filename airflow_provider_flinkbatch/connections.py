@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow.sdk.exceptions import AirflowNotFoundException
+
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
 
 
@@ -20,8 +22,6 @@ def missing_connection(conn_id: str, conn_type: str, example: str) -> str:
 
 
 def get_connection(hook: Any, conn_id: str, conn_type: str, example: str) -> Any:
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
     try:
         return hook.get_connection(conn_id)
     except AirflowNotFoundException as err:
@@ -31,7 +31,6 @@ def get_connection(hook: Any, conn_id: str, conn_type: str, example: str) -> Any
 async def aget_connection(conn_id: str, conn_type: str, example: str) -> Any:
     """Without blocking the triggerer's event loop."""
     from airflow.providers.common.compat.connection import get_async_connection
-    from airflow.sdk.exceptions import AirflowNotFoundException
 
     try:
         return await get_async_connection(conn_id)

@@ -10,9 +10,9 @@ import airflow
 import jsonschema
 
 from airflow_provider_flinkbatch.get_provider_info import get_provider_info
+from airflow_provider_flinkbatch.rest.settings import CONNECTION_EXTRA_KEYS
 from airflow_provider_flinkbatch.session.hook import FlinkRestHook
 from airflow_provider_flinkbatch.yarn.hook import FlinkYarnHook
-from airflow_provider_flinkbatch.rest.settings import CONNECTION_EXTRA_KEYS
 
 
 def test_valid_against_the_schema_shipped_with_airflow() -> None:

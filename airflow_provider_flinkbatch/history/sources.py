@@ -8,13 +8,13 @@ three and diagnosis code does not care where the answer came from.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
+
+from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_flinkbatch.rest import calls
+from airflow_provider_flinkbatch.rest.client import FlinkRestClient
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
-
-if TYPE_CHECKING:
-    from airflow_provider_flinkbatch.rest.client import FlinkRestClient
 
 
 class ArchiveError(RuntimeError):
@@ -69,8 +69,6 @@ class ArchiveJobSource:
         return f"archive ({self.archive_dir})"
 
     def _root(self) -> Any:
-        from airflow.sdk import ObjectStoragePath
-
         return ObjectStoragePath(self.archive_dir, conn_id=self.conn_id)
 
     def locate(self, job_id: str) -> Any | None:

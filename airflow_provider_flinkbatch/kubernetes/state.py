@@ -53,7 +53,9 @@ class ResourceState:
         if lifecycle == "SUSPENDED":
             return cls("CANCELED", job_id, error, lifecycle, deployment)
         if deployment == "ERROR" or lifecycle == "FAILED":
-            reason = error or f"the operator reports lifecycleState={lifecycle}, jobManagerDeploymentStatus={deployment}"
+            reason = (
+                error or f"the operator reports lifecycleState={lifecycle}, jobManagerDeploymentStatus={deployment}"
+            )
             return cls("FAILED", job_id, reason, lifecycle, deployment, deployment_failed=True)
         return cls(job_state or "INITIALIZING", job_id, error, lifecycle, deployment)
 

@@ -23,28 +23,29 @@ Decisions (documented in ``docs/kubernetes.md``):
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import Any
 
-from airflow_provider_flinkbatch.identity import PARAM_PREFIX
-from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, is_terminal
+from airflow.triggers.base import BaseTrigger
+
+from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose_submission
+from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook, JobHistoryNotFound
+from airflow_provider_flinkbatch.identity import PARAM_PREFIX, JobIdentity
+from airflow_provider_flinkbatch.jobs import SUCCESS_STATE
 from airflow_provider_flinkbatch.kubernetes import manifests as m
+from airflow_provider_flinkbatch.kubernetes.options import KubernetesTargetOptions
 from airflow_provider_flinkbatch.kubernetes.state import ResourceState
 from airflow_provider_flinkbatch.rest import calls
+from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError
-from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected
-
-if TYPE_CHECKING:
-    from airflow.triggers.base import BaseTrigger
-
-    from airflow_provider_flinkbatch.diagnosis import Diagnosis
-    from airflow_provider_flinkbatch.identity import JobIdentity
-    from airflow_provider_flinkbatch.kubernetes.options import KubernetesTargetOptions
-    from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
-    from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
-    from airflow_provider_flinkbatch.targets.base import WaitOptions
+from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError, FlinkConnectionSettings
+from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected, WaitOptions
+from airflow_provider_flinkbatch.triggers.kubernetes import FlinkKubernetesTrigger
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,6 @@ def _api_status(err: Exception) -> int | None:
 
 def _api_message(err: Exception) -> str:
     """The API server's ``Status.message`` (why a resource was refused), else the exception text."""
-    import json
-
     body = getattr(err, "body", None)
     if body:
         try:
@@ -98,9 +97,6 @@ class KubernetesTarget:
     @classmethod
     def from_connections(cls, flink_conn_id: str, options: KubernetesTargetOptions) -> KubernetesTarget:
         from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
-
-        from airflow_provider_flinkbatch.session.hook import FlinkRestHook
-        from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
 
         hook = KubernetesHook(conn_id=options.kubernetes_conn_id)
         try:
@@ -293,8 +289,6 @@ class KubernetesTarget:
     # ------------------------------------------------------------------ job facts
     def rest_settings(self, handle: JobHandle) -> FlinkConnectionSettings | None:
         """The JobManager's REST API (``rest_url_template``), with the flink connection's auth and TLS."""
-        from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
-
         if not handle.ref:
             return None
         url = self.options.url(self.options.rest_url_template, name=self._name(handle), job_id=handle.job_id)
@@ -305,14 +299,10 @@ class KubernetesTarget:
         return self.flink_settings.model_copy(update={"rest_url": url})
 
     def _rest_client(self, handle: JobHandle) -> FlinkRestClient | None:
-        from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
-
         settings = self.rest_settings(handle)
         return FlinkRestClient(settings, RetryPolicy(budget=REST_RETRY_BUDGET)) if settings else None
 
     def _history_client(self) -> FlinkRestClient | None:
-        from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
-
         settings = self.flink_settings.for_history_server() if self.flink_settings else None
         return FlinkRestClient(settings, RetryPolicy(budget=REST_RETRY_BUDGET)) if settings else None
 
@@ -351,8 +341,6 @@ class KubernetesTarget:
 
     # ------------------------------------------------------------------ waiting, links, diagnosis
     def trigger(self, handle: JobHandle, wait: WaitOptions) -> BaseTrigger:
-        from airflow_provider_flinkbatch.triggers.kubernetes import FlinkKubernetesTrigger
-
         settings = self.rest_settings(handle)
         return FlinkKubernetesTrigger(
             job_id=handle.job_id,
@@ -376,9 +364,6 @@ class KubernetesTarget:
     def diagnose(self, handle: JobHandle, state: str, retry_on: dict[str, bool] | None) -> Diagnosis:
         """Deployment failures: the operator's ``status.error``. Job failures: Flink's root cause
         (JobManager, HistoryServer, archive), else ``status.error``."""
-        from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose_submission
-        from airflow_provider_flinkbatch.history.hook import JobHistoryNotFound
-
         try:
             observed = ResourceState.of(self.resource(handle))
         except FlinkNotFoundError:
@@ -500,11 +485,6 @@ class KubernetesTarget:
 
 def _history_hook(target: KubernetesTarget, handle: JobHandle) -> Any:
     """``FlinkHistoryServerHook`` whose "JobManager" is this resource's (``rest_url_template``)."""
-    from functools import cached_property
-
-    from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook
-    from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
-
     settings = target.rest_settings(handle) or target.flink_settings or FlinkConnectionSettings(rest_url="http://none")
 
     class DeploymentHistoryHook(FlinkHistoryServerHook):

@@ -6,15 +6,12 @@ before it defers and again when it finishes, and these links turn that into page
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow.sdk import BaseOperatorLink
+from airflow.sdk import BaseOperator, BaseOperatorLink
+from airflow.sdk.types import TaskInstanceKey
 
 from airflow_provider_flinkbatch.links.urls import flink_ui_job_url, history_server_job_url
-
-if TYPE_CHECKING:
-    from airflow.sdk import BaseOperator
-    from airflow.sdk.types import TaskInstanceKey
 
 XCOM_KEY = "flink_job"
 

@@ -10,22 +10,34 @@ failure, the root cause through the same REST client code.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, get_args
 
-from airflow.sdk import BaseOperator, ResumableJobMixin
+from airflow.sdk import BaseOperator, Context, ResumableJobMixin
+from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR
 from airflow.sdk.configuration import conf
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_flinkbatch.config_secrets import mask_secret_config
+from airflow_provider_flinkbatch.diagnosis import Category
+from airflow_provider_flinkbatch.failures import raise_for_failed_job
+from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint, normalize_flink_config
+from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, JobSummary, is_terminal, summarize_job
 from airflow_provider_flinkbatch.links.flink import XCOM_KEY, FlinkHistoryServerLink, FlinkJobLink
+from airflow_provider_flinkbatch.links.urls import flink_ui_job_url, history_server_job_url
 from airflow_provider_flinkbatch.links.yarn import YarnApplicationLink
-from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
-
-if TYPE_CHECKING:
-    from airflow.sdk import Context
-
-    from airflow_provider_flinkbatch.targets.base import JobHandle, JobRequest, Target
+from airflow_provider_flinkbatch.plan.explain import ExplainError, explain
+from airflow_provider_flinkbatch.presets import apply_presets, check_preset_names, cluster_level
+from airflow_provider_flinkbatch.reattach import attach_or_submit
+from airflow_provider_flinkbatch.rest.client import RetryPolicy
+from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
+from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID, FlinkConnectionError
+from airflow_provider_flinkbatch.sql.statements import SqlScriptError, split_statements
+from airflow_provider_flinkbatch.targets.base import JobHandle, JobRequest, SubmissionRejected, Target, WaitOptions
+from airflow_provider_flinkbatch.targets.registry import create_target, validate_target_options
+from airflow_provider_flinkbatch.triggers.poller import job_interval
 
 #: Largest SQL script accepted. Statements travel base64-encoded in one REST request, which Flink caps at
 #: ``rest.server.max-content-length`` (100 MiB by default); real scripts are kilobytes.
@@ -47,10 +59,6 @@ def _too_large(what: str, size: int) -> str:
 
 def _check_retry_on(retry_on: dict[str, bool] | None) -> dict[str, bool]:
     """Unknown categories are a DAG bug: say so at parse time, not after a failure."""
-    from typing import get_args
-
-    from airflow_provider_flinkbatch.diagnosis import Category
-
     known = set(get_args(Category))
     unknown = set(retry_on or {}) - known
     if unknown:
@@ -128,13 +136,11 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         self.sql = sql
         self.flink_conn_id = flink_conn_id
         self.flink_config = flink_config or {}
-        from airflow_provider_flinkbatch.presets import check_preset_names
 
         self.presets = check_preset_names(presets or [])  # unknown names fail the DAG import
         self.job_name = job_name
         self.target = target
         self.target_options = target_options or {}
-        from airflow_provider_flinkbatch.targets.registry import validate_target_options
 
         validate_target_options(target, self.target_options)  # a typo fails the DAG import, naming the field
         if plan_check not in ("warn", "fail"):
@@ -164,8 +170,6 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         super().resolve_template_files()
 
     def _template_file_size(self, name: str) -> int | None:
-        import os
-
         searchpath = getattr(self.get_template_env().loader, "searchpath", None) or []
         for folder in searchpath:
             path = os.path.join(folder, name)
@@ -183,9 +187,6 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         """Built once per task run: one connection lookup and one client for submit, status and wait."""
         target: Target | None = getattr(self, "_built_target", None)
         if target is None:
-            from airflow_provider_flinkbatch.rest.client import RetryPolicy
-            from airflow_provider_flinkbatch.targets.registry import create_target
-
             retry = RetryPolicy(budget=self.transient_error_budget)
             target = self._built_target = create_target(self.target, self.flink_conn_id, self.target_options, retry)
         return target
@@ -194,13 +195,6 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         return self._target().handle_for(job_id, self._request)
 
     def _build_request(self, context: Context) -> JobRequest:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint, normalize_flink_config
-        from airflow_provider_flinkbatch.presets import apply_presets, cluster_level
-        from airflow_provider_flinkbatch.sql.statements import SqlScriptError, split_statements
-        from airflow_provider_flinkbatch.targets.base import JobRequest
-
         too_large = getattr(self, "_sql_too_large", None)
         size = len(self.sql.encode()) if isinstance(self.sql, str) else 0
         if too_large or size > MAX_SQL_BYTES:
@@ -240,10 +234,6 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
 
     def _check_plan(self, context: Context, request: JobRequest) -> None:
         """Plan insight before submitting: log the report, push it to XCom, fail on warnings if asked."""
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from airflow_provider_flinkbatch.plan.explain import ExplainError, explain
-
         try:
             insight = explain(request.statements, request.flink_config)
         except ExplainError as err:
@@ -257,12 +247,6 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
 
     def submit_job(self, context: Context) -> str:
         """Reattach to this task instance's job if the target has it, else submit (never twice)."""
-        from airflow.sdk.exceptions import AirflowException, AirflowFailException
-
-        from airflow_provider_flinkbatch.reattach import attach_or_submit
-        from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
-        from airflow_provider_flinkbatch.targets.base import SubmissionRejected
-
         assert self._request is not None
         try:
             target = self._target()
@@ -293,8 +277,6 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
         """State of the job id a previous try stored; ``STALE`` if its SQL/config differ from now."""
-        from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
-
         assert self._request is not None
         target = self._target()
         try:
@@ -308,20 +290,14 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         return state
 
     def is_job_active(self, status: str) -> bool:
-        from airflow_provider_flinkbatch.jobs import is_terminal
-
         return status not in (GONE, STALE) and not is_terminal(status)
 
     def is_job_succeeded(self, status: str) -> bool:
-        from airflow_provider_flinkbatch.jobs import SUCCESS_STATE
-
         return status == SUCCESS_STATE and not self.rerun_finished
 
     # The mixin returns poll_until_complete()'s value when it reconnects, so it returns the summary too.
     def poll_until_complete(self, external_id: Any, context: Context) -> dict[str, Any]:  # type: ignore[override]
         """Wait for the job: defer to the trigger, or poll here. Returns the summary (raises on failure)."""
-        from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
-
         target = self._target()
         handle = self._handle(str(external_id))
         self.job_id = handle.job_id
@@ -331,7 +307,6 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
             if is_terminal(str(details["state"])):  # already over (e.g. found FINISHED): no need to defer
                 self._result = self._finish(context, target, handle, summarize_job(details).model_dump())
                 return self._result
-            from airflow_provider_flinkbatch.targets.base import WaitOptions
 
             wait = WaitOptions(
                 poll_interval=self.poll_interval,
@@ -353,9 +328,6 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
 
     def _wait(self, target: Target, handle: JobHandle) -> dict[str, Any]:
         """Poll in the worker, as often as the trigger would (fast while the job is young)."""
-        from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
-        from airflow_provider_flinkbatch.triggers.poller import job_interval
-
         while True:
             details = target.job_details(handle)
             if is_terminal(str(details["state"])):
@@ -372,8 +344,6 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
     # ------------------------------------------------------------------ resume
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after the trigger fired."""
-        from airflow.sdk.exceptions import AirflowException
-
         self.job_id = event["job_id"]
         if event.get("status") != "terminal":
             raise AirflowException(f"Lost track of Flink job {event['job_id']}: {event.get('message')}")
@@ -381,8 +351,6 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         """A deferral that timed out (or whose trigger crashed) fails here: stop the Flink job first."""
-        from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR
-
         if next_method == TRIGGER_FAIL_REPR and self.cancel_on_kill:
             self.job_id = self._job_id_from_context(context)
             if self.job_id:
@@ -399,9 +367,6 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         return str(job_id) if job_id else None
 
     def _finish(self, context: Context, target: Target, handle: JobHandle, summary: dict[str, Any]) -> dict[str, Any]:
-        from airflow_provider_flinkbatch.failures import raise_for_failed_job
-        from airflow_provider_flinkbatch.jobs import SUCCESS_STATE
-
         self._push_job_info(context, target, handle, finished=True)
         state = summary["state"]
         # Optional target hook (Kubernetes: delete the resource after success, mark failures for keeping).
@@ -412,8 +377,6 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
             except Exception as err:  # cleanup is housekeeping: it must not change the task's outcome
                 self.log.warning("Cleanup after Flink job %s failed: %s", handle.job_id, err)
         if state == SUCCESS_STATE:
-            from airflow_provider_flinkbatch.jobs import JobSummary
-
             figures = JobSummary.model_validate(summary)
             context["ti"].xcom_push(key=METRICS_XCOM_KEY, value=figures.metrics())
             self.log.info("Flink job %s metrics:\n%s", handle.job_id, figures.metrics_table())
@@ -432,8 +395,6 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         raise_for_failed_job(self.log, context, diagnosis, links=self._links(target, handle))
 
     def _links(self, target: Target, handle: JobHandle) -> dict[str, str]:
-        from airflow_provider_flinkbatch.links.urls import flink_ui_job_url, history_server_job_url
-
         info = target.link_info(handle)
         links = {}
         if info.get("web_ui_url"):

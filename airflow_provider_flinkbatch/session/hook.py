@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.sdk import BaseHook
+from airflow.sdk.log import amask_secret, mask_secret
 
+from airflow_provider_flinkbatch.connections import aget_connection, get_connection
+from airflow_provider_flinkbatch.rest import calls
+from airflow_provider_flinkbatch.rest.client import NO_RETRY, AsyncFlinkRestClient, FlinkRestClient, RetryPolicy
 from airflow_provider_flinkbatch.rest.settings import (
     CONN_TYPE,
     DEFAULT_CONN_ID,
@@ -15,9 +19,6 @@ from airflow_provider_flinkbatch.rest.settings import (
 
 #: A minimal connection, shown when the connection is missing.
 EXAMPLE = f'{{"conn_type": "{CONN_TYPE}", "host": "http://<jobmanager>:8081"}}'
-
-if TYPE_CHECKING:
-    from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, FlinkRestClient, RetryPolicy
 
 
 def settings_from_connection(conn: Any, *, mask: bool = True) -> FlinkConnectionSettings:
@@ -48,15 +49,11 @@ def _strip_form_prefix(extra: dict[str, Any]) -> dict[str, Any]:
 
 
 async def amask_settings(settings: FlinkConnectionSettings) -> None:
-    from airflow.sdk.log import amask_secret
-
     for secret in settings.secrets():
         await amask_secret(secret)
 
 
 def _mask(secrets: list[str]) -> None:
-    from airflow.sdk.log import mask_secret
-
     for secret in secrets:
         mask_secret(secret)
 
@@ -81,21 +78,15 @@ class FlinkRestHook(BaseHook):
 
     @cached_property
     def settings(self) -> FlinkConnectionSettings:
-        from airflow_provider_flinkbatch.connections import get_connection
-
         return settings_from_connection(get_connection(self, self.flink_conn_id, CONN_TYPE, EXAMPLE))
 
     @cached_property
     def client(self) -> FlinkRestClient:
-        from airflow_provider_flinkbatch.rest.client import FlinkRestClient
-
         return FlinkRestClient(self.settings, self.retry)
 
     @classmethod
     async def async_settings(cls, flink_conn_id: str) -> FlinkConnectionSettings:
         """The connection's settings, read without blocking the triggerer's event loop (secrets masked)."""
-        from airflow_provider_flinkbatch.connections import aget_connection
-
         conn = await aget_connection(flink_conn_id, CONN_TYPE, EXAMPLE)
         settings = settings_from_connection(conn, mask=False)
         await amask_settings(settings)
@@ -104,15 +95,10 @@ class FlinkRestHook(BaseHook):
     @classmethod
     async def async_client(cls, flink_conn_id: str, retry: RetryPolicy | None = None) -> AsyncFlinkRestClient:
         """Client for triggers: reads the connection without blocking the triggerer's event loop."""
-        from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient
-
         return AsyncFlinkRestClient(await cls.async_settings(flink_conn_id), retry)
 
     def test_connection(self) -> tuple[bool, str]:
         """Used by the UI's Test button: one ``GET /overview``."""
-        from airflow_provider_flinkbatch.rest import calls
-        from airflow_provider_flinkbatch.rest.client import NO_RETRY, FlinkRestClient
-
         try:
             overview = FlinkRestClient(self.settings, NO_RETRY).call(calls.cluster_overview())
         except Exception as err:  # the UI shows the message

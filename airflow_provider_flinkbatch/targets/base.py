@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from airflow.triggers.base import BaseTrigger
 from pydantic import BaseModel, ConfigDict
 
+from airflow_provider_flinkbatch.diagnosis import Diagnosis
 from airflow_provider_flinkbatch.identity import JobIdentity
-
-if TYPE_CHECKING:
-    from airflow.triggers.base import BaseTrigger
-
-    from airflow_provider_flinkbatch.diagnosis import Diagnosis
 
 
 class JobRequest(BaseModel):

@@ -15,15 +15,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
+from airflow_provider_flinkbatch.rest import calls
+from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
+from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkUnreachableError
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
-
-if TYPE_CHECKING:
-    from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient
-    from airflow_provider_flinkbatch.triggers.poller import ClusterPoller
+from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+from airflow_provider_flinkbatch.triggers.poller import ClusterPoller, job_interval, poller_for
 
 
 class FlinkJobTrigger(BaseTrigger):
@@ -71,15 +73,9 @@ class FlinkJobTrigger(BaseTrigger):
         )
 
     def _interval(self, job: dict[str, Any] | None) -> float:
-        from airflow_provider_flinkbatch.triggers.poller import job_interval
-
         return job_interval(job, self.min_poll_interval, self.poll_interval, self.poll_age_fraction)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_flinkbatch.session.hook import FlinkRestHook
-        from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
-        from airflow_provider_flinkbatch.triggers.poller import poller_for
-
         client = None
         try:
             settings = await FlinkRestHook.async_settings(self.flink_conn_id)
@@ -101,9 +97,6 @@ class FlinkJobTrigger(BaseTrigger):
 
     async def _coalesced(self, poller: ClusterPoller, client: AsyncFlinkRestClient) -> TriggerEvent:
         """Follow the job through the shared poller; ask for details only when it matters."""
-        from airflow_provider_flinkbatch.jobs import is_terminal
-        from airflow_provider_flinkbatch.rest.errors import FlinkUnreachableError
-
         token = object()
         poller.subscribe(token, self.min_poll_interval)
         try:
@@ -138,10 +131,6 @@ class FlinkJobTrigger(BaseTrigger):
             await asyncio.sleep(self._interval(self._last_details))
 
     async def _event_if_terminal(self, client: AsyncFlinkRestClient) -> TriggerEvent | None:
-        from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
-        from airflow_provider_flinkbatch.rest import calls
-        from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
-
         source = "jobmanager"
         try:
             details = await client.call(calls.job_details(self.job_id))
@@ -160,10 +149,6 @@ class FlinkJobTrigger(BaseTrigger):
         )
 
     async def _from_history_server(self, client: AsyncFlinkRestClient) -> dict[str, Any]:
-        from airflow_provider_flinkbatch.rest import calls
-        from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
-        from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
-
         settings = client.settings.for_history_server()
         unknown = f"the JobManager ({client.settings.rest_url}) does not know job {self.job_id}"
         if settings is None:
@@ -184,9 +169,6 @@ class FlinkJobTrigger(BaseTrigger):
         """The user stopped the deferred task: cancel the Flink job so nothing keeps running."""
         if not self.cancel_on_kill:
             return
-        from airflow_provider_flinkbatch.session.hook import FlinkRestHook
-        from airflow_provider_flinkbatch.rest import calls
-        from airflow_provider_flinkbatch.rest.client import RetryPolicy
 
         client = await FlinkRestHook.async_client(self.flink_conn_id, RetryPolicy(budget=30.0))
         try:

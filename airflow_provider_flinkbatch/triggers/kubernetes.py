@@ -20,6 +20,15 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
+from airflow_provider_flinkbatch.kubernetes.manifests import GROUP, VERSION
+from airflow_provider_flinkbatch.kubernetes.state import ResourceState
+from airflow_provider_flinkbatch.rest import calls
+from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
+from airflow_provider_flinkbatch.rest.errors import FlinkRestError
+from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
+from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+
 _TRANSIENT_STATUS = frozenset({0, 408, 429, 500, 502, 503, 504})
 
 
@@ -80,11 +89,6 @@ class FlinkKubernetesTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from kubernetes_asyncio.client import CustomObjectsApi
-
-        from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
-        from airflow_provider_flinkbatch.kubernetes.manifests import GROUP, VERSION
-        from airflow_provider_flinkbatch.kubernetes.state import ResourceState
-        from airflow_provider_flinkbatch.rest.client import RetryPolicy
 
         rest = None
         try:
@@ -149,9 +153,6 @@ class FlinkKubernetesTrigger(BaseTrigger):
         """The JobManager's REST client (``rest_url``) with the flink connection's auth and TLS, if any."""
         if not self.rest_url:
             return None
-        from airflow_provider_flinkbatch.session.hook import FlinkRestHook
-        from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
-        from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
 
         retry = RetryPolicy(budget=min(10.0, self.transient_error_budget))
         if self.flink_conn_id is None:
@@ -163,9 +164,6 @@ class FlinkKubernetesTrigger(BaseTrigger):
 
     async def _job_details(self, rest: Any) -> dict[str, Any] | None:
         """The JobManager's view of the job; ``None`` while it is not reachable (not up yet, or gone)."""
-        from airflow_provider_flinkbatch.rest import calls
-        from airflow_provider_flinkbatch.rest.errors import FlinkRestError
-
         try:
             details: dict[str, Any] = await rest.call(calls.job_details(self.job_id))
             return details
@@ -178,8 +176,6 @@ class FlinkKubernetesTrigger(BaseTrigger):
         if not self.cancel_on_kill:
             return
         from kubernetes_asyncio.client import CustomObjectsApi
-
-        from airflow_provider_flinkbatch.kubernetes.manifests import GROUP, VERSION
 
         async with self._hook().get_conn() as api_client:
             await CustomObjectsApi(api_client).patch_namespaced_custom_object(

@@ -12,14 +12,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_flinkbatch.yarn.settings import DEFAULT_CONN_ID
-
-if TYPE_CHECKING:
-    from airflow_provider_flinkbatch.yarn.settings import YarnConnectionSettings
+from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
+from airflow_provider_flinkbatch.rest import calls
+from airflow_provider_flinkbatch.rest.client import RetryPolicy
+from airflow_provider_flinkbatch.rest.errors import FlinkRestError
+from airflow_provider_flinkbatch.triggers.poller import job_interval
+from airflow_provider_flinkbatch.yarn import calls as rm_calls
+from airflow_provider_flinkbatch.yarn.hook import FlinkYarnHook, async_flink_client, proxy_url
+from airflow_provider_flinkbatch.yarn.settings import DEFAULT_CONN_ID, YarnConnectionSettings
+from airflow_provider_flinkbatch.yarn.state import ApplicationState, details_from_app
 
 
 class YarnApplicationTrigger(BaseTrigger):
@@ -60,18 +65,11 @@ class YarnApplicationTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_flinkbatch.yarn.hook import FlinkYarnHook, proxy_url
-        from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
-        from airflow_provider_flinkbatch.rest.client import RetryPolicy
-        from airflow_provider_flinkbatch.triggers.poller import job_interval
-        from airflow_provider_flinkbatch.yarn import calls
-        from airflow_provider_flinkbatch.yarn.state import ApplicationState, details_from_app
-
         rm = None
         try:
             rm = await FlinkYarnHook.async_rm(self.flink_conn_id, RetryPolicy(budget=self.transient_error_budget))
             while True:
-                app = await rm.call(calls.application(self.application_id))
+                app = await rm.call(rm_calls.application(self.application_id))
                 details: dict[str, Any] | None = None
                 source = "jobmanager"
                 observed = ApplicationState.of(app)
@@ -119,11 +117,6 @@ class YarnApplicationTrigger(BaseTrigger):
 
     async def _flink_get(self, settings: YarnConnectionSettings, base_url: str) -> dict[str, Any] | None:
         """``/jobs/<id>`` from a Flink REST endpoint; None when it does not (yet) answer with the job."""
-        from airflow_provider_flinkbatch.rest import calls
-        from airflow_provider_flinkbatch.rest.client import RetryPolicy
-        from airflow_provider_flinkbatch.rest.errors import FlinkRestError
-        from airflow_provider_flinkbatch.yarn.hook import async_flink_client
-
         client = async_flink_client(settings, base_url, RetryPolicy(budget=min(self.poll_interval, 10.0)))
         try:
             return await client.call(calls.job_details(self.job_id))
@@ -148,13 +141,10 @@ class YarnApplicationTrigger(BaseTrigger):
         """The user stopped the deferred task: kill the YARN application so nothing keeps running."""
         if not self.cancel_on_kill:
             return
-        from airflow_provider_flinkbatch.yarn.hook import FlinkYarnHook
-        from airflow_provider_flinkbatch.rest.client import RetryPolicy
-        from airflow_provider_flinkbatch.yarn import calls
 
         rm = await FlinkYarnHook.async_rm(self.flink_conn_id, RetryPolicy(budget=30.0))
         try:
-            state = await rm.call(calls.kill(self.application_id))
+            state = await rm.call(rm_calls.kill(self.application_id))
             self.log.info("Asked YARN to kill %s (state %s)", self.application_id, state)
         finally:
             await rm.aclose()

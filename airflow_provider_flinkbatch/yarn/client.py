@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -139,8 +140,6 @@ def httpx_auth(settings: YarnConnectionSettings) -> Any:
 def _ssl_verify(verify: bool | str) -> Any:
     """httpx takes an SSLContext for a CA bundle (a path string is deprecated there)."""
     if isinstance(verify, str):
-        import ssl
-
         return ssl.create_default_context(cafile=verify)
     return verify
 

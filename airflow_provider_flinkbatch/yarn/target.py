@@ -14,12 +14,16 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_flinkbatch.config_secrets import is_secret_config_key
+from airflow_provider_flinkbatch.diagnosis import diagnose, diagnose_submission
+from airflow_provider_flinkbatch.history.sources import RestJobSource
+from airflow_provider_flinkbatch.jobs import root_cause_of_stacktrace, submission_failure_message
+from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError
+from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, ensure_runner_jar, runner_program_args
 from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected
 from airflow_provider_flinkbatch.targets.job_config import effective_flink_config
+from airflow_provider_flinkbatch.triggers.yarn import YarnApplicationTrigger
 from airflow_provider_flinkbatch.yarn import calls, tags
-from airflow_provider_flinkbatch.yarn.hook import FlinkYarnHook, flink_client, proxy_url
-from airflow_provider_flinkbatch.yarn.state import ApplicationState, details_from_app
 from airflow_provider_flinkbatch.yarn.cli import (
     CliResult,
     FlinkCliError,
@@ -28,6 +32,8 @@ from airflow_provider_flinkbatch.yarn.cli import (
     redact_argv,
     run_cli,
 )
+from airflow_provider_flinkbatch.yarn.hook import FlinkYarnHook, flink_client, proxy_url
+from airflow_provider_flinkbatch.yarn.state import ApplicationState, details_from_app
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -37,10 +43,10 @@ if TYPE_CHECKING:
     from airflow_provider_flinkbatch.diagnosis import Diagnosis
     from airflow_provider_flinkbatch.history.sources import JobSource
     from airflow_provider_flinkbatch.identity import JobIdentity
-    from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
+    from airflow_provider_flinkbatch.rest.client import RetryPolicy
     from airflow_provider_flinkbatch.targets.base import WaitOptions
-    from airflow_provider_flinkbatch.yarn.options import YarnTargetOptions
     from airflow_provider_flinkbatch.yarn.client import YarnRmClient
+    from airflow_provider_flinkbatch.yarn.options import YarnTargetOptions
     from airflow_provider_flinkbatch.yarn.settings import YarnConnectionSettings
 
     CliRunner = Callable[[Sequence[str], Mapping[str, str], float], CliResult]
@@ -87,8 +93,6 @@ class YarnTarget:
     @property
     def runner_jar(self) -> str:
         if self._runner_jar is None:
-            from airflow_provider_flinkbatch.runner import ensure_runner_jar
-
             self._runner_jar = str(ensure_runner_jar().path)
         return self._runner_jar
 
@@ -117,7 +121,8 @@ class YarnTarget:
         if len(all_tags) > tags.MAX_TAGS or any(len(tag) > tags.MAX_TAG_LENGTH for tag in all_tags):
             raise ValueError(
                 f"YARN allows {tags.MAX_TAGS} tags of up to {tags.MAX_TAG_LENGTH} characters per application; "
-                f"this job would carry {all_tags} (the first {len(all_tags) - len(options.tags) - len(preset_tags)} are "
+                f"this job would carry {all_tags} (the first {len(all_tags) - len(options.tags) - len(preset_tags)} "
+                "are "
                 "the provider's): drop some from target_options tags or the yarn.tags config"
             )
         config["yarn.tags"] = ",".join(all_tags)
@@ -125,8 +130,6 @@ class YarnTarget:
         return config
 
     def build_argv(self, request: JobRequest, *, deployment_target: str = DEPLOYMENT_TARGET) -> list[str]:
-        from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, runner_program_args
-
         return build_run_argv(
             self.settings.flink_executable(),
             target=deployment_target,
@@ -223,8 +226,6 @@ class YarnTarget:
     # ------------------------------------------------------------------ Flink side
     def _flink_sources(self, app: dict[str, Any]) -> list[JobSource]:
         """Where Flink's own JSON about the job is: the live JobManager via the proxy, the HistoryServer."""
-        from airflow_provider_flinkbatch.history.sources import RestJobSource
-        from airflow_provider_flinkbatch.rest.client import RetryPolicy
 
         def source(name: str, url: str) -> JobSource:
             if url not in self._sources:  # one HTTP session per URL for the life of this target
@@ -282,8 +283,6 @@ class YarnTarget:
             log.info("Asked YARN to kill %s (state %s)", handle.ref, state)
 
     def trigger(self, handle: JobHandle, wait: WaitOptions) -> BaseTrigger:
-        from airflow_provider_flinkbatch.triggers.yarn import YarnApplicationTrigger
-
         if not handle.ref:
             raise FlinkNotFoundError(f"job {handle.job_id} has no YARN application to follow", url="")
         return YarnApplicationTrigger(
@@ -303,9 +302,6 @@ class YarnTarget:
 
     def diagnose(self, handle: JobHandle, state: str, retry_on: dict[str, bool] | None) -> Diagnosis:
         """Flink's root cause (proxy or HistoryServer) plus YARN's final status and diagnostics."""
-        from airflow_provider_flinkbatch.diagnosis import diagnose, diagnose_submission
-        from airflow_provider_flinkbatch.jobs import root_cause_of_stacktrace, submission_failure_message
-
         try:
             app: dict[str, Any] | None = self._app(handle)
         except FlinkRestError as err:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import make_request, slow_sql
 
-from airflow_provider_flinkbatch.session.hook import FlinkRestHook
 from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook
 from airflow_provider_flinkbatch.local import LocalCluster
 from airflow_provider_flinkbatch.runner import RunnerJar
+from airflow_provider_flinkbatch.session.hook import FlinkRestHook
 from airflow_provider_flinkbatch.session.target import SessionTarget
 
 pytestmark = pytest.mark.integration

@@ -6,8 +6,8 @@ import pytest
 from conftest import RunDag, make_request, slow_sql, xcom_value
 
 from airflow_provider_flinkbatch.session.hook import FlinkRestHook
-from airflow_provider_flinkbatch.targets.base import JobHandle
 from airflow_provider_flinkbatch.session.target import SessionTarget
+from airflow_provider_flinkbatch.targets.base import JobHandle
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ from conftest import make_request, slow_sql
 from fake_http import Reply, ScriptedServer
 
 from airflow_provider_flinkbatch.session.hook import FlinkRestHook
-from airflow_provider_flinkbatch.targets.base import JobHandle
 from airflow_provider_flinkbatch.session.target import SessionTarget
+from airflow_provider_flinkbatch.targets.base import JobHandle
 from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
 
 QUICK_SQL = """
