@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_flinkbatch.diagnosis import Diagnosis
+from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose_unknown
 from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook, JobHistoryNotFound
 from airflow_provider_flinkbatch.history.sources import ArchiveError
 from airflow_provider_flinkbatch.rest.errors import FlinkRestError
@@ -24,8 +24,7 @@ def diagnose_or_placeholder(conn_id: str, job_id: str, state: str, retry_on: dic
     try:
         return FlinkHistoryServerHook(conn_id).diagnose(job_id, retry_on=retry_on)
     except (JobHistoryNotFound, FlinkRestError, ArchiveError) as err:
-        retryable = (retry_on or {}).get("unknown", True)
-        return Diagnosis(job_id=job_id, source="none", state=state, retryable=retryable, advice=str(err))
+        return diagnose_unknown(job_id, state, str(err), retry_on)
 
 
 def raise_for_failed_job(

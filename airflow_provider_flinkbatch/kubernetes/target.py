@@ -32,7 +32,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger
 
-from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose_submission
+from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose_submission, diagnose_unknown
 from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook, JobHistoryNotFound
 from airflow_provider_flinkbatch.identity import PARAM_PREFIX, JobIdentity
 from airflow_provider_flinkbatch.jobs import SUCCESS_STATE
@@ -380,18 +380,11 @@ class KubernetesTarget:
         else:
             tried = "the deployment failed before Flink ran the job"
         if observed is not None and observed.error:
-            found = diagnose_submission(handle.job_id, observed.error)
-            retryable = (retry_on or {}).get(found.category, found.retryable)
+            found = diagnose_submission(handle.job_id, observed.error, retry_on)
             return found.model_copy(
-                update={
-                    "source": f"kubernetes {handle.ref}",
-                    "state": state,
-                    "retryable": retryable,
-                    "sources_tried": [tried],
-                }
+                update={"source": f"kubernetes {handle.ref}", "state": state, "sources_tried": [tried]}
             )
-        retryable = (retry_on or {}).get("unknown", True)
-        return Diagnosis(job_id=handle.job_id, source="none", state=state, retryable=retryable, advice=tried)
+        return diagnose_unknown(handle.job_id, state, tried, retry_on)
 
     # ------------------------------------------------------------------ cleanup
     def after_terminal(self, handle: JobHandle, state: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger
 
 from airflow_provider_flinkbatch import jobs
-from airflow_provider_flinkbatch.diagnosis import Diagnosis
+from airflow_provider_flinkbatch.diagnosis import Diagnosis, is_sql_error
 from airflow_provider_flinkbatch.failures import diagnose_or_placeholder
 from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook
 from airflow_provider_flinkbatch.history.sources import JobSource
@@ -121,7 +121,7 @@ class SessionTarget:
             duplicate = jobs.is_duplicate_submission(err.errors)
             raise SubmissionRejected(
                 jobs.submission_failure_message(err.errors or [str(err)]),
-                sql_error=not duplicate and jobs.is_sql_error(err.errors),
+                sql_error=not duplicate and is_sql_error(err.errors),
                 duplicate=duplicate,
             ) from err
         return JobHandle(target=self.kind, conn_id=self.conn_id, job_id=str(answer["jobid"]))

@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger
 
 from airflow_provider_flinkbatch.config_secrets import is_secret_config_key
-from airflow_provider_flinkbatch.diagnosis import diagnose, diagnose_submission
-from airflow_provider_flinkbatch.history.sources import RestJobSource
+from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose, diagnose_submission
+from airflow_provider_flinkbatch.history.sources import JobSource, RestJobSource
+from airflow_provider_flinkbatch.identity import JobIdentity
 from airflow_provider_flinkbatch.jobs import root_cause_of_stacktrace, submission_failure_message
 from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError
 from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, ensure_runner_jar, runner_program_args
-from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected
+from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected, WaitOptions
 from airflow_provider_flinkbatch.targets.job_config import effective_flink_config
 from airflow_provider_flinkbatch.triggers.yarn import YarnApplicationTrigger
 from airflow_provider_flinkbatch.yarn import calls, tags
@@ -32,24 +36,13 @@ from airflow_provider_flinkbatch.yarn.cli import (
     redact_argv,
     run_cli,
 )
+from airflow_provider_flinkbatch.yarn.client import YarnRmClient
 from airflow_provider_flinkbatch.yarn.hook import FlinkYarnHook, flink_client, proxy_url
+from airflow_provider_flinkbatch.yarn.options import YarnTargetOptions
+from airflow_provider_flinkbatch.yarn.settings import YarnConnectionSettings
 from airflow_provider_flinkbatch.yarn.state import ApplicationState, details_from_app
 
-if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
-
-    from airflow.triggers.base import BaseTrigger
-
-    from airflow_provider_flinkbatch.diagnosis import Diagnosis
-    from airflow_provider_flinkbatch.history.sources import JobSource
-    from airflow_provider_flinkbatch.identity import JobIdentity
-    from airflow_provider_flinkbatch.rest.client import RetryPolicy
-    from airflow_provider_flinkbatch.targets.base import WaitOptions
-    from airflow_provider_flinkbatch.yarn.client import YarnRmClient
-    from airflow_provider_flinkbatch.yarn.options import YarnTargetOptions
-    from airflow_provider_flinkbatch.yarn.settings import YarnConnectionSettings
-
-    CliRunner = Callable[[Sequence[str], Mapping[str, str], float], CliResult]
+CliRunner = Callable[[Sequence[str], Mapping[str, str], float], CliResult]
 
 log = logging.getLogger(__name__)
 DEPLOYMENT_TARGET = "yarn-application"
@@ -320,13 +313,12 @@ class YarnTarget:
             # No Flink source knows the job: it failed before or while starting (e.g. the runner's SQL
             # validation in main()); YARN's diagnostics carry that exception.
             text = str((app or {}).get("diagnostics") or f"no Flink source and no YARN application for {state}")
-            result = diagnose_submission(handle.job_id, text)  # classified on the whole text
+            result = diagnose_submission(handle.job_id, text, retry_on)  # classified on the whole text
             exception_class, _, _ = root_cause_of_stacktrace(text)
             result = result.model_copy(
                 update={
                     "source": "yarn",
                     "state": ApplicationState.of(app).flink_state if app else state,
-                    "retryable": (retry_on or {}).get(result.category, result.retryable),
                     "exception_class": exception_class if exception_class != "unknown" else None,
                     "message": submission_failure_message([text])[:2000],
                     "frames": [],
