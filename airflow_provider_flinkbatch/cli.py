@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook, JobHistoryNotFound
-from airflow_provider_flinkbatch.kubernetes.render_cli import extend_render_parser
-from airflow_provider_flinkbatch.local import LocalCluster
-from airflow_provider_flinkbatch.plan.explain import explain
-from airflow_provider_flinkbatch.presets import apply_presets, describe_presets
-from airflow_provider_flinkbatch.runner import ensure_runner_jar
-from airflow_provider_flinkbatch.specs.cli import register as register_spec_commands
-from airflow_provider_flinkbatch.sql.statements import split_statements
-
 
 def _local_cluster(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from airflow_provider_flinkbatch.local import LocalCluster
+    from airflow_provider_flinkbatch.presets import apply_presets
 
     extra = apply_presets(getattr(args, "preset", []), _config_pairs(getattr(args, "config", [])))
     return LocalCluster(
@@ -29,6 +21,8 @@ def _local_cluster(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _cmd_local_up(args: argparse.Namespace) -> int:
+    from airflow_provider_flinkbatch.runner import ensure_runner_jar
+
     info = _local_cluster(args).up(timeout=args.timeout)
     jar = ensure_runner_jar()  # compile now, so the first job does not pay for javac
     if args.print_connection:
@@ -56,6 +50,10 @@ def _cmd_local_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_diagnose(args: argparse.Namespace) -> int:
+    import os
+
+    from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook, JobHistoryNotFound
+
     conn_id = args.conn_id
     if args.rest_url or args.history_url or args.archive_dir:
         extra = {
@@ -93,11 +91,17 @@ def _config_pairs(pairs: list[str]) -> dict[str, str]:
 
 
 def _cmd_presets(args: argparse.Namespace) -> int:
+    from airflow_provider_flinkbatch.presets import describe_presets
+
     print(describe_presets())
     return 0
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
+    from airflow_provider_flinkbatch.plan.explain import explain
+    from airflow_provider_flinkbatch.presets import apply_presets
+    from airflow_provider_flinkbatch.sql.statements import split_statements
+
     path = Path(args.sql_file)
     if not path.is_file():
         raise ValueError(f"{path}: no such SQL file")
@@ -165,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--check", choices=["warn", "fail"], default="warn", help="'fail': exit 4 on warnings")
     explain.add_argument("--json", action="store_true", help="print the report as JSON")
     explain.set_defaults(func=_cmd_explain)
+
+    from airflow_provider_flinkbatch.kubernetes.render_cli import extend_render_parser
+    from airflow_provider_flinkbatch.specs.cli import register as register_spec_commands
 
     register_spec_commands(commands)  # validate, render, new, test, avro
     extend_render_parser(commands.choices["render"])  # render <script.sql> --target kubernetes

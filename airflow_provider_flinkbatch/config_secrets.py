@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from airflow.sdk.log import mask_secret
-
 
 def is_secret_config_key(key: str) -> bool:
     """``s3.secret-key``, ``security.ssl.rest.keystore-password``, ``fs.azure.account.key...``: yes;
@@ -23,6 +21,8 @@ def is_secret_config_key(key: str) -> bool:
 
 def mask_secret_config(config: Mapping[str, Any]) -> None:
     """Register values of secret-looking keys with Airflow's secrets masker."""
+    from airflow.sdk.log import mask_secret  # Airflow's logging stack: loaded in tasks only, not by the CLI
+
     for key, value in config.items():
         text = str(value)
         if is_secret_config_key(key) and text and text.lower() not in ("true", "false"):

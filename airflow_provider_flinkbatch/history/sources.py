@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
-from airflow.sdk import ObjectStoragePath
-
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import FlinkRestClient
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
@@ -69,6 +67,8 @@ class ArchiveJobSource:
         return f"archive ({self.archive_dir})"
 
     def _root(self) -> Any:
+        from airflow.sdk import ObjectStoragePath  # Airflow + fsspec: only once an archive is looked up
+
         return ObjectStoragePath(self.archive_dir, conn_id=self.conn_id)
 
     def locate(self, job_id: str) -> Any | None:

@@ -13,15 +13,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint, normalize_flink_config
-from airflow_provider_flinkbatch.kubernetes.manifests import render
-from airflow_provider_flinkbatch.kubernetes.schema import validate_resource
-from airflow_provider_flinkbatch.sql.statements import split_statements
-from airflow_provider_flinkbatch.targets.base import JobRequest
-from airflow_provider_flinkbatch.targets.registry import validate_target_options
-
 OWNER_UID_PLACEHOLDER = "<uid of the {kind} {name}, set when it is created>"
 
 
@@ -66,7 +57,12 @@ def _options(text: str) -> dict[str, Any]:
     if text.startswith("@"):
         path = Path(text[1:])
         content = path.read_text()
-        loaded = yaml.safe_load(content) if path.suffix in (".yaml", ".yml") else json.loads(content)
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            loaded = yaml.safe_load(content)
+        else:
+            loaded = json.loads(content)
     else:
         loaded = json.loads(text)
     if not isinstance(loaded, dict):
@@ -86,6 +82,7 @@ def _flink_config(pairs: list[str]) -> dict[str, str]:
 
 def _literal_dumper() -> Any:
     """A safe YAML dumper writing multi-line strings (the ConfigMap's statements) as ``|`` blocks."""
+    import yaml
 
     class LiteralDumper(yaml.SafeDumper):
         pass
@@ -99,6 +96,15 @@ def _literal_dumper() -> Any:
 
 
 def render_command(args: argparse.Namespace) -> int:
+    import yaml
+
+    from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint, normalize_flink_config
+    from airflow_provider_flinkbatch.kubernetes.manifests import render
+    from airflow_provider_flinkbatch.kubernetes.schema import validate_resource
+    from airflow_provider_flinkbatch.sql.statements import split_statements
+    from airflow_provider_flinkbatch.targets.base import JobRequest
+    from airflow_provider_flinkbatch.targets.registry import validate_target_options
+
     sql = sys.stdin.read() if args.sql == "-" else Path(args.sql).read_text()
     task_id = args.task_id or (Path(args.sql).stem if args.sql != "-" else "task")
     job_name = args.job_name or f"{args.dag_id}.{task_id}"

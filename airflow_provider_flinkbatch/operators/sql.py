@@ -26,7 +26,6 @@ from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, JobSummary, is_termi
 from airflow_provider_flinkbatch.links.flink import XCOM_KEY, FlinkHistoryServerLink, FlinkJobLink
 from airflow_provider_flinkbatch.links.urls import job_links
 from airflow_provider_flinkbatch.links.yarn import YarnApplicationLink
-from airflow_provider_flinkbatch.plan.explain import ExplainError, explain
 from airflow_provider_flinkbatch.presets import check_preset_names, cluster_level
 from airflow_provider_flinkbatch.reattach import attach_or_submit
 from airflow_provider_flinkbatch.rest.client import RetryPolicy
@@ -179,6 +178,9 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
 
     def _check_plan(self, context: Context, request: JobRequest) -> None:
         """Plan insight before submitting: log the report, push it to XCom, fail on warnings if asked."""
+        # Flink tooling (a local JVM and the Flink jars): loaded only for tasks with explain=True.
+        from airflow_provider_flinkbatch.plan.explain import ExplainError, explain
+
         try:
             insight = explain(request.statements, request.flink_config)
         except ExplainError as err:

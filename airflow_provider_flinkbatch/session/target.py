@@ -8,24 +8,21 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
-
-from airflow.triggers.base import BaseTrigger
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_flinkbatch import jobs
 from airflow_provider_flinkbatch.diagnosis import Diagnosis, is_sql_error
-from airflow_provider_flinkbatch.failures import diagnose_or_placeholder
-from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook
 from airflow_provider_flinkbatch.history.sources import JobSource
 from airflow_provider_flinkbatch.identity import PARAM_PREFIX, JobIdentity
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError, FlinkServerError
 from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, RunnerJar, ensure_runner_jar, runner_program_args
-from airflow_provider_flinkbatch.session.hook import FlinkRestHook
 from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected, WaitOptions
 from airflow_provider_flinkbatch.targets.job_config import effective_flink_config
-from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
+
+if TYPE_CHECKING:
+    from airflow.triggers.base import BaseTrigger
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +52,10 @@ class SessionTarget:
     @classmethod
     def from_connection(cls, flink_conn_id: str, retry: RetryPolicy) -> SessionTarget:
         """The target for a ``flink_batch`` connection: its JobManager, with its HistoryServer as fallback."""
+        # Airflow's hooks and triggers load here, not at import: the spec tools run this target without Airflow.
+        from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook
+        from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+
         hook = FlinkRestHook(flink_conn_id, retry)
         history = FlinkHistoryServerHook(flink_conn_id, RetryPolicy(budget=min(30.0, retry.budget))).history_server
         return cls(hook.client, flink_conn_id, history=history)
@@ -72,6 +73,8 @@ class SessionTarget:
         return str(fingerprint) if fingerprint is not None else None
 
     def trigger(self, handle: JobHandle, wait: WaitOptions) -> BaseTrigger:
+        from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
+
         return FlinkJobTrigger(job_id=handle.job_id, flink_conn_id=self.conn_id, **wait.model_dump())
 
     def link_info(self, handle: JobHandle) -> dict[str, Any]:
@@ -79,6 +82,8 @@ class SessionTarget:
         return {"web_ui_url": settings.ui_url, "history_server_url": settings.history_server_url}
 
     def diagnose(self, handle: JobHandle, state: str, retry_on: dict[str, bool] | None) -> Diagnosis:
+        from airflow_provider_flinkbatch.failures import diagnose_or_placeholder
+
         return diagnose_or_placeholder(self.conn_id, handle.job_id, state, retry_on)
 
     @property

@@ -5,20 +5,23 @@ Light on purpose (imported by DAG files at parse time): the heavy parts (Flink, 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_flinkbatch.specs.factory import build_dags as build
-from airflow_provider_flinkbatch.specs.load import SpecSet
-from airflow_provider_flinkbatch.specs.load import load_specs as load
+if TYPE_CHECKING:
+    from airflow_provider_flinkbatch.specs.load import SpecSet
 
 
 def build_dags(*args: Any, **kwargs: Any) -> Any:
     """See :func:`airflow_provider_flinkbatch.specs.factory.build_dags`."""
+    from airflow_provider_flinkbatch.specs.factory import build_dags as build
+
     return build(*args, **kwargs)
 
 
 def load_specs(folder: Any) -> SpecSet:
     """See :func:`airflow_provider_flinkbatch.specs.load.load_specs`."""
+    from airflow_provider_flinkbatch.specs.load import load_specs as load
+
     return load(folder)
 
 

@@ -10,19 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_flinkbatch.specs.avro import check_compatibility, create_table_ddl, flink_columns, load_schema
-from airflow_provider_flinkbatch.specs.load import load_specs
-from airflow_provider_flinkbatch.specs.render import render_spec
-from airflow_provider_flinkbatch.specs.scaffold import scaffold
-from airflow_provider_flinkbatch.specs.testing import SpecTestRunner, summary_line
-from airflow_provider_flinkbatch.specs.validate import LOCAL_CLUSTER_FROM, validate_specs
-
 
 def _load(path: str) -> Any:
+    from airflow_provider_flinkbatch.specs.load import load_specs
+
     try:
         return load_specs(path)
     except FileNotFoundError as err:
@@ -36,6 +30,8 @@ def _print_errors(errors: list[Any]) -> None:
 
 # ---------------------------------------------------------------------------------------------- validate
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from airflow_provider_flinkbatch.specs.validate import LOCAL_CLUSTER_FROM, validate_specs
+
     report = validate_specs(
         _load(args.path),
         explain=not args.no_explain,
@@ -53,6 +49,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------- render
 def _cmd_render(args: argparse.Namespace) -> int:
+    from airflow_provider_flinkbatch.specs.render import render_spec
+
     specs = _load(args.spec)
     if specs.errors:
         _print_errors(specs.errors)
@@ -68,6 +66,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------- new
 def _cmd_new(args: argparse.Namespace) -> int:
+    from airflow_provider_flinkbatch.specs.scaffold import scaffold
+
     for path in scaffold(args.name, Path(args.dir), force=args.force):
         print(f"created {path}")
     print(f"next: edit the SQL and the test rows, then `flinkbatch test {Path(args.dir) / (args.name + '.yaml')}`")
@@ -76,6 +76,8 @@ def _cmd_new(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------- test
 def _cmd_test(args: argparse.Namespace) -> int:
+    from airflow_provider_flinkbatch.specs.testing import SpecTestRunner, summary_line
+
     specs = _load(args.path)
     _print_errors(specs.errors)
     wanted = [spec for spec in specs.specs if args.name is None or spec.name == args.name]
@@ -84,6 +86,8 @@ def _cmd_test(args: argparse.Namespace) -> int:
         args.rest_url, parallelism=args.parallelism, keep_dir=Path(args.keep) if args.keep else None
     ) as runner:
         if args.rest_url is None and any(spec.test_cases for spec in wanted):
+            import time
+
             started = time.monotonic()
             runner.target()  # start the private cluster now, so the first case's time is its own
             print(f"Started a local Flink cluster at {runner.rest_url} ({time.monotonic() - started:.0f}s)", flush=True)
@@ -103,6 +107,8 @@ def _cmd_test(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------- avro
 def _cmd_avro_ddl(args: argparse.Namespace) -> int:
+    from airflow_provider_flinkbatch.specs.avro import create_table_ddl, flink_columns, load_schema
+
     schema = load_schema(Path(args.schema))
     if args.table:
         print(create_table_ddl(args.table, schema, options=dict(_pairs(args.option))))
@@ -112,6 +118,8 @@ def _cmd_avro_ddl(args: argparse.Namespace) -> int:
 
 
 def _cmd_avro_check(args: argparse.Namespace) -> int:
+    from airflow_provider_flinkbatch.specs.avro import check_compatibility, load_schema
+
     result = check_compatibility(load_schema(Path(args.old)), load_schema(Path(args.new)), args.mode)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2))

@@ -32,7 +32,6 @@ from airflow_provider_flinkbatch.rest.calls import ApiCall
 from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkServerError
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
-from airflow_provider_flinkbatch.session.hook import FlinkRestHook
 from airflow_provider_flinkbatch.session.target import SessionTarget
 from airflow_provider_flinkbatch.specs.avro import (
     AvroSchemaError,
@@ -42,7 +41,6 @@ from airflow_provider_flinkbatch.specs.avro import (
 )
 from airflow_provider_flinkbatch.specs.effective import SpecRenderError, effective_flink_config, render_sql
 from airflow_provider_flinkbatch.specs.errors import SpecError, relative
-from airflow_provider_flinkbatch.specs.factory import build_from
 from airflow_provider_flinkbatch.specs.load import SpecSet
 from airflow_provider_flinkbatch.specs.model import JobSpec
 from airflow_provider_flinkbatch.specs.tables import declared_tables, rewrite_to_local
@@ -131,6 +129,8 @@ def _static_checks(spec: JobSpec, root: Path) -> tuple[list[SpecError], list[str
 
 def _connection_errors(spec: JobSpec, file: str, cache: dict[str, str | None]) -> list[SpecError]:
     if spec.flink_conn_id not in cache:
+        from airflow_provider_flinkbatch.session.hook import FlinkRestHook  # Airflow: for the connection only
+
         try:
             FlinkRestHook(spec.flink_conn_id).settings  # noqa: B018 - looks the connection up and checks its fields
             cache[spec.flink_conn_id] = None
@@ -253,6 +253,8 @@ def validate_specs(
     report = ValidationReport(load_errors=list(specs.errors))
     for error in specs.errors:
         say(f"ERROR {error}")
+    from airflow_provider_flinkbatch.specs.factory import build_from  # builds DAGs: needs Airflow
+
     _, failed = build_from(specs)
     connections: dict[str, str | None] = {}
     pending: list[tuple[SpecReport, list[str], dict[str, str]]] = []

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow.triggers.base import BaseTrigger
 from pydantic import BaseModel, ConfigDict
 
 from airflow_provider_flinkbatch.diagnosis import Diagnosis
 from airflow_provider_flinkbatch.identity import JobIdentity
+
+if TYPE_CHECKING:  # Airflow itself is not loaded by the spec tools and the CLI
+    from airflow.triggers.base import BaseTrigger
 
 
 class JobRequest(BaseModel):

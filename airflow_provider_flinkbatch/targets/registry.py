@@ -11,14 +11,16 @@ while a DAG is parsed:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
 from airflow_provider_flinkbatch.kubernetes.options import KubernetesTargetOptions
-from airflow_provider_flinkbatch.rest.client import RetryPolicy
-from airflow_provider_flinkbatch.targets.base import Target
 from airflow_provider_flinkbatch.yarn.options import YarnTargetOptions
+
+if TYPE_CHECKING:  # the spec checks import this module: keep it to the options models
+    from airflow_provider_flinkbatch.rest.client import RetryPolicy
+    from airflow_provider_flinkbatch.targets.base import Target
 
 #: Each target name and its options model (``None``: the target takes no options).
 OPTIONS_MODELS: dict[str, type[BaseModel] | None] = {
