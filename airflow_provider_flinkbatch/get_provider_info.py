@@ -31,7 +31,7 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "operators": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.operators.sql"]}],
         "sensors": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.sensors.job"]}],
-        "hooks": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.hooks.flink", f"{_PKG}.hooks.yarn"]}],
+        "hooks": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.session.hook", f"{_PKG}.yarn.hook"]}],
         "triggers": [
             {
                 "integration-name": INTEGRATION,
@@ -46,7 +46,7 @@ def get_provider_info() -> dict[str, Any]:
         "connection-types": [
             {
                 "connection-type": "flink_batch",
-                "hook-class-name": f"{_PKG}.hooks.flink.FlinkRestHook",
+                "hook-class-name": f"{_PKG}.session.hook.FlinkRestHook",
                 "hook-name": "Flink Batch",
                 "conn-fields": {
                     "bearer_token": {
@@ -119,7 +119,7 @@ def get_provider_info() -> dict[str, Any]:
 
 _YARN_CONNECTION: dict[str, Any] = {
     "connection-type": "flink_yarn",
-    "hook-class-name": f"{_PKG}.hooks.yarn.FlinkYarnHook",
+    "hook-class-name": f"{_PKG}.yarn.hook.FlinkYarnHook",
     "hook-name": "Flink on YARN",
     "conn-fields": {
         "flink_home": {

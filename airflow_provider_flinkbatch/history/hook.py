@@ -14,10 +14,9 @@ from typing import Any
 from airflow.sdk import BaseHook
 
 from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose
-from airflow_provider_flinkbatch.history.sources import ArchiveError, ArchiveJobSource, JobSource, RestJobSource
+from airflow_provider_flinkbatch.history.sources import ArchiveJobSource, JobLookup, JobSource, RestJobSource
 from airflow_provider_flinkbatch.rest.calls import check_job_id
 from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
-from airflow_provider_flinkbatch.rest.errors import FlinkRestError
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID, FlinkConnectionSettings
 from airflow_provider_flinkbatch.session.hook import FlinkRestHook
 
@@ -92,17 +91,8 @@ class FlinkHistoryServerHook(BaseHook):
 
     def _first(self, job_id: str, include_jobmanager: bool) -> tuple[JobSource, dict[str, Any], list[str]]:
         check_job_id(job_id)
-        tried: list[str] = []
-        for source in self.sources(include_jobmanager=include_jobmanager):
-            try:
-                details = source.get(f"/jobs/{job_id}")
-            except (FlinkRestError, ArchiveError) as err:
-                tried.append(f"{source!r}: {err}")
-                continue
-            if details is None:
-                tried.append(f"{source!r}: not found")
-                continue
-            tried.append(f"{source!r}: found")
+        source, details, tried = JobLookup(self.sources(include_jobmanager=include_jobmanager)).first(f"/jobs/{job_id}")
+        if source is not None:
             return source, details, tried
         configured = (
             ""

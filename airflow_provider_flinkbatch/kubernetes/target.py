@@ -34,6 +34,7 @@ from airflow.triggers.base import BaseTrigger
 
 from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose_submission, diagnose_unknown
 from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook, JobHistoryNotFound
+from airflow_provider_flinkbatch.history.sources import JobLookup, RestJobSource
 from airflow_provider_flinkbatch.identity import PARAM_PREFIX, JobIdentity
 from airflow_provider_flinkbatch.jobs import SUCCESS_STATE
 from airflow_provider_flinkbatch.kubernetes import manifests as m
@@ -308,16 +309,22 @@ class KubernetesTarget:
 
     def _from_flink(self, handle: JobHandle, call: calls.ApiCall[dict[str, Any]]) -> dict[str, Any] | None:
         """Ask the JobManager, then the HistoryServer; ``None`` if neither knows (or is reachable)."""
-        for client in (self._rest_client(handle), self._history_client()):
-            if client is None:
-                continue
-            try:
-                return client.call(call)
-            except FlinkRestError as err:
-                log.debug("%s: %s", client.settings.rest_url, err)
-            finally:
+        clients = [
+            (name, client)
+            for name, client in (("jobmanager", self._rest_client(handle)), ("historyserver", self._history_client()))
+            if client is not None
+        ]
+        try:
+            source, answer, tried = JobLookup([RestJobSource(name, client) for name, client in clients]).first(
+                call.path
+            )
+        finally:
+            for _, client in clients:
                 client.close()
-        return None
+        if source is None:
+            log.debug("Flink job %s: %s", handle.job_id, "; ".join(tried))
+            return None
+        return call.parse(answer)
 
     def job_details(self, handle: JobHandle) -> dict[str, Any]:
         try:

@@ -14,7 +14,6 @@ resource (``spec.job.state: suspended``): the operator cancels the Flink job.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -95,27 +94,14 @@ class FlinkKubernetesTrigger(BaseTrigger):
             rest = await self._rest_client()
             async with self._hook().get_conn() as api_client:
                 objects = CustomObjectsApi(api_client)
-                failing_since: float | None = None
-                failures = 0
-                backoff = RetryPolicy(budget=self.transient_error_budget)  # the REST layer's backoff and jitter
+                retry = RetryPolicy(budget=self.transient_error_budget)  # the package's one retry policy
                 last_seen: tuple[str, Any, Any, str] | None = None
                 while True:
-                    try:
-                        resource = await objects.get_namespaced_custom_object(
-                            GROUP, VERSION, self.namespace, self.plural, self.name
-                        )
-                        failing_since = None
-                    except Exception as err:
-                        if not _transient(err):
-                            raise
-                        failing_since = failing_since or time.monotonic()
-                        if time.monotonic() - failing_since > self.transient_error_budget:
-                            raise
-                        self.log.warning("Kubernetes API error while watching %s (retrying): %s", self.ref, err)
-                        await asyncio.sleep(max(self.poll_interval, backoff.delay(failures)))
-                        failures += 1
-                        continue
-                    failures = 0
+                    async for attempt in retry.async_retrying(self._retry_transient, min_wait=self.poll_interval):
+                        with attempt:
+                            resource = await objects.get_namespaced_custom_object(
+                                GROUP, VERSION, self.namespace, self.plural, self.name
+                            )
                     observed = ResourceState.of(resource)
                     flink = None
                     if rest is not None and observed.jobmanager_running:
@@ -148,6 +134,13 @@ class FlinkKubernetesTrigger(BaseTrigger):
         finally:
             if rest is not None:
                 await rest.aclose()
+
+    def _retry_transient(self, err: BaseException) -> bool:
+        """API errors that can pass (5xx, 429, connection loss) are retried; the rest end the wait."""
+        if not _transient(err):
+            return False
+        self.log.warning("Kubernetes API error while watching %s (retrying): %s", self.ref, err)
+        return True
 
     async def _rest_client(self) -> Any:
         """The JobManager's REST client (``rest_url``) with the flink connection's auth and TLS, if any."""
@@ -190,7 +183,7 @@ class FlinkKubernetesTrigger(BaseTrigger):
         self.log.info("Suspended %s: the operator cancels Flink job %s", self.ref, self.job_id)
 
 
-def _transient(err: Exception) -> bool:
+def _transient(err: BaseException) -> bool:
     status = getattr(err, "status", None)
     if isinstance(status, int):
         return status in _TRANSIENT_STATUS

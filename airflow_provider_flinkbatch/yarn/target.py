@@ -18,7 +18,7 @@ from airflow.triggers.base import BaseTrigger
 
 from airflow_provider_flinkbatch.config_secrets import is_secret_config_key
 from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose, diagnose_submission
-from airflow_provider_flinkbatch.history.sources import JobSource, RestJobSource
+from airflow_provider_flinkbatch.history.sources import JobLookup, JobSource, RestJobSource
 from airflow_provider_flinkbatch.identity import JobIdentity
 from airflow_provider_flinkbatch.jobs import root_cause_of_stacktrace, submission_failure_message
 from airflow_provider_flinkbatch.rest.client import RetryPolicy
@@ -234,15 +234,12 @@ class YarnTarget:
         return sources
 
     def _lookup(self, app: dict[str, Any], path: str) -> tuple[str, Any] | None:
-        for source in self._flink_sources(app):
-            try:
-                answer = source.get(path)
-            except FlinkRestError as err:  # proxy page while the JobManager starts or stops, HS outage
-                log.debug("%s: %s", source.name, err)
-                continue
-            if answer is not None:
-                return source.name, answer
-        return None
+        """The live JobManager (proxy), then the HistoryServer; a proxy error page counts as "not there"."""
+        source, answer, tried = JobLookup(self._flink_sources(app)).first(path)
+        if source is None:
+            log.debug("%s: %s", path, "; ".join(tried))
+            return None
+        return source.name, answer
 
     def _archived(self, app: dict[str, Any], path: str) -> tuple[str, Any] | None:
         """Like :meth:`_lookup`, but gives the HistoryServer ``history_grace`` seconds after the
