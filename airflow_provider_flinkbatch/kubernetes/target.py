@@ -59,11 +59,6 @@ ARCHIVE_WAIT_SECONDS = 30.0
 REST_RETRY_BUDGET = 10.0
 
 
-def _api_status(err: Exception) -> int | None:
-    status = getattr(err, "status", None)
-    return int(status) if isinstance(status, int) else None
-
-
 def _api_message(err: Exception) -> str:
     """The API server's ``Status.message`` (why a resource was refused), else the exception text."""
     body = getattr(err, "body", None)
