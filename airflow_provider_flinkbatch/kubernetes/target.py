@@ -23,7 +23,6 @@ Decisions (documented in ``docs/kubernetes.md``):
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from datetime import UTC, datetime
@@ -38,6 +37,7 @@ from airflow_provider_flinkbatch.history.sources import JobLookup, RestJobSource
 from airflow_provider_flinkbatch.identity import PARAM_PREFIX, JobIdentity
 from airflow_provider_flinkbatch.jobs import SUCCESS_STATE
 from airflow_provider_flinkbatch.kubernetes import manifests as m
+from airflow_provider_flinkbatch.kubernetes.hook import SUSPEND, FlinkResources, ResourceExists, ResourceRefused
 from airflow_provider_flinkbatch.kubernetes.options import KubernetesTargetOptions
 from airflow_provider_flinkbatch.kubernetes.state import ResourceState
 from airflow_provider_flinkbatch.rest import calls
@@ -59,17 +59,6 @@ ARCHIVE_WAIT_SECONDS = 30.0
 REST_RETRY_BUDGET = 10.0
 
 
-def _api_message(err: Exception) -> str:
-    """The API server's ``Status.message`` (why a resource was refused), else the exception text."""
-    body = getattr(err, "body", None)
-    if body:
-        try:
-            return str(json.loads(body).get("message") or body)
-        except (ValueError, AttributeError):
-            return str(body)
-    return str(err)
-
-
 class KubernetesTarget:
     """Runs each job attempt as a FlinkDeployment or FlinkSessionJob and follows its status."""
 
@@ -79,28 +68,25 @@ class KubernetesTarget:
         self,
         options: KubernetesTargetOptions,
         conn_id: str,
-        custom_objects: Any,
-        core: Any,
+        resources: FlinkResources,
         flink_settings: FlinkConnectionSettings | None = None,
     ) -> None:
         self.options = options
         self.conn_id = conn_id  # the flink_batch connection: HistoryServer, archive dir, REST auth/TLS
-        self.custom_objects = custom_objects
-        self.core = core
+        self.resources = resources
         self.flink_settings = flink_settings
-        self.plural = m.SESSION_JOB[1] if options.mode == "session" else m.DEPLOYMENT[1]
+        self.plural = resources.plural
 
     @classmethod
     def from_connections(cls, flink_conn_id: str, options: KubernetesTargetOptions) -> KubernetesTarget:
-        from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
-
-        hook = KubernetesHook(conn_id=options.kubernetes_conn_id)
+        plural = m.SESSION_JOB[1] if options.mode == "session" else m.DEPLOYMENT[1]
+        resources = FlinkResources.from_connection(options.kubernetes_conn_id, options.namespace, plural)
         try:
             settings: FlinkConnectionSettings | None = FlinkRestHook(flink_conn_id).settings
         except FlinkConnectionError:
             log.info("No %r connection: no HistoryServer link, archive dir or REST credentials", flink_conn_id)
             settings = None
-        return cls(options, flink_conn_id, hook.custom_object_client, hook.core_v1_client, settings)
+        return cls(options, flink_conn_id, resources, settings)
 
     # ------------------------------------------------------------------ naming
     def describe(self) -> str:
@@ -118,7 +104,7 @@ class KubernetesTarget:
         if request is not None and attempt is not None:
             name = m.resource_name(request.identity, attempt, self.options.name_prefix)
             return self._handle(job_id, name)
-        found = self._list(f"{m.owned_selector()},{m.JOB_ID_LABEL}={job_id}")
+        found = self.resources.list(f"{m.owned_selector()},{m.JOB_ID_LABEL}={job_id}")
         found_name: str | None = found[0]["metadata"]["name"] if found else None
         ref = self._ref(found_name) if found_name else None
         return JobHandle(target=self.kind, conn_id=self.conn_id, job_id=job_id, ref=ref)
@@ -135,71 +121,34 @@ class KubernetesTarget:
             raise FlinkNotFoundError(f"no Kubernetes resource is known for Flink job {handle.job_id}", url="kubernetes")
         return handle.ref.split("/", 1)[1]
 
-    # ------------------------------------------------------------------ API helpers
-    def _list(self, label_selector: str) -> list[dict[str, Any]]:
-        answer = self.custom_objects.list_namespaced_custom_object(
-            m.GROUP, m.VERSION, self.options.namespace, self.plural, label_selector=label_selector
-        )
-        return list(answer.get("items") or [])
-
     def resource(self, handle: JobHandle) -> dict[str, Any]:
         """The custom resource of a handle (``FlinkNotFoundError`` when it is gone)."""
-        from kubernetes.client.exceptions import ApiException
-
         name = self._name(handle)
-        try:
-            return dict(
-                self.custom_objects.get_namespaced_custom_object(
-                    m.GROUP, m.VERSION, self.options.namespace, self.plural, name
-                )
+        found = self.resources.get(name)
+        if found is None:
+            raise FlinkNotFoundError(
+                f"{self.plural} {self.options.namespace}/{name} of Flink job {handle.job_id} no longer exists",
+                url="kubernetes",
+                status=404,
             )
-        except ApiException as err:
-            if err.status == 404:
-                raise FlinkNotFoundError(
-                    f"{self.plural} {self.options.namespace}/{name} of Flink job {handle.job_id} no longer exists",
-                    url="kubernetes",
-                    status=404,
-                ) from err
-            raise
-
-    def _patch(self, name: str, body: dict[str, Any]) -> None:
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            self.custom_objects.patch_namespaced_custom_object(
-                m.GROUP, m.VERSION, self.options.namespace, self.plural, name, body
-            )
-        except ApiException as err:
-            if err.status != 404:
-                raise
+        return found
 
     # ------------------------------------------------------------------ submit / find
     def submit(self, request: JobRequest) -> JobHandle:
-        from kubernetes.client.exceptions import ApiException
-
         try:
             manifests = self.render(request)
         except m.ManifestError as err:
             raise SubmissionRejected(str(err), sql_error=False) from err
         self.sweep()
         try:
-            created = self.custom_objects.create_namespaced_custom_object(
-                m.GROUP, m.VERSION, self.options.namespace, self.plural, manifests.custom_resource
-            )
-        except ApiException as err:
-            if err.status == 409:
-                exists = f"{manifests.kind} {manifests.ref} exists"
-                raise SubmissionRejected(exists, sql_error=False, duplicate=True) from err
+            self.resources.create(manifests.custom_resource, manifests.config_map_owned_by)
+        except ResourceExists as err:
+            exists = f"{manifests.kind} {manifests.ref} exists"
+            raise SubmissionRejected(exists, sql_error=False, duplicate=True) from err
+        except ResourceRefused as err:
             raise SubmissionRejected(
-                f"Kubernetes refused {manifests.kind} {manifests.ref}: {_api_message(err)}", sql_error=False
+                f"Kubernetes refused {manifests.kind} {manifests.ref}: {err}", sql_error=False
             ) from err
-        config_map = manifests.config_map_owned_by(created["metadata"]["uid"])
-        if config_map is not None:
-            try:
-                self.core.create_namespaced_config_map(self.options.namespace, config_map)
-            except ApiException as err:
-                if err.status != 409:
-                    raise
         log.info("Created %s %s (Flink job %s)", manifests.kind, manifests.ref, request.job_id)
         return self._handle(request.job_id, manifests.name)
 
@@ -243,7 +192,7 @@ class KubernetesTarget:
 
     def _existing_resources(self, identity: JobIdentity) -> list[ExistingJob]:
         found = []
-        for item in self._list(m.selector(identity)):
+        for item in self.resources.list(m.selector(identity)):
             meta = item["metadata"]
             labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
             try:
@@ -335,9 +284,9 @@ class KubernetesTarget:
 
     def cancel(self, handle: JobHandle) -> None:
         """Suspend the resource: the operator cancels the job and keeps the resource (see module doc)."""
-        self._patch(
+        self.resources.patch(
             self._name(handle),
-            {"spec": {"job": {"state": "suspended"}}, "metadata": {"annotations": {m.FINISHED_AT_ANNOTATION: _now()}}},
+            {**SUSPEND, "metadata": {"annotations": {m.FINISHED_AT_ANNOTATION: _now()}}},
         )
         log.info("Suspended %s %s: the operator cancels Flink job %s", self.plural, handle.ref, handle.job_id)
 
@@ -405,7 +354,7 @@ class KubernetesTarget:
                 handle.ref,
                 SUCCESS_GRACE_SECONDS / 60,
             )
-        self._patch(name, {"metadata": {"annotations": {m.FINISHED_AT_ANNOTATION: _now()}}})
+        self.resources.patch(name, {"metadata": {"annotations": {m.FINISHED_AT_ANNOTATION: _now()}}})
 
     def _archived_job(self, handle: JobHandle, timeout: float = ARCHIVE_WAIT_SECONDS) -> bool:
         """Whether the HistoryServer has archived the job (waiting up to ``timeout`` for its refresh)."""
@@ -430,7 +379,7 @@ class KubernetesTarget:
         now = time.time() if now is None else now
         deleted: list[str] = []
         try:
-            items = self._list(m.owned_selector())
+            items = self.resources.list(m.owned_selector())
         except Exception as err:  # cleanup must never block a submission
             log.warning("Could not list %s for cleanup: %s", self.plural, err)
             return deleted
@@ -450,31 +399,13 @@ class KubernetesTarget:
 
     def _delete(self, name: str) -> None:
         """Delete one of OUR resources and its SQL ConfigMap; anything without our label is left alone."""
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            item = self.custom_objects.get_namespaced_custom_object(
-                m.GROUP, m.VERSION, self.options.namespace, self.plural, name
-            )
-        except ApiException as err:
-            if err.status == 404:
-                return
-            raise
+        item = self.resources.get(name)
+        if item is None:
+            return
         if (item["metadata"].get("labels") or {}).get(m.MANAGED_BY_LABEL) != m.MANAGED_BY:
             log.warning("Not deleting %s %s: it was not created by this provider", self.plural, name)
             return
-        for delete in (
-            lambda: self.custom_objects.delete_namespaced_custom_object(
-                m.GROUP, m.VERSION, self.options.namespace, self.plural, name
-            ),
-            # Kubernetes' garbage collector would follow the ownerReference; deleting it now frees it at once.
-            lambda: self.core.delete_namespaced_config_map(f"{name}-sql", self.options.namespace),
-        ):
-            try:
-                delete()
-            except ApiException as err:
-                if err.status != 404:
-                    raise
+        self.resources.delete(name)
         log.info("Deleted %s %s/%s", self.plural, self.options.namespace, name)
 
 

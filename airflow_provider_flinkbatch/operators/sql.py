@@ -10,7 +10,6 @@ between submit and saving the id).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -23,7 +22,8 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow_provider_flinkbatch.diagnosis import check_retry_on
 from airflow_provider_flinkbatch.failures import raise_for_failed_job
 from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, JobSummary, is_terminal, summarize_job
-from airflow_provider_flinkbatch.links.flink import XCOM_KEY, FlinkHistoryServerLink, FlinkJobLink
+from airflow_provider_flinkbatch.lineage import facets_of_script
+from airflow_provider_flinkbatch.links.flink import XCOM_KEY, FlinkHistoryServerLink, FlinkJobLink, job_info
 from airflow_provider_flinkbatch.links.urls import job_links
 from airflow_provider_flinkbatch.links.yarn import YarnApplicationLink
 from airflow_provider_flinkbatch.presets import check_preset_names, cluster_level
@@ -31,10 +31,9 @@ from airflow_provider_flinkbatch.reattach import attach_or_submit
 from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID, FlinkConnectionError
-from airflow_provider_flinkbatch.sql.statements import split_statements
 from airflow_provider_flinkbatch.targets.base import JobHandle, JobRequest, SubmissionRejected, Target, WaitOptions
 from airflow_provider_flinkbatch.targets.registry import create_target, validate_target_options
-from airflow_provider_flinkbatch.targets.request import MAX_SQL_BYTES, JobDefinitionError, build_request, too_large
+from airflow_provider_flinkbatch.targets.request import JobDefinitionError, SqlFileSizeGuard, build_request
 from airflow_provider_flinkbatch.triggers.poller import job_interval
 
 PLAN_XCOM_KEY = "flink_plan"
@@ -44,7 +43,7 @@ METRICS_XCOM_KEY = "flink_metrics"
 GONE, STALE = "UNKNOWN", "STALE"
 
 
-class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
+class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
     """Submit Flink SQL (inline or a templated ``.sql`` file) as one Flink batch job.
 
     :param sql: the script; several statements are allowed (DDL, ``SET``, several INSERTs, which run
@@ -126,24 +125,6 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         self._result: dict[str, Any] | None = None
         self._built_target: Target | None = None
 
-    # ------------------------------------------------------------------ input guards
-    def resolve_template_files(self) -> None:
-        """Refuse to load an oversized ``.sql`` file (the DAG processor would read it into memory)."""
-        self._sql_too_large: str | None = None
-        if isinstance(self.sql, str) and self.sql.endswith(tuple(self.template_ext)):
-            searchpath = getattr(self.get_template_env().loader, "searchpath", None) or []
-            sizes = [os.path.getsize(p) for p in (os.path.join(d, self.sql) for d in searchpath) if os.path.isfile(p)]
-            if sizes and sizes[0] > MAX_SQL_BYTES:
-                self._sql_too_large = too_large(f"{self.sql} is", sizes[0])
-                self.log.warning("%s: %s", self.task_id, self._sql_too_large)
-                self.sql = ""  # nothing to read or render; execute() fails with the message
-        super().resolve_template_files()
-
-    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
-        if getattr(self, "_sql_too_large", None):
-            return  # do not feed megabytes to Jinja; execute() reports the problem
-        super().render_template_fields(context, jinja_env)
-
     # ------------------------------------------------------------------ wiring
     def _target(self) -> Target:
         """Built once per task run: one connection lookup and one client for submit, status and wait."""
@@ -160,8 +141,8 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         # The extra links read this key in every outcome; an explicit "no job yet" keeps a task that fails
         # before submitting from logging "XCom not found" errors.
         context["ti"].xcom_push(key=XCOM_KEY, value={"job_id": None})
-        if getattr(self, "_sql_too_large", None):
-            raise AirflowFailException(f"{self.task_id}: {self._sql_too_large}")
+        if self.sql_too_large:
+            raise AirflowFailException(f"{self.task_id}: {self.sql_too_large}")
         try:
             self._request = build_request(context["ti"], self.sql, self.flink_config, self.presets, self.job_name)
         except JobDefinitionError as err:
@@ -230,7 +211,7 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         target = self._target()
         handle = self._handle(str(external_id))
         self.job_id = handle.job_id
-        self._push_job_info(context, target, handle, finished=False)
+        context["ti"].xcom_push(key=XCOM_KEY, value=job_info(target, handle, finished=False))
         details = target.job_details(handle)
         if self.deferrable and not is_terminal(str(details["state"])):  # already over: no need to defer
             wait = WaitOptions(
@@ -252,13 +233,6 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         if self._result is not None:
             return self._result
         return self.poll_until_complete(external_id, context)  # a stored, already FINISHED job
-
-    def _push_job_info(self, context: Context, target: Target, handle: JobHandle, *, finished: bool) -> None:
-        """What the extra links need; pushed before deferring so the links work while the job runs."""
-        info = {**target.link_info(handle), "job_id": handle.job_id, "target": target.kind, "finished": finished}
-        if handle.ref:
-            info["ref"] = handle.ref
-        context["ti"].xcom_push(key=XCOM_KEY, value=info)
 
     # ------------------------------------------------------------------ resume and finish
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
@@ -283,7 +257,7 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         return super().resume_execution(next_method, next_kwargs, context)
 
     def _finish(self, context: Context, target: Target, handle: JobHandle, summary: dict[str, Any]) -> dict[str, Any]:
-        self._push_job_info(context, target, handle, finished=True)
+        context["ti"].xcom_push(key=XCOM_KEY, value=job_info(target, handle, finished=True))
         state = summary["state"]
         # Optional target hook (Kubernetes: delete the resource after success, mark failures for keeping).
         after_terminal = getattr(target, "after_terminal", None)
@@ -302,16 +276,9 @@ class FlinkBatchSqlOperator(ResumableJobMixin, BaseOperator):
         return summary
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
-        """Input/output datasets from the script's ``CREATE TABLE ... WITH (...)`` (see :mod:`lineage`).
-
-        Called by ``apache-airflow-providers-openlineage`` when it is installed; ``None`` without it.
-        """
-        try:
-            from airflow_provider_flinkbatch.lineage import job_lineage, openlineage_facets
-
-            return openlineage_facets(job_lineage(split_statements(self.sql)))
-        except ImportError:
-            return None
+        """Input/output datasets of the script (see :mod:`~airflow_provider_flinkbatch.lineage`); ``None``
+        without ``apache-airflow-providers-openlineage``."""
+        return facets_of_script(self.sql)
 
     def on_kill(self) -> None:
         if not (self.cancel_on_kill and self.job_id):

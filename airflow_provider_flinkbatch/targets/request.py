@@ -7,6 +7,7 @@ handed the same request.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from airflow_provider_flinkbatch.config_secrets import mask_secret_config
@@ -53,3 +54,31 @@ def build_request(
         fingerprint=fingerprint(statements, {**config, "pipeline.name": name}),
     )
     return JobRequest(statements=statements, flink_config=config, job_name=name, identity=identity)
+
+
+class SqlFileSizeGuard:
+    """Operator mixin: refuse to load an oversized ``.sql`` file (the DAG processor would read it into memory).
+
+    ``execute()`` then fails with :attr:`sql_too_large` as the message.
+    """
+
+    sql: str
+    task_id: str
+    template_ext: Any
+    log: Any
+    sql_too_large: str | None = None
+
+    def resolve_template_files(self) -> None:
+        if isinstance(self.sql, str) and self.sql.endswith(tuple(self.template_ext)):
+            searchpath = getattr(self.get_template_env().loader, "searchpath", None) or []  # type: ignore[attr-defined]
+            sizes = [os.path.getsize(p) for p in (os.path.join(d, self.sql) for d in searchpath) if os.path.isfile(p)]
+            if sizes and sizes[0] > MAX_SQL_BYTES:
+                self.sql_too_large = too_large(f"{self.sql} is", sizes[0])
+                self.log.warning("%s: %s", self.task_id, self.sql_too_large)
+                self.sql = ""  # nothing to read or render; execute() fails with the message
+        super().resolve_template_files()  # type: ignore[misc]
+
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        if self.sql_too_large:
+            return  # do not feed megabytes to Jinja; execute() reports the problem
+        super().render_template_fields(context, jinja_env)  # type: ignore[misc]

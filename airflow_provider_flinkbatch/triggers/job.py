@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Unpack
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
 from airflow_provider_flinkbatch.rest import calls
@@ -25,10 +25,11 @@ from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryP
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkUnreachableError
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
 from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+from airflow_provider_flinkbatch.triggers.base import JobWaitTrigger, WaitArgs
 from airflow_provider_flinkbatch.triggers.poller import ClusterPoller, job_interval, poller_for
 
 
-class FlinkJobTrigger(BaseTrigger):
+class FlinkJobTrigger(JobWaitTrigger):
     """Fire one event when the job is FINISHED, FAILED, CANCELED or SUSPENDED (or cannot be watched).
 
     Event payload: ``{"status": "terminal", "job_id", "state", "summary"}`` or
@@ -39,38 +40,17 @@ class FlinkJobTrigger(BaseTrigger):
         self,
         job_id: str,
         flink_conn_id: str = DEFAULT_CONN_ID,
-        poll_interval: float = 5.0,
-        transient_error_budget: float = 180.0,
-        cancel_on_kill: bool = True,
         min_poll_interval: float = 0.5,
         poll_age_fraction: float = 0.1,
         coalesce: bool = True,
+        **wait: Unpack[WaitArgs],
     ) -> None:
-        super().__init__()
-        self.job_id = job_id
+        super().__init__(job_id, **wait)  # poll_interval: the longest interval (adaptive polling caps at it)
         self.flink_conn_id = flink_conn_id
-        self.poll_interval = poll_interval  # the longest interval (adaptive polling caps at it)
-        self.transient_error_budget = transient_error_budget
-        self.cancel_on_kill = cancel_on_kill
-        self.min_poll_interval = min(min_poll_interval, poll_interval)
+        self.min_poll_interval = min(min_poll_interval, self.poll_interval)
         self.poll_age_fraction = poll_age_fraction
         self.coalesce = coalesce
         self._last_details: dict[str, Any] | None = None
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "job_id": self.job_id,
-                "flink_conn_id": self.flink_conn_id,
-                "poll_interval": self.poll_interval,
-                "transient_error_budget": self.transient_error_budget,
-                "cancel_on_kill": self.cancel_on_kill,
-                "min_poll_interval": self.min_poll_interval,
-                "poll_age_fraction": self.poll_age_fraction,
-                "coalesce": self.coalesce,
-            },
-        )
 
     def _interval(self, job: dict[str, Any] | None) -> float:
         return job_interval(job, self.min_poll_interval, self.poll_interval, self.poll_age_fraction)

@@ -15,23 +15,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Unpack
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
-from airflow_provider_flinkbatch.kubernetes.manifests import GROUP, VERSION
+from airflow_provider_flinkbatch.kubernetes.hook import AsyncFlinkResource
 from airflow_provider_flinkbatch.kubernetes.state import ResourceState
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkRestError
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
 from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+from airflow_provider_flinkbatch.triggers.base import JobWaitTrigger, WaitArgs
 
 _TRANSIENT_STATUS = frozenset({0, 408, 429, 500, 502, 503, 504})
 
 
-class FlinkKubernetesTrigger(BaseTrigger):
+class FlinkKubernetesTrigger(JobWaitTrigger):
     """Fire one event when the resource's job is FINISHED, FAILED, CANCELED or SUSPENDED (or cannot be watched)."""
 
     def __init__(
@@ -42,36 +43,14 @@ class FlinkKubernetesTrigger(BaseTrigger):
         kubernetes_conn_id: str,
         flink_conn_id: str | None = None,
         rest_url: str | None = None,
-        poll_interval: float = 5.0,
-        transient_error_budget: float = 180.0,
-        cancel_on_kill: bool = True,
+        **wait: Unpack[WaitArgs],
     ) -> None:
-        super().__init__()
-        self.job_id = job_id
+        super().__init__(job_id, **wait)
         self.ref = ref
         self.plural = plural
         self.kubernetes_conn_id = kubernetes_conn_id
         self.flink_conn_id = flink_conn_id
         self.rest_url = rest_url
-        self.poll_interval = poll_interval
-        self.transient_error_budget = transient_error_budget
-        self.cancel_on_kill = cancel_on_kill
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "job_id": self.job_id,
-                "ref": self.ref,
-                "plural": self.plural,
-                "kubernetes_conn_id": self.kubernetes_conn_id,
-                "flink_conn_id": self.flink_conn_id,
-                "rest_url": self.rest_url,
-                "poll_interval": self.poll_interval,
-                "transient_error_budget": self.transient_error_budget,
-                "cancel_on_kill": self.cancel_on_kill,
-            },
-        )
 
     @property
     def namespace(self) -> str:
@@ -81,27 +60,17 @@ class FlinkKubernetesTrigger(BaseTrigger):
     def name(self) -> str:
         return self.ref.split("/", 1)[1]
 
-    def _hook(self) -> Any:
-        from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
-
-        return AsyncKubernetesHook(conn_id=self.kubernetes_conn_id)
-
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from kubernetes_asyncio.client import CustomObjectsApi
-
         rest = None
         try:
             rest = await self._rest_client()
-            async with self._hook().get_conn() as api_client:
-                objects = CustomObjectsApi(api_client)
+            async with self._resource() as api:
                 retry = RetryPolicy(budget=self.transient_error_budget)  # the package's one retry policy
                 last_seen: tuple[str, Any, Any, str] | None = None
                 while True:
                     async for attempt in retry.async_retrying(self._retry_transient, min_wait=self.poll_interval):
                         with attempt:
-                            resource = await objects.get_namespaced_custom_object(
-                                GROUP, VERSION, self.namespace, self.plural, self.name
-                            )
+                            resource = await api.get()
                     observed = ResourceState.of(resource)
                     flink = None
                     if rest is not None and observed.jobmanager_running:
@@ -142,6 +111,9 @@ class FlinkKubernetesTrigger(BaseTrigger):
         self.log.warning("Kubernetes API error while watching %s (retrying): %s", self.ref, err)
         return True
 
+    def _resource(self) -> Any:
+        return AsyncFlinkResource.connect(self.kubernetes_conn_id, self.namespace, self.plural, self.name)
+
     async def _rest_client(self) -> Any:
         """The JobManager's REST client (``rest_url``) with the flink connection's auth and TLS, if any."""
         if not self.rest_url:
@@ -168,18 +140,8 @@ class FlinkKubernetesTrigger(BaseTrigger):
         """The user stopped the deferred task: suspend the resource so the operator cancels the job."""
         if not self.cancel_on_kill:
             return
-        from kubernetes_asyncio.client import CustomObjectsApi
-
-        async with self._hook().get_conn() as api_client:
-            await CustomObjectsApi(api_client).patch_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                self.namespace,
-                self.plural,
-                self.name,
-                {"spec": {"job": {"state": "suspended"}}},
-                _content_type="application/merge-patch+json",  # type: ignore[call-arg]  # real apiservers refuse json-patch here
-            )
+        async with self._resource() as api:
+            await api.suspend()
         self.log.info("Suspended %s: the operator cancels Flink job %s", self.ref, self.job_id)
 
 

@@ -12,14 +12,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Unpack
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkRestError
+from airflow_provider_flinkbatch.triggers.base import JobWaitTrigger, WaitArgs
 from airflow_provider_flinkbatch.triggers.poller import job_interval
 from airflow_provider_flinkbatch.yarn import calls as rm_calls
 from airflow_provider_flinkbatch.yarn.hook import FlinkYarnHook, async_flink_client, proxy_url
@@ -27,7 +28,7 @@ from airflow_provider_flinkbatch.yarn.settings import DEFAULT_CONN_ID, YarnConne
 from airflow_provider_flinkbatch.yarn.state import ApplicationState, details_from_app
 
 
-class YarnApplicationTrigger(BaseTrigger):
+class YarnApplicationTrigger(JobWaitTrigger):
     """Fire one event when the job's YARN application (or the Flink job in it) is over.
 
     Event payload: ``{"status": "terminal", "job_id", "state", "summary", "source", "application_id",
@@ -35,34 +36,11 @@ class YarnApplicationTrigger(BaseTrigger):
     """
 
     def __init__(
-        self,
-        application_id: str,
-        job_id: str,
-        flink_conn_id: str = DEFAULT_CONN_ID,
-        poll_interval: float = 5.0,
-        transient_error_budget: float = 180.0,
-        cancel_on_kill: bool = True,
+        self, application_id: str, job_id: str, flink_conn_id: str = DEFAULT_CONN_ID, **wait: Unpack[WaitArgs]
     ) -> None:
-        super().__init__()
+        super().__init__(job_id, **wait)
         self.application_id = application_id
-        self.job_id = job_id
         self.flink_conn_id = flink_conn_id
-        self.poll_interval = poll_interval
-        self.transient_error_budget = transient_error_budget
-        self.cancel_on_kill = cancel_on_kill
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "application_id": self.application_id,
-                "job_id": self.job_id,
-                "flink_conn_id": self.flink_conn_id,
-                "poll_interval": self.poll_interval,
-                "transient_error_budget": self.transient_error_budget,
-                "cancel_on_kill": self.cancel_on_kill,
-            },
-        )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         rm = None

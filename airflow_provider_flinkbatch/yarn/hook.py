@@ -11,9 +11,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from airflow.sdk import BaseHook
-
-from airflow_provider_flinkbatch.connections import aget_connection, get_connection
+from airflow_provider_flinkbatch.connections import ConnectionHook, connection_fields
 from airflow_provider_flinkbatch.rest.calls import ApiCall
 from airflow_provider_flinkbatch.rest.client import NO_RETRY, AsyncFlinkRestClient, FlinkRestClient, RetryPolicy
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
@@ -22,19 +20,7 @@ from airflow_provider_flinkbatch.yarn.settings import CONN_TYPE, DEFAULT_CONN_ID
 
 
 def yarn_settings_from_connection(conn: Any) -> YarnConnectionSettings:
-    prefix = f"extra__{CONN_TYPE}__"
-    extra = conn.extra_dejson if hasattr(conn, "extra_dejson") else {}
-    extra = {key.removeprefix(prefix): value for key, value in extra.items() if value not in (None, "")}
-    return YarnConnectionSettings.from_connection_fields(
-        conn_id=conn.conn_id,
-        conn_type=conn.conn_type,
-        host=conn.host,
-        port=conn.port,
-        schema=conn.schema,
-        login=conn.login,
-        password=conn.password,
-        extra=extra,
-    )
+    return YarnConnectionSettings.from_connection_fields(**connection_fields(conn, CONN_TYPE))
 
 
 #: A minimal connection (host: the ResourceManager URL(s)), shown when the connection is missing.
@@ -43,7 +29,7 @@ EXAMPLE = (
 )
 
 
-class FlinkYarnHook(BaseHook):
+class FlinkYarnHook(ConnectionHook[YarnConnectionSettings]):
     """YARN cluster access for Flink jobs: ResourceManager REST (status, find by tag, kill) and the CLI settings.
 
     :param flink_conn_id: connection of type ``flink_yarn``: host = ResourceManager URL(s), comma-separated
@@ -52,31 +38,22 @@ class FlinkYarnHook(BaseHook):
         ``spnego``, ``history_server_url``, ``flink_config`` (cluster-wide ``-D`` presets).
     """
 
-    conn_name_attr = "flink_conn_id"
     default_conn_name = DEFAULT_CONN_ID
     conn_type = CONN_TYPE
     hook_name = "Flink on YARN"
+    example = EXAMPLE
 
     def __init__(self, flink_conn_id: str = DEFAULT_CONN_ID, retry: RetryPolicy | None = None) -> None:
-        super().__init__()
-        self.flink_conn_id = flink_conn_id
-        self.retry = retry
+        super().__init__(flink_conn_id, retry)
 
-    @cached_property
-    def settings(self) -> YarnConnectionSettings:
-
-        return yarn_settings_from_connection(get_connection(self, self.flink_conn_id, CONN_TYPE, EXAMPLE))
+    @classmethod
+    def parse(cls, conn: Any, *, mask: bool = True) -> YarnConnectionSettings:
+        return yarn_settings_from_connection(conn)
 
     @cached_property
     def rm(self) -> YarnRmClient:
 
         return YarnRmClient(self.settings, self.retry)
-
-    @classmethod
-    async def async_settings(cls, flink_conn_id: str) -> YarnConnectionSettings:
-        """Read the connection without blocking the triggerer's event loop."""
-
-        return yarn_settings_from_connection(await aget_connection(flink_conn_id, CONN_TYPE, EXAMPLE))
 
     @classmethod
     async def async_rm(cls, flink_conn_id: str, retry: RetryPolicy | None = None) -> AsyncYarnRmClient:

@@ -95,14 +95,14 @@ class YarnTarget:
         config: dict[str, str] = {**self.settings.flink_config, **effective_flink_config(request)}
         config.update({key: _text(value) for key, value in options.flink_config.items()})
         config.update(self.settings.kerberos_config())
-        if options.queue:
-            config["yarn.application.queue"] = options.queue
-        if options.jobmanager_memory:
-            config["jobmanager.memory.process.size"] = options.jobmanager_memory
-        if options.taskmanager_memory:
-            config["taskmanager.memory.process.size"] = options.taskmanager_memory
-        if options.taskmanager_slots:
-            config["taskmanager.numberOfTaskSlots"] = str(options.taskmanager_slots)
+        for key, value in (
+            ("yarn.application.queue", options.queue),
+            ("jobmanager.memory.process.size", options.jobmanager_memory),
+            ("taskmanager.memory.process.size", options.taskmanager_memory),
+            ("taskmanager.numberOfTaskSlots", options.taskmanager_slots),
+        ):
+            if value:
+                config[key] = str(value)
         config["yarn.application.name"] = options.application_name or request.job_name
         identity = request.identity
         preset_tags = [tag.strip().lower() for tag in config.get("yarn.tags", "").split(",") if tag.strip()]
