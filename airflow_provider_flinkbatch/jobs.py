@@ -426,24 +426,5 @@ def submission_failure_message(errors: list[str]) -> str:
     return f"{cls}: {msg}" if msg else cls
 
 
-_USER_SQL_ERROR_MARKERS = (
-    "SqlValidatorException",
-    "SqlParseException",
-    "ValidationException",
-    "SQL validation failed",
-    "SQL parse failed",
-    "FlinkBatchSqlRunner",
-    "Statement ",
-    "no INSERT statement",
-    "Could not find any factory",
-)
-
-
-def is_sql_error(errors: list[str]) -> bool:
-    """True when the submission failed because of the SQL itself (retrying cannot help)."""
-    text = "\n".join(errors)
-    return any(marker in text for marker in _USER_SQL_ERROR_MARKERS)
-
-
 def is_duplicate_submission(errors: list[str]) -> bool:
     return any("DuplicateApplicationSubmissionException" in e or "already been submitted" in e for e in errors)

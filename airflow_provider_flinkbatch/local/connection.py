@@ -16,7 +16,7 @@ def connection_state(conn_id: str) -> Literal["defined", "undefined"] | str:
     """``"defined"``, ``"undefined"`` (Airflow knows no such connection), or what is wrong with it."""
     from airflow.sdk.exceptions import AirflowNotFoundException
 
-    from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
+    from airflow_provider_flinkbatch.session.hook import FlinkRestHook
 
     try:
         FlinkRestHook(conn_id).settings  # noqa: B018 - looks the connection up and checks its fields
