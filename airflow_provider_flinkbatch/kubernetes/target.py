@@ -282,6 +282,10 @@ class KubernetesTarget:
     def job_exceptions(self, handle: JobHandle) -> dict[str, Any]:
         return self._from_flink(handle, calls.job_exceptions(handle.job_id)) or {}
 
+    def job_accumulators(self, handle: JobHandle) -> dict[str, Any]:
+        """The runner's rows-written counters (the HistoryServer's copy once the deployment is gone)."""
+        return self._from_flink(handle, calls.job_accumulators(handle.job_id)) or {}
+
     def cancel(self, handle: JobHandle) -> None:
         """Suspend the resource: the operator cancels the job and keeps the resource (see module doc)."""
         self.resources.patch(

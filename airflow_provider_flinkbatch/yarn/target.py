@@ -264,6 +264,11 @@ class YarnTarget:
         found = self._archived(self._app(handle), f"/jobs/{handle.job_id}/exceptions")
         return dict(found[1]) if found is not None else {"exceptionHistory": {"entries": []}}
 
+    def job_accumulators(self, handle: JobHandle) -> dict[str, Any]:
+        """The runner's rows-written counters (proxy, then HistoryServer)."""
+        found = self._archived(self._app(handle), f"/jobs/{handle.job_id}/accumulators")
+        return dict(found[1]) if found is not None else {}
+
     def cancel(self, handle: JobHandle) -> None:
         """Kill the YARN application (the JobManager and every TaskManager go with it)."""
         if not handle.ref:

@@ -43,6 +43,9 @@ def test_success_runs_a_flinkdeployment_and_deletes_it_afterwards(
     assert read_output(data_dir / "k8s_revenue") == ["DE,2,200.75", "FR,1,35.0", "US,2,560.0"]
     summary = xcom_value(dag_run, "revenue")
     assert summary["state"] == "FINISHED" and summary["vertices_total"] >= 1  # from the JobManager's REST API
+    # rows per table through the Kubernetes target too (the runner's counters, read after the resource is gone)
+    assert [(c["table"], c["rows"]) for c in summary["sinks"]] == [("revenue", 3)]
+    assert [(c["table"], c["rows"]) for c in xcom_value(dag_run, "revenue_blocking")["sinks"]] == [("big", 3)]
     info = xcom_value(dag_run, "revenue", key="flink_job")
     job_id = summary["job_id"]
     name = info["ref"].split("/")[1]
