@@ -61,7 +61,11 @@ def live_containers(cluster: LocalYarnCluster, app_id: str) -> list[str]:
     for node in cluster.nodes():
         answer = requests.get(f"http://{node['nodeHTTPAddress']}/ws/v1/node/containers", timeout=10).json()
         for container in (answer.get("containers") or {}).get("container") or []:
-            if app_id.removeprefix("application_") in container["id"] and container["state"] in {"NEW", "LOCALIZING", "RUNNING"}:
+            if app_id.removeprefix("application_") in container["id"] and container["state"] in {
+                "NEW",
+                "LOCALIZING",
+                "RUNNING",
+            }:
                 alive.append(f"{container['id']} {container['state']} on {node['nodeHTTPAddress']}")
     return alive
 

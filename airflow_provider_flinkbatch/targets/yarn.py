@@ -180,9 +180,29 @@ class YarnTarget:
                 f"flink run -t {DEPLOYMENT_TARGET} submitted no YARN application ({code}); CLI output:\n{detail}",
                 sql_error=False,
             )
+        if result is not None and result.returncode != 0:
+            refusal = self._refusal(app_id)
+            if refusal:
+                raise SubmissionRejected(f"{refusal}\nCLI output:\n{result.tail}", sql_error=False)
         app_id = self._settle_race(request.job_id, app_id)
         log.info("Flink job %s runs as YARN application %s", request.job_id, app_id)
         return JobHandle(target=self.kind, conn_id=self.conn_id, job_id=request.job_id, ref=app_id)
+
+    def _refusal(self, app_id: str) -> str | None:
+        """The CLI failed after YARN got the application: if YARN already ended it (e.g. an unknown
+        queue), the task says so in YARN's words instead of reporting a submission."""
+        app = self.rm.call(calls.application(app_id))
+        if not apps.is_final(app):
+            return None
+        diagnostics = " ".join(str(app.get("diagnostics") or "").split())
+        text = f"YARN refused application {app_id} ({app.get('state')}/{app.get('finalStatus')}): {diagnostics}"
+        if "queue" in diagnostics.lower():
+            try:
+                queues: list[str] = self.rm.call(calls.queue_names())
+                text += f"; the scheduler's queues: {', '.join(queues)}"
+            except FlinkRestError as err:
+                log.debug("no queue list: %s", err)
+        return text
 
     def _settle_race(self, job_id: str, app_id: str) -> str:
         """YARN does not refuse a second application for the same job id (Flink would): if two workers

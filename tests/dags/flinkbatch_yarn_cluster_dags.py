@@ -88,10 +88,15 @@ with DAG("yarn_cluster_runtime_error", schedule=None, start_date=START, params=P
         **YARN,
     )
 
-for dag_id, deferrable in (("yarn_cluster_slow", True), ("yarn_cluster_slow_blocking", False)):
+# One DAG per drill, so each drill counts only its own applications (by name).
+for dag_id, deferrable in (
+    ("yarn_cluster_crash", True),
+    ("yarn_cluster_rm_restart", True),
+    ("yarn_cluster_kill", False),
+):
     with DAG(dag_id, schedule=None, start_date=START, params=PARAMS):
         FlinkBatchSqlOperator(
-            task_id="slow", sql=SLOW_SQL, job_name=f"{dag_id}.slow".replace("_", "."), deferrable=deferrable, **YARN
+            task_id="slow", sql=SLOW_SQL, job_name=dag_id.replace("_", "."), deferrable=deferrable, **YARN
         )
 
 with DAG("yarn_cluster_timeout", schedule=None, start_date=START, params={**PARAMS, "rows": 100000}):

@@ -8,6 +8,7 @@ and diagnostics are YARN's and Flink's own answers.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,9 @@ from typing import Any
 import pytest
 import requests
 from conftest import RunDag, dag_runner, read_output, xcom_value
-from real_yarn import StateRecorder, app
+from real_yarn import StateRecorder, app, apps_named, wait_until_final
 
+from airflow_provider_flinkbatch.cli import main
 from airflow_provider_flinkbatch.local.yarn_cluster import LocalYarnCluster
 
 pytestmark = pytest.mark.integration
@@ -66,7 +68,11 @@ def test_deferrable_and_blocking_tasks_run_as_real_yarn_applications(
         summary = xcom_value(dag_run, task)
         found = app_of(dag_run, task, local_yarn)
         job_id = summary["job_id"]
-        assert (found["state"], found["finalStatus"], found["name"]) == ("FINISHED", "SUCCEEDED", f"yarn.cluster.{task}")
+        assert (found["state"], found["finalStatus"], found["name"]) == (
+            "FINISHED",
+            "SUCCEEDED",
+            f"yarn.cluster.{task}",
+        )
         assert f"flinkbatch-job-{job_id}" in found["applicationTags"].split(",")
         states = recorder.seen[found["id"]]
         with capfd.disabled():
@@ -80,10 +86,112 @@ def test_deferrable_and_blocking_tasks_run_as_real_yarn_applications(
         yarn_link = xcom_value(dag_run, task, "_link_YarnApplicationLink")
         assert yarn_link == f"{info.rm_url}/cluster/app/{found['id']}"
         moved = requests.get(found["trackingUrl"], timeout=10, allow_redirects=False).text
-        assert f"/cluster/app/{found['id']}\"" in moved
+        assert f'/cluster/app/{found["id"]}"' in moved
         history_link = xcom_value(dag_run, task, "_link_FlinkHistoryServerLink")
         assert history_link == f"{info.history_url}/#/job/completed/{job_id}/overview"
         archived = requests.get(f"{info.history_url}/jobs/{job_id}", timeout=10).json()
         assert archived["state"] == "FINISHED"
     deferrable = app_of(dag_run, "deferrable", local_yarn)
     assert deferrable["queue"] == "root.etl" and "team-sales" in deferrable["applicationTags"].split(",")
+
+
+def test_runtime_failure_is_diagnosed_from_the_live_jobmanager_and_from_the_archive(
+    run_yarn_dag: RunDag, local_yarn: LocalYarnCluster, orders: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    dag_run, tis = run_yarn_dag("yarn_cluster_runtime_error")
+    info = local_yarn.info()
+    assert info is not None
+
+    try:
+        assert {task: ti.state for task, ti in tis.items()} == {"after_exit": "failed", "jobmanager_alive": "failed"}
+        for task in tis:
+            # The task diagnoses while the JobManager still answers through the RM web proxy.
+            diagnosis = xcom_value(dag_run, task, "flink_diagnosis")
+            shown = {k: diagnosis[k] for k in ("source", "state", "category", "exception_class", "vertex")}
+            with capfd.disabled():
+                print(f"\n{task}: {shown}\n  {diagnosis['message'][:160]}")
+            assert (diagnosis["source"], diagnosis["state"], diagnosis["category"]) == (
+                "jobmanager",
+                "FAILED",
+                "user_data_error",
+            )
+            assert diagnosis["exception_class"] == "java.lang.NumberFormatException"
+            assert "sink" in diagnosis["vertex"]
+        # The application that ends with its job: YARN's verdict, then the archive alone knows why.
+        ended = wait_until_final(local_yarn, xcom_value(dag_run, "after_exit", "flink_job")["ref"])
+        assert (ended["state"], ended["finalStatus"]) == ("FINISHED", "FAILED")
+        job_id = xcom_value(dag_run, "after_exit", "flink_job")["job_id"]
+        capfd.readouterr()
+        assert main(["diagnose", job_id, "--history-url", info.history_url, "--json"]) == 0
+        archived = json.loads(capfd.readouterr().out)
+        with capfd.disabled():
+            print(f"{ended['id']} {ended['state']}/{ended['finalStatus']}, archive: {archived['exception_class']}")
+        assert (archived["source"], archived["exception_class"]) == ("historyserver", "java.lang.NumberFormatException")
+        assert "sink" in archived["vertex"]
+        # With execution.shutdown-on-application-finish=false the JobManager (and the application) stays.
+        assert app_of(dag_run, "jobmanager_alive", local_yarn)["state"] == "RUNNING"
+    finally:
+        for task in tis:
+            ref = xcom_value(dag_run, task, "flink_job")["ref"]
+            requests.put(
+                f"{info.rm_url}/ws/v1/cluster/apps/{ref}/state",
+                params={"user.name": "tests"},
+                json={"state": "KILLED"},
+                timeout=10,
+            )
+
+
+def test_bad_queue_and_oversized_jobmanager_fail_with_yarns_own_words(
+    run_yarn_dag: RunDag, local_yarn: LocalYarnCluster, orders: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    capfd.readouterr()
+    _, tis = run_yarn_dag("yarn_cluster_bad_input")
+
+    assert {task: ti.state for task, ti in tis.items()} == {"unknown_queue": "failed", "jobmanager_too_big": "failed"}
+    out = capfd.readouterr().out
+    with capfd.disabled():
+        for line in out.splitlines():
+            if "no_such_queue" in line or "4096" in line:
+                print(f"\n  {line.strip()[:400]}")
+    # The RM refuses the queue by name; the task says so and lists the queues the scheduler has.
+    assert "to unknown queue: no_such_queue" in out
+    assert "the scheduler's queues: default, etl" in out
+    assert "Submitted Flink job" not in out.split("yarn.cluster.jobmanager_too_big")[0]
+    # YARN's maximum allocation (yarn.scheduler.maximum-allocation-mb = 2048) against the 4 GiB asked for.
+    assert "2048" in out and "4096" in out
+    assert apps_named(local_yarn, "yarn.cluster.jobmanager_too_big") == []  # nothing was submitted
+
+
+def test_unreachable_resourcemanager_fails_fast_and_names_the_url(
+    airflow_db: None,
+    local_yarn: LocalYarnCluster,
+    data_dir: Path,
+    orders: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    import json
+    import socket
+    import time
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    info = local_yarn.info()
+    assert info is not None
+    connection = json.loads(info.connection_uri_json()) | {"host": closed}
+    monkeypatch.setenv("AIRFLOW_CONN_FLINK_YARN_UNREACHABLE", json.dumps(connection))
+    capfd.readouterr()
+    started = time.monotonic()
+    _, tis = dag_runner(data_dir)("yarn_cluster_unreachable")
+    took = time.monotonic() - started
+
+    assert tis["unreachable"].state == "failed"
+    out = capfd.readouterr().out
+    with capfd.disabled():
+        print(
+            f"\nunreachable RM: failed after {took:.0f}s; "
+            + next(line for line in out.splitlines() if closed in line)[:300]
+        )
+    assert closed in out
+    assert took < 120  # the 5 s error budget, not the 180 s default nor the CLI timeout

@@ -40,7 +40,12 @@ public final class FlinkBatchMiniYarn {
             throw new IllegalStateException("the NodeManagers did not register with the ResourceManager");
         }
         writeReady(ready, "started");
-        Signal.handle(new Signal("HUP"), signal -> new Thread(() -> restart(cluster, ready), "restart-rm").start());
+        ClassLoader loader = FlinkBatchMiniYarn.class.getClassLoader();
+        Signal.handle(new Signal("HUP"), signal -> {
+            Thread restarter = new Thread(() -> restart(cluster, ready), "restart-rm");
+            restarter.setContextClassLoader(loader); // the signal thread has none; Hadoop's web filters need one
+            restarter.start();
+        });
         Thread.currentThread().join();
     }
 
