@@ -252,14 +252,18 @@ class LocalYarnCluster:
         info = self.info()
         if info is None or not _pid_alive(info.pids["yarn"]):
             raise LocalClusterError("the local YARN cluster is not running")
-        self._ready_file.write_text("restart requested\n")
+        self._ready_file.write_text("requested\n")  # the launcher writes restarting, then restarted
         os.kill(info.pids["yarn"], signal.SIGHUP)
         deadline = time.monotonic() + timeout
-        self._wait(lambda: self._ready_file.read_text().startswith("restart"), "yarn", info.pids, deadline)
-        self._wait(lambda: self._ready_file.read_text().strip() != "restarting", "yarn", info.pids, deadline)
+
+        def settled() -> bool:
+            return self._ready_file.read_text().strip() not in ("requested", "restarting")
+
+        self._wait(settled, "yarn", info.pids, deadline)
         state = self._ready_file.read_text().strip()
         if state != "restarted":
-            raise LocalClusterError(f"ResourceManager restart: {state}")
+            raise LocalClusterError(f"ResourceManager restart: {state} (log: {self.log_dir / 'yarn.out'})")
+        self._wait(lambda: _get_json(f"{info.rm_url}/ws/v1/cluster/info") is not None, "yarn", info.pids, deadline)
 
     def container_pids(self) -> list[int]:
         """Processes whose working directory is inside this cluster's NodeManager directories."""
