@@ -317,12 +317,25 @@ class YarnTarget:
         return dict(found[1]) if found is not None else {"exceptionHistory": {"entries": []}}
 
     def cancel(self, handle: JobHandle) -> None:
-        """Kill the YARN application (the JobManager and every TaskManager go with it)."""
-        if not handle.ref:
-            handle = self.handle_for(handle.job_id)
-        if handle.ref:
-            state = self.rm.call(calls.kill(handle.ref))
-            log.info("Asked YARN to kill %s (state %s)", handle.ref, state)
+        """Kill the YARN application (the JobManager and every TaskManager go with it).
+
+        With an RM client of its own: a task kill runs ``on_kill`` in the worker's SIGTERM handler, which
+        may have interrupted this target's client mid-request, holding its connection pool's lock (the
+        kill then waited forever on the real cluster)."""
+        from airflow_provider_flinkbatch.yarn.client import YarnRmClient
+
+        rm = YarnRmClient(self.settings, self.retry)
+        try:
+            app_id = handle.ref
+            if not app_id:
+                found = rm.call(calls.applications_by_tags([apps.job_tag(handle.job_id)]))
+                live = [a for a in found if apps.job_id_of(a) == handle.job_id and not apps.is_final(a)]
+                app_id = str(live[0]["id"]) if live else None
+            if app_id:
+                state = rm.call(calls.kill(app_id))
+                log.info("Asked YARN to kill %s (state %s)", app_id, state)
+        finally:
+            rm.close()
 
     def trigger(self, handle: JobHandle, wait: WaitOptions) -> BaseTrigger:
         from airflow_provider_flinkbatch.triggers.yarn import YarnApplicationTrigger

@@ -134,3 +134,17 @@ with DAG("yarn_cluster_unreachable", schedule=None, start_date=START, params=PAR
         flink_conn_id="flink_yarn_unreachable",
         transient_error_budget=5.0,
     )
+
+with DAG("yarn_cluster_rerun", schedule=None, start_date=START, params=PARAMS):
+    FlinkBatchSqlOperator(task_id="totals", sql=totals_sql("out_rerun"), job_name="yarn.cluster.rerun", **YARN)
+
+with DAG("yarn_cluster_sql_error", schedule=None, start_date=START, params=PARAMS):
+    FlinkBatchSqlOperator(
+        task_id="bad_column",
+        sql=totals_sql("out_bad").replace("SELECT country,", "SELECT countr,"),
+        job_name="yarn.cluster.sql_error",
+        retries=2,  # an SQL error is not retryable: the task must fail at once anyway
+        retry_delay=timedelta(seconds=0),
+        deferrable=True,
+        **YARN,
+    )

@@ -33,7 +33,9 @@ def test_status_reports_the_resourcemanager_and_both_nodemanagers(
 
 
 def test_up_on_a_running_cluster_prints_its_flink_yarn_connection(
-    local_yarn: LocalYarnCluster, capsys: pytest.CaptureFixture[str]
+    airflow_db: None,  # Airflow (and its logging) set up for the session before this test imports it
+    local_yarn: LocalYarnCluster,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from airflow_provider_flinkbatch.hooks.yarn import yarn_settings_from_connection
 

@@ -66,7 +66,8 @@ def test_deferrable_and_blocking_tasks_run_as_real_yarn_applications(
     for task in ("deferrable", "blocking"):
         assert read_output(data_dir / f"out_{task}") == ["DE,2", "FR,1", "US,2"]
         summary = xcom_value(dag_run, task)
-        found = app_of(dag_run, task, local_yarn)
+        # The task ends with the Flink job; YARN ends the application moments later.
+        found = wait_until_final(local_yarn, xcom_value(dag_run, task, "flink_job")["ref"])
         job_id = summary["job_id"]
         assert (found["state"], found["finalStatus"], found["name"]) == (
             "FINISHED",
@@ -194,3 +195,38 @@ def test_unreachable_resourcemanager_fails_fast_and_names_the_url(
         )
     assert closed in out
     assert took < 120  # the 5 s error budget, not the 180 s default nor the CLI timeout
+
+
+def test_rerun_of_the_same_task_instance_finds_its_application_and_submits_nothing(
+    run_yarn_dag: RunDag, local_yarn: LocalYarnCluster, orders: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime
+
+    when = datetime(2026, 6, 1, tzinfo=UTC)
+    first_run, first = run_yarn_dag("yarn_cluster_rerun", logical_date=when)
+    capfd.readouterr()
+    second_run, second = run_yarn_dag("yarn_cluster_rerun", logical_date=when)
+
+    assert first["totals"].state == second["totals"].state == "success"
+    assert "already FINISHED with this SQL" in capfd.readouterr().out
+    found = apps_named(local_yarn, "yarn.cluster.rerun")
+    assert [a["id"] for a in found] == [xcom_value(first_run, "totals", "flink_job")["ref"]]  # one application
+    assert xcom_value(second_run, "totals")["job_id"] == xcom_value(first_run, "totals")["job_id"]
+
+
+def test_sql_error_in_the_jobmanager_fails_at_once_with_flinks_words_and_yarns_verdict(
+    run_yarn_dag: RunDag, local_yarn: LocalYarnCluster, orders: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    dag_run, tis = run_yarn_dag("yarn_cluster_sql_error")
+
+    assert tis["bad_column"].state == "failed"
+    assert tis["bad_column"].try_number == 1  # not retried
+    [found] = apps_named(local_yarn, "yarn.cluster.sql_error")
+    found = wait_until_final(local_yarn, found["id"])
+    diagnosis = xcom_value(dag_run, "bad_column", "flink_diagnosis")
+    with capfd.disabled():
+        shown = {k: diagnosis[k] for k in ("source", "category", "exception_class")}
+        print(f"\nsql error: {found['id']} {found['state']}/{found['finalStatus']} {shown}")
+    assert found["finalStatus"] == "FAILED"
+    assert diagnosis["category"] == "sql_error"
+    assert "Column 'countr' not found" in diagnosis["message"]
