@@ -195,7 +195,8 @@ class YarnTarget:
         if not apps.is_final(app):
             return None
         diagnostics = " ".join(str(app.get("diagnostics") or "").split())
-        text = f"YARN refused application {app_id} ({app.get('state')}/{app.get('finalStatus')}): {diagnostics}"
+        verdict = f"{app.get('state')}/{app.get('finalStatus')}"
+        text = f"YARN ended application {app_id} during submission ({verdict}): {diagnostics}"
         if "queue" in diagnostics.lower():
             try:
                 queues: list[str] = self.rm.call(calls.queue_names())

@@ -45,6 +45,19 @@ def recorder(local_yarn: LocalYarnCluster) -> Iterator[StateRecorder]:
         yield watching
 
 
+def archived_state(history_url: str, job_id: str, timeout: float = 60) -> str | None:
+    """The job's state in the HistoryServer, once it picked up the archive (it scans every second)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = requests.get(f"{history_url}/jobs/{job_id}", timeout=10)
+        state = answer.json().get("state") if answer.ok else None
+        if state or time.monotonic() > deadline:
+            return state
+        time.sleep(1)
+
+
 def app_of(dag_run: Any, task_id: str, cluster: LocalYarnCluster) -> dict[str, Any]:
     ref = xcom_value(dag_run, task_id, "flink_job")["ref"]
     return app(cluster, ref)
@@ -90,8 +103,7 @@ def test_deferrable_and_blocking_tasks_run_as_real_yarn_applications(
         assert f'/cluster/app/{found["id"]}"' in moved
         history_link = xcom_value(dag_run, task, "_link_FlinkHistoryServerLink")
         assert history_link == f"{info.history_url}/#/job/completed/{job_id}/overview"
-        archived = requests.get(f"{info.history_url}/jobs/{job_id}", timeout=10).json()
-        assert archived["state"] == "FINISHED"
+        assert archived_state(info.history_url, job_id) == "FINISHED"
     deferrable = app_of(dag_run, "deferrable", local_yarn)
     assert deferrable["queue"] == "root.etl" and "team-sales" in deferrable["applicationTags"].split(",")
 
