@@ -358,6 +358,26 @@ class YarnTarget:
             info["yarn_app_url"] = self.settings.app_page_url(handle.ref)
         return info
 
+    def _application_failure(self, app: dict[str, Any]) -> str | None:
+        """Why ``main()`` failed before any job ran (e.g. the runner's SQL validation): YARN's diagnostics
+        are empty then, but Flink 2.3 archives the application itself; the HistoryServer's
+        ``/applications/<flink application id>`` whose JobManager ran as this YARN application (its
+        ``high-availability.cluster-id``) has the exception."""
+        for source in self._flink_sources({}):  # the HistoryServer (the application is over)
+            try:
+                overview = source.get("/applications/overview") or {}
+                failed = [a for a in overview.get("applications") or [] if a.get("status") == "FAILED"]
+                for candidate in sorted(failed, key=lambda a: -int(a.get("end-time") or 0))[:20]:
+                    config = source.get(f"/applications/{candidate['id']}/jobmanager/config") or []
+                    if {"key": "high-availability.cluster-id", "value": app.get("id")} not in config:
+                        continue
+                    answer = source.get(f"/applications/{candidate['id']}/exceptions") or {}
+                    entries = (answer.get("exceptionHistory") or {}).get("entries") or []
+                    return str(entries[0].get("stacktrace") or entries[0].get("exceptionName")) if entries else None
+            except (FlinkRestError, AttributeError, TypeError) as err:
+                log.debug("%s has no application archive for %s: %s", source.name, app.get("id"), err)
+        return None
+
     def diagnose(self, handle: JobHandle, state: str, retry_on: dict[str, bool] | None) -> Diagnosis:
         """Flink's root cause (proxy or HistoryServer) plus YARN's final status and diagnostics."""
         from airflow_provider_flinkbatch.diagnosis import diagnose, diagnose_submission
@@ -380,7 +400,9 @@ class YarnTarget:
         if result is None:
             # No Flink source knows the job: it failed before or while starting (e.g. the runner's SQL
             # validation in main()); YARN's diagnostics carry that exception.
-            text = str((app or {}).get("diagnostics") or f"no Flink source and no YARN application for {state}")
+            text = (self._application_failure(app) if app else None) or str(
+                (app or {}).get("diagnostics") or f"no Flink source and no YARN application for {state}"
+            )
             result = diagnose_submission(handle.job_id, text)  # classified on the whole text
             exception_class, _, _ = root_cause_of_stacktrace(text)
             result = result.model_copy(
