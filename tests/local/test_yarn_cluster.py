@@ -37,7 +37,7 @@ def test_up_on_a_running_cluster_prints_its_flink_yarn_connection(
     local_yarn: LocalYarnCluster,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from airflow_provider_flinkbatch.hooks.yarn import yarn_settings_from_connection
+    from airflow_provider_flinkbatch.yarn.hook import yarn_settings_from_connection
 
     assert main(["local", "yarn", "--state-dir", str(local_yarn.state_dir), "up", "--print-connection"]) == 0
     connection = json.loads(capsys.readouterr().out)
