@@ -26,8 +26,12 @@ if ! command -v mvn >/dev/null 2>&1; then
     >"$VENV/maven-install.log" 2>&1 || log "maven install failed (log: $VENV/maven-install.log)"
 fi
 if ! python -m airflow_provider_flinkbatch.local.yarn_jars >"$VENV/hadoop-jars.log" 2>&1; then
-  # The YARN tests' session fixture then fails the run under CI=true (and skips, saying why, elsewhere).
-  log "Hadoop jar resolution failed (log: $VENV/hadoop-jars.log)"
+  if [ "${CI:-}" = true ]; then
+    # Under CI a real component that cannot be installed fails the run (the real-YARN tests would fail too).
+    tail -n 40 "$VENV/hadoop-jars.log" >&2
+    log "Hadoop jar resolution failed under CI=true (log: $VENV/hadoop-jars.log)"; exit 1
+  fi
+  log "Hadoop jar resolution failed: the real-YARN tests will skip and print why (log: $VENV/hadoop-jars.log)"
 fi
 if [ "${FLINKBATCH_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   # Opt-in: FLINKBATCH_BROWSER=1 installs chromium and runs the browser tests after the suite (they are
