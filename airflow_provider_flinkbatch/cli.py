@@ -86,6 +86,42 @@ def _cmd_local_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _local_yarn(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from airflow_provider_flinkbatch.local.yarn_cluster import LocalYarnCluster
+
+    return LocalYarnCluster(Path(args.yarn_state_dir) if args.yarn_state_dir else None)
+
+
+def _cmd_local_yarn_up(args: argparse.Namespace) -> int:
+    from airflow_provider_flinkbatch.runner import ensure_runner_jar
+
+    info = _local_yarn(args).up(timeout=args.timeout)
+    jar = ensure_runner_jar()
+    if args.print_connection:
+        print(info.connection_uri_json())
+        return 0
+    print(f"YARN ResourceManager : {info.rm_url} (REST /ws/v1/cluster, web proxy /proxy/<application id>)")
+    print(f"Flink HistoryServer  : {info.history_url}")
+    print(f"Flink CLI            : {info.flink_cli}")
+    print(f"HADOOP_CONF_DIR      : {info.hadoop_conf_dir}")
+    print(f"Logs                 : {info.log_dir}")
+    print(f"SQL runner jar       : {jar.path}")
+    print("Airflow connection   : export AIRFLOW_CONN_FLINK_YARN_DEFAULT='" + info.connection_uri_json() + "'")
+    return 0
+
+
+def _cmd_local_yarn_down(args: argparse.Namespace) -> int:
+    stopped = _local_yarn(args).down()
+    print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def _cmd_local_yarn_status(args: argparse.Namespace) -> int:
+    status = _local_yarn(args).status()
+    print(json.dumps(status, indent=2))
+    return 0 if status.get("running") else 3
+
+
 def _cmd_diagnose(args: argparse.Namespace) -> int:
     import os
 
@@ -203,6 +239,23 @@ def build_parser() -> argparse.ArgumentParser:
     status = local_commands.add_parser("status", help="show the processes' pids and the URLs (exit 3 if not running)")
     status.add_argument("--json", action="store_true", help="print the status as JSON")
     status.set_defaults(func=_cmd_local_status)
+    yarn = local_commands.add_parser(
+        "yarn", help="a real local YARN cluster (Hadoop's MiniYARNCluster) + HistoryServer for target='yarn'"
+    )
+    yarn.add_argument(
+        "--state-dir", dest="yarn_state_dir", help="default: <state>/local-yarn (<state> as for local up)"
+    )
+    yarn_commands = yarn.add_subparsers(dest="yarn_action", required=True)
+    yarn_up = yarn_commands.add_parser("up", help="start RM, 2 NodeManagers and a HistoryServer (idempotent)")
+    yarn_up.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for readiness")
+    yarn_up.add_argument("--print-connection", action="store_true", help="print only the flink_yarn connection JSON")
+    yarn_up.set_defaults(func=_cmd_local_yarn_up)
+    yarn_commands.add_parser("down", help="stop what 'up' started, containers included").set_defaults(
+        func=_cmd_local_yarn_down
+    )
+    yarn_commands.add_parser("status", help="RM, NodeManagers, HistoryServer (exit 3 if not running)").set_defaults(
+        func=_cmd_local_yarn_status
+    )
 
     diagnose = commands.add_parser(
         "diagnose",
@@ -253,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         from airflow_provider_flinkbatch.distribution import FlinkDistributionNotFound
         from airflow_provider_flinkbatch.history.sources import ArchiveError
         from airflow_provider_flinkbatch.local import LocalClusterError
+        from airflow_provider_flinkbatch.local.yarn_jars import HadoopJarsError
         from airflow_provider_flinkbatch.plan.explain import ExplainError
         from airflow_provider_flinkbatch.rest.errors import FlinkRestError
         from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
@@ -262,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
             LocalClusterError,
             FlinkDistributionNotFound,
             RunnerBuildError,
+            HadoopJarsError,
             FlinkRestError,
             FlinkConnectionError,
             ArchiveError,

@@ -18,6 +18,21 @@ if ! bash scripts/build-kube-apiserver.sh >"$VENV/kube-apiserver-build.log" 2>&1
   fi
   log "kube-apiserver build failed: tests/k8s will skip and print why (log: $VENV/kube-apiserver-build.log)"
 fi
+log "Hadoop jars for the real local YARN cluster (resolved once from Maven Central, cached in ~/.cache/flinkbatch-hadoop)"
+if ! command -v mvn >/dev/null 2>&1; then
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq maven; } \
+    >"$VENV/maven-install.log" 2>&1 || log "maven install failed (log: $VENV/maven-install.log)"
+fi
+if ! python -m airflow_provider_flinkbatch.local.yarn_jars >"$VENV/hadoop-jars.log" 2>&1; then
+  if [ "${CI:-}" = true ]; then
+    # Under CI a real component that cannot be installed fails the run (the real-YARN tests would fail too).
+    tail -n 40 "$VENV/hadoop-jars.log" >&2
+    log "Hadoop jar resolution failed under CI=true (log: $VENV/hadoop-jars.log)"; exit 1
+  fi
+  log "Hadoop jar resolution failed: the real-YARN tests will skip and print why (log: $VENV/hadoop-jars.log)"
+fi
 if [ "${FLINKBATCH_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   # Opt-in: FLINKBATCH_BROWSER=1 installs chromium and runs the browser tests after the suite (they are
   # deselected otherwise, see docs/ui.md); if chromium cannot be installed they skip and say why

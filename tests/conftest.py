@@ -46,7 +46,7 @@ os.environ.pop("AIRFLOW_CONN_FLINK_BATCH_DEFAULT", None)
 
 import pytest  # noqa: E402
 
-from airflow_provider_flinkbatch.local import LocalCluster, LocalClusterInfo  # noqa: E402
+from airflow_provider_flinkbatch.local import LocalCluster, LocalClusterError, LocalClusterInfo  # noqa: E402
 from airflow_provider_flinkbatch.runner import RunnerJar, ensure_runner_jar  # noqa: E402
 
 CONN_ID = "flink_batch_default"
@@ -82,6 +82,33 @@ def flink_cluster(tmp_path_factory: pytest.TempPathFactory, runner_jar: RunnerJa
         cluster.down()
 
 
+@pytest.fixture(scope="session")
+def local_yarn(tmp_path_factory: pytest.TempPathFactory, runner_jar: RunnerJar) -> Iterator[Any]:
+    """A REAL YARN cluster (Hadoop's MiniYARNCluster: RM + 2 NodeManagers) and a HistoryServer, once per session.
+
+    Under CI (CI=true) a cluster that cannot be installed or started fails the run; elsewhere the tests
+    that need it skip and say why.
+    """
+    import time
+
+    from airflow_provider_flinkbatch.local.yarn_cluster import LocalYarnCluster
+    from airflow_provider_flinkbatch.local.yarn_jars import HadoopJarsError
+
+    cluster = LocalYarnCluster(tmp_path_factory.mktemp("local-yarn"))
+    started = time.monotonic()
+    try:
+        info = cluster.up(timeout=300)
+    except (LocalClusterError, HadoopJarsError) as err:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"the local YARN cluster could not start: {err}")
+    print(f"\nlocal YARN cluster up in {time.monotonic() - started:.1f}s: {info.rm_url}")
+    try:
+        yield cluster
+    finally:
+        cluster.down()
+
+
 @pytest.fixture
 def flink_conn(flink_cluster: LocalClusterInfo, monkeypatch: pytest.MonkeyPatch) -> str:
     """``flink_batch_default`` pointing at the session cluster (through the env, as users do)."""
@@ -111,6 +138,11 @@ def load_dag(dag_id: str, folder: Path | None = None) -> Any:
 @pytest.fixture
 def run_dag(airflow_db: None, flink_conn: str, data_dir: Path) -> RunDag:
     """Run a DAG end to end with ``dag.test()`` (deferrals run their trigger in line)."""
+    return dag_runner(data_dir)
+
+
+def dag_runner(data_dir: Path) -> RunDag:
+    """``run(dag_id, folder=None, logical_date=None, **params)`` with ``dag.test()``, ``data_dir`` in the conf."""
 
     def run(
         dag_id: str, folder: Path | None = None, logical_date: Any = None, **params: Any

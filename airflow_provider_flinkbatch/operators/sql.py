@@ -302,10 +302,24 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         return facets_of_script(self.sql)
 
     def on_kill(self) -> None:
-        if not (self.cancel_on_kill and self.job_id):
+        if not self.cancel_on_kill:
             return
+        job_ids = [self.job_id] if self.job_id else self._submitted_job_ids()
+        for job_id in job_ids:
+            try:
+                self._target().cancel(self._handle(job_id))
+                self.log.info("Cancelled Flink job %s", job_id)
+            except Exception as err:
+                self.log.error("Could not cancel Flink job %s: %s", job_id, err)
+
+    def _submitted_job_ids(self) -> list[str]:
+        """Killed while submitting (the job id is not known yet; on YARN the CLI runs for many seconds
+        after the application exists): this task instance's live jobs, found by their identity."""
+        if self._request is None:
+            return []
         try:
-            self._target().cancel(self._handle(self.job_id))
-            self.log.info("Cancelled Flink job %s", self.job_id)
+            existing = self._target().find_existing(self._request.identity)
         except Exception as err:
-            self.log.error("Could not cancel Flink job %s: %s", self.job_id, err)
+            self.log.error("Could not look for this task's Flink jobs to cancel: %s", err)
+            return []
+        return [job.handle.job_id for job in existing if not is_terminal(str(job.state))]

@@ -47,3 +47,27 @@ def kill(app_id: str) -> ApiCall[str]:
     """``PUT .../state {"state": "KILLED"}``: 202 while the kill is under way, 200 once KILLED.
     Idempotent (killing a killed or finished application changes nothing), so it is retried."""
     return ApiCall("PUT", f"{APPS}/{check_app_id(app_id)}/state", _state, json={"state": "KILLED"})
+
+
+def _leaf_queues(node: Any) -> list[str]:
+    """Leaf queue names anywhere in a scheduler answer (CapacityScheduler ``queues.queue[]``, Fair
+    ``childQueues``): the names an application may be submitted to."""
+    if isinstance(node, list):
+        return [name for item in node for name in _leaf_queues(item)]
+    if not isinstance(node, dict):
+        return []
+    children = [_leaf_queues(value) for key, value in node.items() if key in ("queues", "queue", "childQueues")]
+    found = [name for names in children for name in names]
+    if not found and isinstance(node.get("queueName"), str):
+        return [str(node["queueName"])]
+    return found
+
+
+def queue_names() -> ApiCall[list[str]]:
+    """``GET /ws/v1/cluster/scheduler``: the leaf queues (to name them when YARN refuses a queue)."""
+
+    def parse(body: Any) -> list[str]:
+        info = body["scheduler"]["schedulerInfo"]
+        return sorted(set(_leaf_queues(info.get("queues") or info.get("rootQueue") or {})))
+
+    return ApiCall("GET", "/ws/v1/cluster/scheduler", parse)

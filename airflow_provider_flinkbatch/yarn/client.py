@@ -11,9 +11,11 @@ connection asks for it (extra ``[kerberos]``).
 from __future__ import annotations
 
 import json
+import re
 import ssl
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from airflow_provider_flinkbatch.rest.calls import ApiCall
 from airflow_provider_flinkbatch.rest.client import RetryPolicy, _transport_error
 from airflow_provider_flinkbatch.rest.errors import (
     FlinkAuthError,
@@ -28,7 +30,6 @@ if TYPE_CHECKING:
     import httpx
     import requests
 
-    from airflow_provider_flinkbatch.rest.calls import ApiCall
     from airflow_provider_flinkbatch.yarn.settings import YarnConnectionSettings
 
 T = TypeVar("T")
@@ -37,6 +38,38 @@ STANDBY_MARKER = "This is standby RM"
 
 class StandbyResourceManager(FlinkUnreachableError):
     """This RM is a standby and did not redirect: try the next one."""
+
+
+class RecoveringResourceManager(FlinkUnreachableError):
+    """The RM restarted after the application was submitted and does not know it (yet): a restarted RM
+    serves REST before it has recovered its applications from the state store, so wait and ask again."""
+
+
+_APP_PATH = re.compile(r"^/ws/v1/cluster/apps/application_(\d+)_\d+(/|$)")
+CLUSTER_INFO = "/ws/v1/cluster/info"
+
+
+def _application_epoch(call: ApiCall[Any]) -> int | None:
+    """The cluster timestamp in the id of the application the call is about (the RM start that made it)."""
+    match = _APP_PATH.match(call.path)
+    return int(match.group(1)) if match else None
+
+
+def _not_found(err: FlinkNotFoundError, call: ApiCall[Any], info_text: str | None) -> FlinkRestError:
+    """A 404 for an application from an earlier RM start is transient (recovery under way); else final."""
+    epoch = _application_epoch(call)
+    try:
+        current = int(json.loads(info_text or "{}").get("clusterInfo", {}).get("id") or 0)
+    except (ValueError, AttributeError, TypeError):
+        current = 0
+    if epoch is None or not current or current == epoch:
+        return err
+    return RecoveringResourceManager(
+        f"{err}; the ResourceManager restarted since (cluster id {current}, the application is from {epoch}) "
+        "and may still be recovering it",
+        url=err.url,
+        status=err.status,
+    )
 
 
 def interpret_rm_response(call: ApiCall[T], url: str, status: int, content_type: str, text: str) -> T:
@@ -189,9 +222,26 @@ class YarnRmClient:
             )
         except requests.RequestException as err:
             raise _transport_error(err, url, self.settings.timeout) from err
-        return interpret_rm_response(
-            call, url, response.status_code, response.headers.get("content-type", ""), response.text
-        )
+        try:
+            return interpret_rm_response(
+                call, url, response.status_code, response.headers.get("content-type", ""), response.text
+            )
+        except FlinkNotFoundError as err:
+            raise _not_found(err, call, self._cluster_info(base)) from err
+
+    def _cluster_info(self, base: str) -> str | None:
+        import requests
+
+        try:
+            answer = self._session.get(
+                base + CLUSTER_INFO,
+                params=_params(self.settings, ApiCall("GET", CLUSTER_INFO, dict)) or None,
+                timeout=self.settings.timeout,
+                verify=self.settings.verify,
+            )
+        except requests.RequestException:
+            return None
+        return answer.text if answer.ok else None
 
     def close(self) -> None:
         self._session.close()
@@ -242,9 +292,23 @@ class AsyncYarnRmClient:
             )
         except httpx.HTTPError as err:
             raise _transport_error(err, url, self.settings.timeout) from err
-        return interpret_rm_response(
-            call, url, response.status_code, response.headers.get("content-type", ""), response.text
-        )
+        try:
+            return interpret_rm_response(
+                call, url, response.status_code, response.headers.get("content-type", ""), response.text
+            )
+        except FlinkNotFoundError as err:
+            raise _not_found(err, call, await self._cluster_info(base)) from err
+
+    async def _cluster_info(self, base: str) -> str | None:
+        import httpx
+
+        try:
+            answer = await self._client.get(
+                base + CLUSTER_INFO, params=_params(self.settings, ApiCall("GET", CLUSTER_INFO, dict)) or None
+            )
+        except httpx.HTTPError:
+            return None
+        return answer.text if answer.is_success else None
 
     async def aclose(self) -> None:
         await self._client.aclose()

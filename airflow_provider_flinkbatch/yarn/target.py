@@ -153,9 +153,30 @@ class YarnTarget:
                 f"flink run -t {DEPLOYMENT_TARGET} submitted no YARN application ({code}); CLI output:\n{detail}",
                 sql_error=False,
             )
+        if result is not None and result.returncode != 0:
+            refusal = self._refusal(app_id)
+            if refusal:
+                raise SubmissionRejected(f"{refusal}\nCLI output:\n{result.tail}", sql_error=False)
         app_id = self._settle_race(request.job_id, app_id)
         log.info("Flink job %s runs as YARN application %s", request.job_id, app_id)
         return JobHandle(target=self.kind, conn_id=self.conn_id, job_id=request.job_id, ref=app_id)
+
+    def _refusal(self, app_id: str) -> str | None:
+        """The CLI failed after YARN got the application: if YARN already ended it (e.g. an unknown
+        queue), the task says so in YARN's words instead of reporting a submission."""
+        app = self.rm.call(calls.application(app_id))
+        if not ApplicationState.of(app).final:
+            return None
+        diagnostics = " ".join(str(app.get("diagnostics") or "").split())
+        verdict = f"{app.get('state')}/{app.get('finalStatus')}"
+        text = f"YARN ended application {app_id} during submission ({verdict}): {diagnostics}"
+        if "queue" in diagnostics.lower():
+            try:
+                queues: list[str] = self.rm.call(calls.queue_names())
+                text += f"; the scheduler's queues: {', '.join(queues)}"
+            except FlinkRestError as err:
+                log.debug("no queue list: %s", err)
+        return text
 
     def _settle_race(self, job_id: str, app_id: str) -> str:
         """YARN does not refuse a second application for the same job id (Flink would): if two workers
@@ -270,12 +291,23 @@ class YarnTarget:
         return dict(found[1]) if found is not None else {}
 
     def cancel(self, handle: JobHandle) -> None:
-        """Kill the YARN application (the JobManager and every TaskManager go with it)."""
-        if not handle.ref:
-            handle = self.handle_for(handle.job_id)
-        if handle.ref:
-            state = self.rm.call(calls.kill(handle.ref))
-            log.info("Asked YARN to kill %s (state %s)", handle.ref, state)
+        """Kill the YARN application (the JobManager and every TaskManager go with it).
+
+        With an RM client of its own: a task kill runs ``on_kill`` in the worker's SIGTERM handler, which
+        may have interrupted this target's client mid-request, holding its connection pool's lock (the
+        kill then waited forever on the real cluster)."""
+        rm = YarnRmClient(self.settings, self.retry)
+        try:
+            app_id = handle.ref
+            if not app_id:
+                found = rm.call(calls.applications_by_tags([tags.job_tag(handle.job_id)]))
+                live = [a for a in found if tags.job_id_of(a) == handle.job_id and not ApplicationState.of(a).final]
+                app_id = str(live[0]["id"]) if live else None
+            if app_id:
+                state = rm.call(calls.kill(app_id))
+                log.info("Asked YARN to kill %s (state %s)", app_id, state)
+        finally:
+            rm.close()
 
     def trigger(self, handle: JobHandle, wait: WaitOptions) -> BaseTrigger:
         if not handle.ref:
@@ -295,6 +327,26 @@ class YarnTarget:
             info["yarn_app_url"] = self.settings.app_page_url(handle.ref)
         return info
 
+    def _application_failure(self, app: dict[str, Any]) -> str | None:
+        """Why ``main()`` failed before any job ran (e.g. the runner's SQL validation): YARN's diagnostics
+        are empty then, but Flink 2.3 archives the application itself; the HistoryServer's
+        ``/applications/<flink application id>`` whose JobManager ran as this YARN application (its
+        ``high-availability.cluster-id``) has the exception."""
+        for source in self._flink_sources({}):  # the HistoryServer (the application is over)
+            try:
+                overview = source.get("/applications/overview") or {}
+                failed = [a for a in overview.get("applications") or [] if a.get("status") == "FAILED"]
+                for candidate in sorted(failed, key=lambda a: -int(a.get("end-time") or 0))[:20]:
+                    config = source.get(f"/applications/{candidate['id']}/jobmanager/config") or []
+                    if {"key": "high-availability.cluster-id", "value": app.get("id")} not in config:
+                        continue
+                    answer = source.get(f"/applications/{candidate['id']}/exceptions") or {}
+                    entries = (answer.get("exceptionHistory") or {}).get("entries") or []
+                    return str(entries[0].get("stacktrace") or entries[0].get("exceptionName")) if entries else None
+            except (FlinkRestError, AttributeError, TypeError) as err:
+                log.debug("%s has no application archive for %s: %s", source.name, app.get("id"), err)
+        return None
+
     def diagnose(self, handle: JobHandle, state: str, retry_on: dict[str, bool] | None) -> Diagnosis:
         """Flink's root cause (proxy or HistoryServer) plus YARN's final status and diagnostics."""
         try:
@@ -313,8 +365,10 @@ class YarnTarget:
                 )
         if result is None:
             # No Flink source knows the job: it failed before or while starting (e.g. the runner's SQL
-            # validation in main()); YARN's diagnostics carry that exception.
-            text = str((app or {}).get("diagnostics") or f"no Flink source and no YARN application for {state}")
+            # validation in main()); the application archive, else YARN's diagnostics, carry that exception.
+            text = (self._application_failure(app) if app else None) or str(
+                (app or {}).get("diagnostics") or f"no Flink source and no YARN application for {state}"
+            )
             result = diagnose_submission(handle.job_id, text, retry_on)  # classified on the whole text
             exception_class, _, _ = root_cause_of_stacktrace(text)
             result = result.model_copy(

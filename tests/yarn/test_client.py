@@ -1,4 +1,5 @@
-"""The ResourceManager REST client (sync and async) against the emulated RM's documented answers."""
+"""The ResourceManager REST client (sync and async) against the EMULATED RM's documented answers: RM HA
+failover (standby redirects between two RMs) and SPNEGO refusals, which one MiniYARNCluster cannot show."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The YARN target end to end against the emulated RM: the fake CLI deploys, the real Flink runs the job."""
+"""The YARN target against the EMULATED RM (fake CLI, real Flink session cluster): what the real mini cluster
+cannot show here (two racing workers, stale duplicates, RM HA). The real-YARN behaviour is in
+``test_real_cluster.py`` / ``test_real_cluster_drills.py``."""
 
 from __future__ import annotations
 
