@@ -82,8 +82,13 @@ def _cmd_test(args: argparse.Namespace) -> int:
     _print_errors(specs.errors)
     wanted = [spec for spec in specs.specs if args.name is None or spec.name == args.name]
     results = []
+    from airflow_provider_flinkbatch.sql.factories import parse_with
+
     with SpecTestRunner(
-        args.rest_url, parallelism=args.parallelism, keep_dir=Path(args.keep) if args.keep else None
+        args.rest_url,
+        parallelism=args.parallelism,
+        keep_dir=Path(args.keep) if args.keep else None,
+        with_jars=parse_with(args.with_jars),
     ) as runner:
         if args.rest_url is None and any(spec.test_cases for spec in wanted):
             import time
@@ -193,6 +198,14 @@ def register(commands: Any) -> None:
     test.add_argument("--rest-url", help="a running Flink session cluster (default: start a private local one)")
     test.add_argument("--parallelism", type=int, default=1, help="parallelism.default for the test jobs")
     test.add_argument("--keep", help="keep each case's tables (inputs and outputs) under this folder")
+    test.add_argument(
+        "--with",
+        dest="with_jars",
+        action="append",
+        default=[],
+        metavar="parquet,avro,kafka",
+        help="connector/format jars for the private cluster (tests swap tables for local JSON, so rarely needed)",
+    )
     test.set_defaults(func=_cmd_test)
 
     avro = commands.add_parser("avro", help="Avro schema tools: Flink DDL and compatibility checks")

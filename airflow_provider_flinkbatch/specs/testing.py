@@ -85,11 +85,14 @@ class SpecTestRunner:
         parallelism: int = 1,
         timeout: float = DEFAULT_TIMEOUT,
         keep_dir: Path | None = None,
+        with_jars: list[str] | None = None,
     ) -> None:
         self.rest_url = rest_url
         self.parallelism = parallelism
         self.timeout = timeout
         self.keep_dir = keep_dir
+        #: connector/format jars (``parquet``, ``avro``, ``kafka``) for the private cluster it starts
+        self.with_jars = list(with_jars or [])
         self._cluster: Any = None
         self._cluster_dir: Path | None = None
         self._target: SessionTarget | None = None
@@ -120,9 +123,11 @@ class SpecTestRunner:
 
             if self.rest_url is None:
                 from airflow_provider_flinkbatch.local import LocalCluster
+                from airflow_provider_flinkbatch.local.jars import connector_jars
 
                 self._cluster_dir = Path(tempfile.mkdtemp(prefix="flinkbatch-spec-tests-"))
-                self._cluster = LocalCluster(self._cluster_dir)
+                jars = connector_jars(self.with_jars) if self.with_jars else []
+                self._cluster = LocalCluster(self._cluster_dir, jars=jars)
                 self.rest_url = self._cluster.up(timeout=180).rest_url
             client = FlinkRestClient(rest_settings(self.rest_url), RetryPolicy(budget=30.0))
             self._target = SessionTarget(client, "flinkbatch-spec-test")

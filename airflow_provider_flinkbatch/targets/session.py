@@ -16,6 +16,7 @@ from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import FlinkRestClient
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError, FlinkServerError
 from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, RunnerJar, ensure_runner_jar, runner_program_args
+from airflow_provider_flinkbatch.sql.factories import jars_on_classpath, missing_jar_message, needed_jars
 from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected
 from airflow_provider_flinkbatch.targets.job_config import effective_flink_config
 
@@ -118,7 +119,18 @@ class SessionTarget:
             "flinkConfiguration": config,
         }
 
+    def check_jars(self, statements: list[str]) -> None:
+        """Fail before upload and submission when a table needs a connector/format jar the JobManager lacks."""
+        if not needed_jars(statements):
+            return
+        classpath = self.client.call(calls.jobmanager_environment()).get("classpath") or []
+        where = f"the session cluster at {self.client.settings.rest_url}"
+        message = missing_jar_message(statements, jars_on_classpath(classpath), where)
+        if message:
+            raise SubmissionRejected(message, sql_error=True)
+
     def submit(self, request: JobRequest) -> JobHandle:
+        self.check_jars(request.statements)
         body = self.run_body(request)
         try:
             try:
