@@ -97,6 +97,9 @@ class KafkaBroker:
                 "num.io.threads=2",
                 "background.threads=2",
                 "log.cleaner.enable=false",
+                # keep every record: tests write events with timestamps in the past (a day being backfilled),
+                # which time-based retention (7 days by default) would delete at once
+                "log.retention.ms=-1",
                 "",
             ]
         )
