@@ -15,7 +15,16 @@ from pydantic import BaseModel
 
 from airflow_provider_flinkbatch.jobs import root_cause_from_exceptions
 
-Category = Literal["sql_error", "user_data_error", "out_of_memory", "resource_lost", "io_error", "cancelled", "unknown"]
+Category = Literal[
+    "sql_error",
+    "missing_source",
+    "user_data_error",
+    "out_of_memory",
+    "resource_lost",
+    "io_error",
+    "cancelled",
+    "unknown",
+]
 
 
 @dataclass(frozen=True)
@@ -26,9 +35,19 @@ class Rule:
     retryable: bool
     advice: str
     patterns: tuple[str, ...]
+    #: ``(pattern, advice template)``: when the pattern finds the thing in the exception chain, the
+    #: advice names it (``{group}`` fields are filled from the match)
+    detail: tuple[str, str] | None = None
 
     def matches(self, text: str) -> bool:
         return any(re.search(pattern, text) for pattern in self.patterns)
+
+    def advice_for(self, text: str) -> str:
+        if self.detail is not None:
+            match = re.search(self.detail[0], text)
+            if match:
+                return self.detail[1].format(**match.groupdict())
+        return self.advice
 
 
 #: First match wins, tried against the root cause (class + message) first, then the whole exception chain.
@@ -44,6 +63,17 @@ RULES: tuple[Rule, ...] = (
             r"SQL (validation|parse) failed",
             r"Could not find any factory",
             r"no INSERT statement",
+        ),
+    ),
+    Rule(
+        "missing_source",
+        False,
+        "a table's connector options point at something that does not exist: create it or fix the options",
+        (r"UnknownTopicOrPartitionException", r"Failed to get metadata for topics"),
+        detail=(
+            r"Failed to get metadata for topics \[(?P<topics>[^\]]*)\]",
+            "Kafka topic '{topics}' does not exist on the brokers of 'properties.bootstrap.servers': create the "
+            "topic or fix the table's 'topic' option (retrying cannot help)",
         ),
     ),
     Rule(
@@ -212,7 +242,7 @@ def diagnose(
         attempts=len(entries),
         category=rule.category,
         retryable=retryable,
-        advice=rule.advice,
+        advice=rule.advice_for(chain),
     )
 
 

@@ -40,11 +40,44 @@ def _at(hours: float) -> int:
 
 
 PAGE_VIEWS = [
-    (_at(-0.001), {"event_id": "p0", "user_id": 9, "page": "/late", "referrer": None, "device": {"os": "a", "browser": "b"}}),
-    (_at(8), {"event_id": "p1", "user_id": 1, "page": "/home", "referrer": None, "device": {"os": "linux", "browser": "firefox"}}),
-    (_at(9.5), {"event_id": "p2", "user_id": 2, "page": "/cart", "referrer": "/home", "device": {"os": "ios", "browser": "safari"}}),
-    (_at(23.99), {"event_id": "p3", "user_id": 1, "page": "/pay", "referrer": "/cart", "device": {"os": "linux", "browser": "firefox"}}),
-    (_at(24), {"event_id": "p4", "user_id": 3, "page": "/next-day", "referrer": None, "device": {"os": "x", "browser": "y"}}),
+    (
+        _at(-0.001),
+        {"event_id": "p0", "user_id": 9, "page": "/late", "referrer": None, "device": {"os": "a", "browser": "b"}},
+    ),
+    (
+        _at(8),
+        {
+            "event_id": "p1",
+            "user_id": 1,
+            "page": "/home",
+            "referrer": None,
+            "device": {"os": "linux", "browser": "firefox"},
+        },
+    ),
+    (
+        _at(9.5),
+        {
+            "event_id": "p2",
+            "user_id": 2,
+            "page": "/cart",
+            "referrer": "/home",
+            "device": {"os": "ios", "browser": "safari"},
+        },
+    ),
+    (
+        _at(23.99),
+        {
+            "event_id": "p3",
+            "user_id": 1,
+            "page": "/pay",
+            "referrer": "/cart",
+            "device": {"os": "linux", "browser": "firefox"},
+        },
+    ),
+    (
+        _at(24),
+        {"event_id": "p4", "user_id": 3, "page": "/next-day", "referrer": None, "device": {"os": "x", "browser": "y"}},
+    ),
 ]
 PURCHASES = [
     (_at(10), {"order_id": "o1", "user_id": 1, "amount_cents": 1999, "currency": "eur", "coupon": None}),
@@ -138,8 +171,11 @@ def test_a_topic_that_does_not_exist_fails_with_its_name(
     assert tis["ingest_searches"].try_number == 1  # a missing topic does not appear by retrying
     log = capfd.readouterr().out
     failure = next(line for line in log.splitlines() if "AirflowFailException" in line and "serches" in line)
-    assert "Kafka topic 'serches' does not exist" in failure, failure
-    assert topics.bootstrap_servers in failure
+    assert "[missing_source]: " in failure and "UnknownTopicOrPartitionException" in failure, failure
+    assert (
+        "not retried: Kafka topic 'serches' does not exist on the brokers of 'properties.bootstrap.servers'" in failure
+    )
+    assert "create the topic or fix the table's 'topic' option" in failure
 
 
 @pytest.fixture(scope="module")
