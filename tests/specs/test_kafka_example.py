@@ -114,7 +114,7 @@ def _naive(hours: float) -> datetime:
 def test_spec_dag_reads_one_day_of_avro_topics_into_parquet_partitions(
     run_dag: RunDag, topics: KafkaBroker, data_dir: Path, flink_cluster: LocalClusterInfo
 ) -> None:
-    dag_run, tis = run_dag("events_kafka_daily", EXAMPLES, DAY, bootstrap_servers=topics.bootstrap_servers)
+    _, tis = run_dag("events_kafka_daily", EXAMPLES, DAY, bootstrap_servers=topics.bootstrap_servers)
 
     assert {task: ti.state for task, ti in tis.items()} == {
         "ingest_page_views": "success",
