@@ -125,7 +125,7 @@ def _cmd_avro_ddl(args: argparse.Namespace) -> int:
 def _cmd_avro_check(args: argparse.Namespace) -> int:
     from airflow_provider_flinkbatch.specs.avro import check_compatibility, load_schema
 
-    result = check_compatibility(load_schema(Path(args.old)), load_schema(Path(args.new)), args.mode)
+    result = check_compatibility(load_schema(Path(args.old)), load_schema(Path(args.new)), args.mode, args.reader)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2))
     else:
@@ -225,6 +225,13 @@ def register(commands: Any) -> None:
         choices=["backward", "forward", "full"],
         default="backward",
         help="backward: new readers read old data (default); forward: old readers read new data; full: both",
+    )
+    check.add_argument(
+        "--reader",
+        choices=["flink", "avro"],
+        default="flink",
+        help="flink: the reader is Flink's avro format, which reads with a schema derived from the table's columns "
+        "(no defaults, aliases or enums; default); avro: the reader uses the .avsc itself (other Avro consumers)",
     )
     check.add_argument("--json", action="store_true", help="print the verdict as JSON")
     check.set_defaults(func=_cmd_avro_check)
