@@ -20,7 +20,7 @@ def _local_cluster(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         Path(args.state_dir) if args.state_dir else None,
         extra_config={key: str(value) for key, value in extra.items()} or None,
         tls=getattr(args, "tls", False),
-        jars=connector_jars(with_jars) if with_jars else (),
+        jars=[*(connector_jars(with_jars) if with_jars else []), *(Path(jar) for jar in getattr(args, "jar", []))],
     )
 
 
@@ -145,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="parquet,avro,kafka",
         help="load these connector/format jars (resolved once from Maven Central into the jar cache)",
     )
+    up.add_argument("--jar", action="append", default=[], help="another jar for the cluster's classpath")
     up.set_defaults(func=_cmd_local_up)
     local_commands.add_parser("down", help="stop the processes 'up' started").set_defaults(func=_cmd_local_down)
     local_commands.add_parser("status", help="show processes and URLs (exit 3 if not running)").set_defaults(

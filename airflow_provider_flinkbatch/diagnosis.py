@@ -20,6 +20,7 @@ Category = Literal[
     "missing_source",
     "user_data_error",
     "out_of_memory",
+    "shuffle_service_unavailable",
     "resource_lost",
     "io_error",
     "cancelled",
@@ -106,6 +107,19 @@ RULES: tuple[Rule, ...] = (
             r"MismatchedInputException",
             r"CsvReadException",
             r"Column '.*' is NOT NULL",
+        ),
+    ),
+    Rule(
+        "shuffle_service_unavailable",
+        False,
+        "the remote shuffle service (Celeborn, preset 'celeborn') cannot be used: check celeborn.master.endpoints, "
+        "that the master and workers run, and that the client jar is in Flink's lib/; "
+        "set retry_on={'shuffle_service_unavailable': True} to retry",
+        (
+            # Celeborn's MasterClient once its RPC retries to every master failed
+            r"After trying all the available Master Addresses",
+            r"ClassNotFoundException: org\.apache\.celeborn",
+            r"org\.apache\.celeborn\.\S*(Exception|Error)",
         ),
     ),
     Rule(

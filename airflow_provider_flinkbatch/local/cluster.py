@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from airflow_provider_flinkbatch.distribution import FlinkDistribution, find_flink_distribution
+from airflow_provider_flinkbatch.local.celeborn import CelebornUnavailable, check_celeborn
 from airflow_provider_flinkbatch.local.config import (
     JAVA_17_OPTS,
     LOG4J_PROPERTIES,
@@ -200,6 +201,10 @@ class LocalCluster:
                     "(`flinkbatch local down`) and start it again with the jars it should load"
                 )
             return current
+        try:  # before any JVM starts: a TaskManager that cannot load the shuffle service never registers
+            check_celeborn(self.extra_config, [Path(jar) for jar in self.jars])
+        except CelebornUnavailable as err:
+            raise LocalClusterError(f"Local Flink cluster not started: {err}") from err
         self.down()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
