@@ -92,7 +92,9 @@ def load_schema(path: Path) -> Any:
     except OSError as err:
         raise AvroSchemaError(f"{path}: cannot read the schema ({err.strerror})") from err
     except json.JSONDecodeError as err:
-        raise AvroSchemaError(f"{path}: not JSON (line {err.lineno}: {err.msg})") from err
+        raise AvroSchemaError(
+            f"{path}: not JSON (line {err.lineno}: {err.msg}); fix the file or point the spec at the right one"
+        ) from err
     try:
         return fastavro.parse_schema(raw, expand=True, _write_hint=False)
     except Exception as err:  # fastavro raises SchemaParseException, UnknownType, ValueError...

@@ -263,3 +263,16 @@ def test_validate_fails_a_spec_whose_source_schema_evolved_incompatibly(tmp_path
         'the .avsc default or aliases: make the field nullable (["null", T]) to read NULL for old data',
     ]
     assert not report.ok
+
+
+def test_a_schema_file_that_does_not_parse_is_named_with_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from airflow_provider_flinkbatch.cli import main
+
+    broken = tmp_path / "broken.avsc"
+    broken.write_text('{"type": "record",\n "name": "X", "fields": [}\n')
+    assert main(["avro", "check", str(broken), str(AVRO / "click_v1.avsc")]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"flinkbatch: {broken}: not JSON (line 2: Expecting value); fix the file or point the spec at the right one"
+    )
