@@ -84,8 +84,8 @@ BAD_SPECS = [
     ),
     pytest.param(
         GOOD + "retry_on: {out_of_memroy: true}\n",
-        "jobs/clicks.yaml: retry_on.out_of_memroy: unknown failure category; known: sql_error, user_data_error, "
-        "out_of_memory, resource_lost, io_error, cancelled, unknown",
+        "jobs/clicks.yaml: retry_on.out_of_memroy: unknown failure category; known: sql_error, missing_source, "
+        "user_data_error, out_of_memory, shuffle_service_unavailable, resource_lost, io_error, cancelled, unknown",
         id="retry-category",
     ),
     pytest.param(
