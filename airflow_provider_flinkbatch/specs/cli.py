@@ -156,8 +156,8 @@ def register(commands: Any) -> None:
     validate.add_argument(
         "--real-connectors",
         action="store_true",
-        help="plan with the tables' real connectors (their jars must be given with --jar); default: tables are "
-        "planned as local filesystem tables, so only the SQL is judged",
+        help="plan with the tables' real connectors (Parquet, Avro and Kafka jars come from the jar cache, others "
+        "with --jar); default: tables are planned as local filesystem tables, so only the SQL is judged",
     )
     validate.add_argument("--jar", action="append", default=[], help="extra jar for connectors/formats")
     validate.add_argument(
