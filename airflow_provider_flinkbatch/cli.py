@@ -58,7 +58,7 @@ def _cmd_local_status(args: argparse.Namespace) -> int:
 def _cmd_diagnose(args: argparse.Namespace) -> int:
     import os
 
-    from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook, JobHistoryNotFound
+    from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook, JobHistoryNotFound
 
     conn_id = args.conn_id
     if args.rest_url or args.history_url or args.archive_dir:

@@ -21,7 +21,7 @@ def is_secret_config_key(key: str) -> bool:
 
 def mask_secret_config(config: Mapping[str, Any]) -> None:
     """Register values of secret-looking keys with Airflow's secrets masker."""
-    from airflow.sdk.log import mask_secret
+    from airflow.sdk.log import mask_secret  # Airflow's logging stack: loaded in tasks only, not by the CLI
 
     for key, value in config.items():
         text = str(value)

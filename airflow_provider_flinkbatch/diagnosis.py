@@ -2,14 +2,15 @@
 
 The answer (:class:`Diagnosis`) is built from ``/jobs/<id>`` and ``/jobs/<id>/exceptions`` — the
 same JSON whether it comes from the JobManager, the HistoryServer or a raw archive file — and
-classified by :data:`RULES`, the one table that decides what is retryable.
+classified by :data:`RULES`, the one table that decides what is retryable (SQL errors of a refused
+submission included); a DAG's ``retry_on`` is applied in :func:`retryable` only.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
 
@@ -64,6 +65,8 @@ RULES: tuple[Rule, ...] = (
             r"SQL (validation|parse) failed",
             r"Could not find any factory",
             r"no INSERT statement",
+            r"FlinkBatchSqlRunner: ",  # the SQL runner's own checks (no statements, unreadable script)
+            r"\bStatement \d+ of \d+ \(",  # the runner names the statement the planner refused
         ),
     ),
     Rule(
@@ -160,6 +163,25 @@ _CANCELLED = Rule("cancelled", False, "the job was cancelled (by a user, a timeo
 _UNKNOWN = Rule("unknown", True, "no known pattern: Airflow's retries apply", ())
 
 
+def retryable(rule: Rule, retry_on: dict[str, bool] | None) -> bool:
+    """The one place a DAG's ``retry_on`` overrides a rule's default."""
+    return (retry_on or {}).get(rule.category, rule.retryable)
+
+
+def check_retry_on(retry_on: dict[str, bool] | None) -> dict[str, bool]:
+    """Unknown categories are a DAG bug: say so at parse time, not after a failure."""
+    known = set(get_args(Category))
+    unknown = set(retry_on or {}) - known
+    if unknown:
+        raise ValueError(f"retry_on: unknown failure categories {sorted(unknown)}; known: {sorted(known)}")
+    return dict(retry_on or {})
+
+
+def is_sql_error(errors: list[str]) -> bool:
+    """True when a refused submission's error text says the SQL itself is wrong (retrying cannot help)."""
+    return RULES[0].matches("\n".join(errors))
+
+
 def classify(state: str | None, root_cause: str, chain: str) -> Rule:
     """The rule for a failure: cancelled jobs first, then the root cause, then anything in the chain."""
     if state == "CANCELED" and not root_cause:
@@ -240,7 +262,6 @@ def diagnose(
     chain = "\n".join(str(entry.get("stacktrace") or "") for entry in entries[:1])
     root = f"{cause.exception_class}: {cause.message}" if cause else ""
     rule = classify(state, root, chain)
-    retryable = (retry_on or {}).get(rule.category, rule.retryable)
     return Diagnosis(
         job_id=job_id,
         source=source,
@@ -255,12 +276,17 @@ def diagnose(
         task_manager=(cause.location or cause.task_manager_id) if cause else None,
         attempts=len(entries),
         category=rule.category,
-        retryable=retryable,
+        retryable=retryable(rule, retry_on),
         advice=rule.advice_for(chain),
     )
 
 
-def diagnose_submission(job_id: str, message: str) -> Diagnosis:
+def diagnose_unknown(job_id: str, state: str | None, advice: str, retry_on: dict[str, bool] | None) -> Diagnosis:
+    """No source knows why the job failed: ``advice`` says what was tried."""
+    return Diagnosis(job_id=job_id, source="none", state=state, retryable=retryable(_UNKNOWN, retry_on), advice=advice)
+
+
+def diagnose_submission(job_id: str, message: str, retry_on: dict[str, bool] | None = None) -> Diagnosis:
     """A job Flink refused at submission (no job exists): classify the error text alone."""
     match = re.search(r"(\w+(?:\.\w+)*(?:Exception|Error)):\s*(.*)", message)
     rule = classify(None, message, message)
@@ -271,6 +297,6 @@ def diagnose_submission(job_id: str, message: str) -> Diagnosis:
         exception_class=match.group(1) if match else None,
         message=(match.group(2) if match else message)[:2000],
         category=rule.category,
-        retryable=rule.retryable,
+        retryable=retryable(rule, retry_on),
         advice=rule.advice,
     )

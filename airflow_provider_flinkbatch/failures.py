@@ -7,34 +7,30 @@ retries wasted on a SQL typo or bad data), retryable ones a plain ``AirflowExcep
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
-if TYPE_CHECKING:
-    from airflow_provider_flinkbatch.diagnosis import Diagnosis
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose_unknown
+from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook, JobHistoryNotFound
+from airflow_provider_flinkbatch.history.sources import ArchiveError
+from airflow_provider_flinkbatch.rest.errors import FlinkRestError
 
 DIAGNOSIS_XCOM_KEY = "flink_diagnosis"
 
 
 def diagnose_or_placeholder(conn_id: str, job_id: str, state: str, retry_on: dict[str, bool] | None) -> Diagnosis:
     """The diagnosis from the first source that knows the job, or an 'unknown' one saying what was tried."""
-    from airflow_provider_flinkbatch.diagnosis import Diagnosis
-    from airflow_provider_flinkbatch.history.sources import ArchiveError
-    from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook, JobHistoryNotFound
-    from airflow_provider_flinkbatch.rest.errors import FlinkRestError
-
     try:
         return FlinkHistoryServerHook(conn_id).diagnose(job_id, retry_on=retry_on)
     except (JobHistoryNotFound, FlinkRestError, ArchiveError) as err:
-        retryable = (retry_on or {}).get("unknown", True)
-        return Diagnosis(job_id=job_id, source="none", state=state, retryable=retryable, advice=str(err))
+        return diagnose_unknown(job_id, state, str(err), retry_on)
 
 
 def raise_for_failed_job(
     log: Any, context: Any, diagnosis: Diagnosis, *, links: dict[str, str] | None = None
 ) -> NoReturn:
     """Log the diagnosis, push it to XCom, and fail (fast when retrying cannot help)."""
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException
-
     log.error("Flink job did not finish:\n%s", diagnosis.describe(links))
     context["ti"].xcom_push(key=DIAGNOSIS_XCOM_KEY, value=diagnosis.model_dump())
     if diagnosis.retryable:

@@ -15,6 +15,11 @@ INTEGRATION = "Apache Flink Batch"
 _STRING = {"type": ["string", "null"]}
 
 
+def _form(hidden: list[str], relabel: dict[str, str], **placeholders: str) -> dict[str, Any]:
+    """A connection form's ``ui-field-behaviour``: hidden standard fields, relabelled ones, placeholders."""
+    return {"hidden-fields": hidden, "relabeling": relabel, "placeholders": placeholders}
+
+
 def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-flinkbatch",
@@ -31,7 +36,7 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "operators": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.operators.sql"]}],
         "sensors": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.sensors.job"]}],
-        "hooks": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.hooks.flink", f"{_PKG}.hooks.yarn"]}],
+        "hooks": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.session.hook", f"{_PKG}.yarn.hook"]}],
         "triggers": [
             {
                 "integration-name": INTEGRATION,
@@ -46,7 +51,7 @@ def get_provider_info() -> dict[str, Any]:
         "connection-types": [
             {
                 "connection-type": "flink_batch",
-                "hook-class-name": f"{_PKG}.hooks.flink.FlinkRestHook",
+                "hook-class-name": f"{_PKG}.session.hook.FlinkRestHook",
                 "hook-name": "Flink Batch",
                 "conn-fields": {
                     "bearer_token": {
@@ -100,17 +105,15 @@ def get_provider_info() -> dict[str, Any]:
                         "schema": _STRING,
                     },
                 },
-                "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port", "extra"],
-                    "relabeling": {"host": "Flink REST URL", "login": "Username (basic auth)"},
-                    "placeholders": {
-                        "host": "http://jobmanager:8081",
-                        "login": "optional",
-                        "password": "optional",
-                        "web_ui_url": "defaults to the REST URL",
-                        "history_server_url": "http://historyserver:8082",
-                    },
-                },
+                "ui-field-behaviour": _form(
+                    hidden=["schema", "port", "extra"],
+                    relabel={"host": "Flink REST URL", "login": "Username (basic auth)"},
+                    host="http://jobmanager:8081",
+                    login="optional",
+                    password="optional",  # noqa: S106 - the form field's placeholder text
+                    web_ui_url="defaults to the REST URL",
+                    history_server_url="http://historyserver:8082",
+                ),
             },
             _YARN_CONNECTION,
         ],
@@ -119,7 +122,7 @@ def get_provider_info() -> dict[str, Any]:
 
 _YARN_CONNECTION: dict[str, Any] = {
     "connection-type": "flink_yarn",
-    "hook-class-name": f"{_PKG}.hooks.yarn.FlinkYarnHook",
+    "hook-class-name": f"{_PKG}.yarn.hook.FlinkYarnHook",
     "hook-name": "Flink on YARN",
     "conn-fields": {
         "flink_home": {
@@ -163,14 +166,12 @@ _YARN_CONNECTION: dict[str, Any] = {
             "schema": {"type": ["number", "null"], "default": 600},
         },
     },
-    "ui-field-behaviour": {
-        "hidden-fields": ["schema", "port", "password"],
-        "relabeling": {"host": "ResourceManager URL(s)", "login": "YARN user (simple auth)"},
-        "placeholders": {
-            "host": "http://rm1:8088,http://rm2:8088",
-            "login": "optional: user.name on clusters without Kerberos",
-            "flink_home": "/opt/flink",
-            "history_server_url": "http://historyserver:8082",
-        },
-    },
+    "ui-field-behaviour": _form(
+        hidden=["schema", "port", "password"],
+        relabel={"host": "ResourceManager URL(s)", "login": "YARN user (simple auth)"},
+        host="http://rm1:8088,http://rm2:8088",
+        login="optional: user.name on clusters without Kerberos",
+        flink_home="/opt/flink",
+        history_server_url="http://historyserver:8082",
+    ),
 }

@@ -71,6 +71,15 @@ class JobSummary(BaseModel):
             }
         )
 
+    def finished_line(self) -> str:
+        """The task log's line for a FINISHED job."""
+        written = f"{self.records_written} records written" if self.records_written is not None else None
+        return (
+            f"Flink job {self.job_id} FINISHED in {(self.duration_ms or 0) / 1000:.1f}s: "
+            f"{self.vertices_finished}/{self.vertices_total} vertices finished, {self.records_read} records read, "
+            f"{written or 'records written not reported by Flink'}"
+        )
+
     def metrics_table(self) -> str:
         """One compact table: a line per vertex, then the totals."""
         rows = [("vertex", "par", "time", "rec in", "rec out", "bytes in", "bytes out")]
@@ -234,25 +243,6 @@ def submission_failure_message(errors: list[str]) -> str:
         return main.group(1).strip()
     cls, msg, _ = root_cause_of_stacktrace(text)
     return f"{cls}: {msg}" if msg else cls
-
-
-_USER_SQL_ERROR_MARKERS = (
-    "SqlValidatorException",
-    "SqlParseException",
-    "ValidationException",
-    "SQL validation failed",
-    "SQL parse failed",
-    "FlinkBatchSqlRunner",
-    "Statement ",
-    "no INSERT statement",
-    "Could not find any factory",
-)
-
-
-def is_sql_error(errors: list[str]) -> bool:
-    """True when the submission failed because of the SQL itself (retrying cannot help)."""
-    text = "\n".join(errors)
-    return any(marker in text for marker in _USER_SQL_ERROR_MARKERS)
 
 
 def is_duplicate_submission(errors: list[str]) -> bool:

@@ -31,6 +31,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
+from airflow_provider_flinkbatch.sql.statements import split_statements
+
 _CREATE = re.compile(
     r"^\s*CREATE\s+(?:TEMPORARY\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?P<name>[`\w.]+)\s*\(", re.IGNORECASE
 )
@@ -156,3 +158,11 @@ def openlineage_facets(lineage: JobLineage) -> Any:
     return OperatorLineage(
         inputs=[dataset(table) for table in lineage.inputs], outputs=[dataset(table) for table in lineage.outputs]
     )
+
+
+def facets_of_script(sql: str) -> Any:
+    """The OpenLineage facets of a SQL script; ``None`` without ``apache-airflow-providers-openlineage``."""
+    try:
+        return openlineage_facets(job_lineage(split_statements(sql)))
+    except ImportError:
+        return None

@@ -68,6 +68,18 @@ class Outcome:
     action: Action
     attempt: int
 
+    def describe(self, request: JobRequest, target: Target) -> str:
+        """The task log's line about what this try did."""
+        job_id = self.handle.job_id
+        if self.action == "submit":
+            return (
+                f"Submitted Flink job {job_id} ({request.job_name}, attempt {self.attempt}) with "
+                f"{len(request.statements)} statement(s) to {target.describe()}"
+            )
+        if self.action == "reattach":
+            return f"Reattached to Flink job {job_id} (attempt {self.attempt}): it is still running"
+        return f"Flink job {job_id} (attempt {self.attempt}) already FINISHED with this SQL: not rerun"
+
 
 def attach_or_submit(target: Target, request: JobRequest, *, rerun_finished: bool = False) -> Outcome:
     """Find, cancel stale, then reattach or submit. Raises ``SubmissionRejected`` for rejected SQL."""

@@ -73,7 +73,7 @@ def p1(rest_url: str, runs: int) -> list[dict[str, Any]]:
 
     from airflow_provider_flinkbatch.rest.client import FlinkRestClient
     from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
-    from airflow_provider_flinkbatch.targets.session import SessionTarget
+    from airflow_provider_flinkbatch.session.target import SessionTarget
 
     target = SessionTarget(FlinkRestClient(FlinkConnectionSettings(rest_url=rest_url)), "bench")
     bare = []

@@ -48,5 +48,5 @@ class RenderingTarget:
         return {"kind": "FlinkDeployment", "job": getattr(request, "job_name", None)}
 
 
-def create_rendering_target(flink_conn_id: str, options: object, retry: object) -> RenderingTarget:
+def create_rendering_target(kind: str, flink_conn_id: str, options: object, retry: object) -> RenderingTarget:
     return RenderingTarget(flink_conn_id)

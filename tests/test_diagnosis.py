@@ -1,6 +1,6 @@
 """The classification table: categories, precedence, overrides, and the log block users read.
 
-Real failures of each kind are produced on Flink in ``tests/hooks/test_history*.py``; these cases
+Real failures of each kind are produced on Flink in ``tests/history/test_history*.py``; these cases
 add the ones a local cluster cannot produce on demand (heap exhaustion, a lost network partition),
 using the exception lines Flink prints for them.
 """

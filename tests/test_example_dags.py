@@ -50,10 +50,10 @@ def test_yarn_example_renders_the_flink_run_argv_a_worker_would_execute(airflow_
     from airflow_provider_flinkbatch.sql.statements import split_statements
     from airflow_provider_flinkbatch.targets.base import JobRequest
     from airflow_provider_flinkbatch.targets.registry import validate_target_options
-    from airflow_provider_flinkbatch.targets.yarn import YarnTarget
-    from airflow_provider_flinkbatch.targets.yarn_options import YarnTargetOptions
     from airflow_provider_flinkbatch.yarn.client import YarnRmClient
+    from airflow_provider_flinkbatch.yarn.options import YarnTargetOptions
     from airflow_provider_flinkbatch.yarn.settings import YarnConnectionSettings
+    from airflow_provider_flinkbatch.yarn.target import YarnTarget
 
     task = load_dag("flink_batch_sql_yarn", EXAMPLES).get_task("daily_totals")
     options = validate_target_options(task.target, task.target_options)

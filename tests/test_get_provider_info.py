@@ -10,9 +10,9 @@ import airflow
 import jsonschema
 
 from airflow_provider_flinkbatch.get_provider_info import get_provider_info
-from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-from airflow_provider_flinkbatch.hooks.yarn import FlinkYarnHook
 from airflow_provider_flinkbatch.rest.settings import CONNECTION_EXTRA_KEYS
+from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+from airflow_provider_flinkbatch.yarn.hook import FlinkYarnHook
 
 
 def test_valid_against_the_schema_shipped_with_airflow() -> None:
@@ -52,7 +52,7 @@ def test_providers_manager_builds_the_connection_form() -> None:
     assert "airflow-provider-flinkbatch" in manager.providers
     hook_info = manager.hooks["flink_batch"]
     assert hook_info is not None
-    assert hook_info.hook_class_name == "airflow_provider_flinkbatch.hooks.flink.FlinkRestHook"
+    assert hook_info.hook_class_name == "airflow_provider_flinkbatch.session.hook.FlinkRestHook"
     widgets = {
         name: w for name, w in manager.connection_form_widgets.items() if name.startswith("extra__flink_batch__")
     }

@@ -2,19 +2,20 @@
 
 The JobManager and the HistoryServer serve these paths over HTTP; an archive file written by
 ``jobmanager.archive.fs.dir`` stores the very same paths and JSON. So one interface covers all
-three and diagnosis code does not care where the answer came from.
+three, and :class:`JobLookup` is the one "ask the JobManager, then the HistoryServer, then the
+archives" chain every target and the diagnosis use: which sources a backend has differs (a YARN
+application's JobManager is behind the web proxy, a Kubernetes one behind ``rest_url_template``),
+the order and the error handling do not.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from airflow_provider_flinkbatch.rest import calls
-from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
-
-if TYPE_CHECKING:
-    from airflow_provider_flinkbatch.rest.client import FlinkRestClient
+from airflow_provider_flinkbatch.rest.client import FlinkRestClient
+from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError
 
 
 class ArchiveError(RuntimeError):
@@ -27,6 +28,37 @@ class JobSource(Protocol):
     name: str
 
     def get(self, path: str) -> Any | None: ...
+
+
+class JobLookup:
+    """Ask each source in turn; the first that knows the path answers.
+
+    A source that fails (unreachable, proxy error page, unreadable archive) is skipped like one that
+    does not know the path; ``tried`` says what each one said, for the user's message.
+    """
+
+    def __init__(self, sources: list[JobSource]) -> None:
+        self.sources = sources
+
+    def first(self, path: str) -> tuple[JobSource | None, Any, list[str]]:
+        """(source, answer, what was tried) from the first source that knows ``path``; source and answer are
+        ``None`` when none does."""
+        tried: list[str] = []
+        for source in self.sources:
+            try:
+                answer = source.get(path)
+            except (FlinkRestError, ArchiveError) as err:
+                tried.append(f"{source!r}: {err}")
+                continue
+            if answer is None:
+                tried.append(f"{source!r}: not found")
+                continue
+            tried.append(f"{source!r}: found")
+            return source, answer, tried
+        return None, None, tried
+
+    def get(self, path: str) -> Any | None:
+        return self.first(path)[1]
 
 
 class RestJobSource:
@@ -69,7 +101,7 @@ class ArchiveJobSource:
         return f"archive ({self.archive_dir})"
 
     def _root(self) -> Any:
-        from airflow.sdk import ObjectStoragePath
+        from airflow.sdk import ObjectStoragePath  # Airflow + fsspec: only once an archive is looked up
 
         return ObjectStoragePath(self.archive_dir, conn_id=self.conn_id)
 

@@ -1,5 +1,7 @@
-"""Kubernetes target pieces: options, manifest rendering, CR status reading (all light, pure Python).
+"""Kubernetes backend (Flink Kubernetes Operator custom resources).
 
-The Kubernetes clients are imported only where a task talks to the API server
-(:mod:`~airflow_provider_flinkbatch.targets.kubernetes`, :mod:`~airflow_provider_flinkbatch.triggers.kubernetes`).
+``options`` (validated ``target_options``), ``manifests`` (rendering), ``state`` (:class:`ResourceState`:
+the one reading of ``.status`` as running / succeeded / failed / cancelled), ``target`` (submit, find,
+cancel, cleanup through the Kubernetes API), ``schema`` and ``render_cli``. The Kubernetes clients are
+imported only where a task talks to the API server (``target`` and the trigger).
 """

@@ -19,15 +19,13 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from airflow_provider_flinkbatch.identity import JobIdentity
+from airflow_provider_flinkbatch.kubernetes.options import KubernetesTargetOptions
 from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, runner_program_args, runner_statements_file
+from airflow_provider_flinkbatch.targets.base import JobRequest
 from airflow_provider_flinkbatch.targets.job_config import effective_flink_config
-
-if TYPE_CHECKING:
-    from airflow_provider_flinkbatch.identity import JobIdentity
-    from airflow_provider_flinkbatch.kubernetes.options import KubernetesTargetOptions
-    from airflow_provider_flinkbatch.targets.base import JobRequest
 
 GROUP = "flink.apache.org"
 VERSION = "v1beta1"

@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from airflow_provider_flinkbatch.identity import normalize_flink_config
+
 #: ``flinkVersion`` values the operator's CRD accepts that can run the runner (built for Flink 2.x).
 FLINK_VERSIONS = ("v2_0", "v2_1", "v2_2", "v2_3", "v2_4")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -123,8 +125,6 @@ class KubernetesTargetOptions(BaseModel):
     @field_validator("flink_configuration", mode="before")
     @classmethod
     def _config_strings(cls, value: Any) -> Any:
-        from airflow_provider_flinkbatch.identity import normalize_flink_config
-
         return normalize_flink_config(value) if isinstance(value, dict) else value
 
     @field_validator("rest_url_template", "ui_url_template")

@@ -11,6 +11,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 CRD_DIR = Path(__file__).with_name("crds")
 _FILES = {"FlinkDeployment": "flinkdeployments", "FlinkSessionJob": "flinksessionjobs"}
 
@@ -34,8 +36,6 @@ def _strict(node: Any) -> Any:
 @cache
 def crd_schema(kind: str, version: str = "v1beta1") -> dict[str, Any]:
     """The strict ``openAPIV3Schema`` of ``kind`` (with the object envelope every CRD gets)."""
-    import yaml
-
     if kind not in _FILES:
         raise ManifestSchemaError(f"no CRD bundled for kind {kind!r}; known: {sorted(_FILES)}")
     crd = yaml.safe_load((CRD_DIR / f"{_FILES[kind]}.flink.apache.org-v1.yml").read_text())

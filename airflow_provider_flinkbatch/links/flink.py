@@ -6,15 +6,13 @@ before it defers and again when it finishes, and these links turn that into page
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow.sdk import BaseOperatorLink
+from airflow.sdk import BaseOperator, BaseOperatorLink
+from airflow.sdk.types import TaskInstanceKey
 
 from airflow_provider_flinkbatch.links.urls import flink_ui_job_url, history_server_job_url
-
-if TYPE_CHECKING:
-    from airflow.sdk import BaseOperator
-    from airflow.sdk.types import TaskInstanceKey
+from airflow_provider_flinkbatch.targets.base import JobHandle, Target
 
 XCOM_KEY = "flink_job"
 
@@ -48,3 +46,14 @@ class FlinkHistoryServerLink(BaseOperatorLink):
         if not info or not info.get("history_server_url"):
             return ""
         return history_server_job_url(info["history_server_url"], info["job_id"])
+
+
+def job_info(target: Target, handle: JobHandle, *, finished: bool) -> dict[str, Any]:
+    """The ``flink_job`` XCom the links read: the target's base URLs, the job id and where it runs.
+
+    Pushed before deferring too, so the links work while the job runs.
+    """
+    info = {**target.link_info(handle), "job_id": handle.job_id, "target": target.kind, "finished": finished}
+    if handle.ref:
+        info["ref"] = handle.ref
+    return info

@@ -7,15 +7,10 @@ The Flink UI (through the YARN web proxy) and the HistoryServer links are the re
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from airflow.sdk import BaseOperatorLink
+from airflow.sdk import BaseOperator, BaseOperatorLink
+from airflow.sdk.types import TaskInstanceKey
 
 from airflow_provider_flinkbatch.links.flink import _job_info
-
-if TYPE_CHECKING:
-    from airflow.sdk import BaseOperator
-    from airflow.sdk.types import TaskInstanceKey
 
 
 class YarnApplicationLink(BaseOperatorLink):

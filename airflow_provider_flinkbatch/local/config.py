@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 # Flink 2.3's default env.java.opts.all (flink-dist's config.yaml): Java 17 needs these for Flink's
@@ -127,6 +128,4 @@ def render_flink_properties(config: dict[str, str]) -> str:
 
 def render_config_yaml(config: dict[str, str]) -> str:
     """Flat ``key: "value"`` lines; values are JSON-quoted so YAML reads them as plain strings."""
-    import json
-
     return "".join(f"{key}: {json.dumps(value)}\n" for key, value in sorted(config.items()))

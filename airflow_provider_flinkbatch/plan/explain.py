@@ -17,7 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_flinkbatch.distribution import find_flink_distribution
+from airflow_provider_flinkbatch.local.jars import JarResolutionError, connector_jars
 from airflow_provider_flinkbatch.plan.insight import WIDE_TABLE_COLUMNS, PlanInsight, optimized_plan, scan_insights
+from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, ensure_runner_jar, runner_program_args
+from airflow_provider_flinkbatch.sql.factories import needed_jars
 
 _BEGIN, _END, _TABLES = "=== FLINKBATCH PLAN BEGIN ===", "=== FLINKBATCH PLAN END ===", "FLINKBATCH-TABLES "
 
@@ -40,9 +44,6 @@ def run_explain(
     timeout: float = 300.0,
 ) -> tuple[str, dict[str, Any]]:
     """``(explain text, tables)`` for the script: the runner's ``--explain`` output, parsed into its parts."""
-    from airflow_provider_flinkbatch.distribution import find_flink_distribution
-    from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, ensure_runner_jar, runner_program_args
-
     java_home = os.environ.get("JAVA_HOME")
     java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
     if not java or not Path(java).exists():
@@ -71,9 +72,6 @@ def run_explain(
 
 def _needed_jars(statements: Sequence[str]) -> list[str]:
     """The connector/format jars the script's tables ask for, from the jar cache (resolved on first use)."""
-    from airflow_provider_flinkbatch.local.jars import JarResolutionError, connector_jars
-    from airflow_provider_flinkbatch.sql.factories import needed_jars
-
     names = needed_jars(statements)
     if not names:
         return []

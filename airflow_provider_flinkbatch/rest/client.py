@@ -3,18 +3,21 @@
 Transient failures (no answer, 502/503/504/429, a proxy's HTML page) of idempotent calls are retried
 with exponential backoff and jitter until a time budget is spent; then the error says what was
 unreachable and for how long. Everything else fails at once with a message naming the URL.
+:class:`RetryPolicy` is the one retry policy of the package: it builds ``tenacity`` retryers for
+sync and async code (the Flink REST clients, the YARN RM clients, the Kubernetes trigger).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import re
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import tenacity
 
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.errors import (
@@ -49,6 +52,44 @@ class RetryPolicy:
     def delay(self, attempt: int) -> float:
         base = min(self.max_delay, self.initial_delay * (2**attempt))
         return max(0.0, base * (1 + random.uniform(-self.jitter, self.jitter)))  # noqa: S311 - not crypto
+
+    def _tenacity_args(self, transient: Callable[[BaseException], bool], min_wait: float) -> dict[str, Any]:
+        def wait(state: tenacity.RetryCallState) -> float:
+            return max(min_wait, self.delay(state.attempt_number - 1))
+
+        def stop(state: tenacity.RetryCallState) -> bool:  # the next wait would overrun the budget
+            return (state.seconds_since_start or 0.0) + (state.upcoming_sleep or 0.0) > self.budget
+
+        def give_up(state: tenacity.RetryCallState) -> Any:
+            err = state.outcome.exception() if state.outcome is not None else None
+            assert err is not None
+            waited = state.seconds_since_start or 0.0
+            if isinstance(err, FlinkRestError) and waited >= 1:
+                raise type(err)(
+                    f"{err} (still failing after {waited:.0f}s of retries)", url=err.url, status=err.status
+                ) from err
+            raise err
+
+        return {
+            "wait": wait,
+            "stop": stop,
+            "retry": tenacity.retry_if_exception(transient),
+            "retry_error_callback": give_up,
+        }
+
+    def retrying(self, transient: Callable[[BaseException], bool], *, min_wait: float = 0.0) -> tenacity.Retrying:
+        """``for attempt in policy.retrying(transient): with attempt: ...`` retries what ``transient`` accepts."""
+        return tenacity.Retrying(**self._tenacity_args(transient, min_wait))
+
+    def async_retrying(
+        self, transient: Callable[[BaseException], bool], *, min_wait: float = 0.0
+    ) -> tenacity.AsyncRetrying:
+        """The event loop's twin of :meth:`retrying` (sleeps with ``asyncio.sleep``)."""
+        return tenacity.AsyncRetrying(**self._tenacity_args(transient, min_wait))
+
+    def for_call(self, call: calls.ApiCall[Any]) -> Callable[[BaseException], bool]:
+        """Which errors of ``call`` are retried: transient ones, and only for idempotent calls."""
+        return lambda err: isinstance(err, FlinkRestError) and err.transient and call.idempotent
 
 
 NO_RETRY = RetryPolicy(budget=0.0)
@@ -127,31 +168,6 @@ def _transport_error(err: Exception, url: str, timeout: float) -> FlinkRestError
     return FlinkUnreachableError(f"cannot connect to {url}: {text}", url=url)
 
 
-class _Backoff:
-    """Retry bookkeeping of one call, shared by the sync and the async client."""
-
-    def __init__(self, policy: RetryPolicy, call: calls.ApiCall[Any]) -> None:
-        self.policy = policy
-        self.call = call
-        self.started = time.monotonic()
-        self.attempt = 0
-
-    def delay_or_raise(self, err: FlinkRestError) -> float:
-        """Seconds to wait before the next try, or re-raise ``err`` when retrying cannot or may not help."""
-        if not (err.transient and self.call.idempotent):
-            raise err
-        delay = self.policy.delay(self.attempt)
-        waited = time.monotonic() - self.started
-        if waited + delay > self.policy.budget:
-            if waited < 1:
-                raise err
-            raise type(err)(
-                f"{err} (still failing after {waited:.0f}s of retries)", url=err.url, status=err.status
-            ) from err
-        self.attempt += 1
-        return delay
-
-
 class FlinkRestClient:
     """Blocking client for one cluster; reuses one ``requests.Session`` (connection pooling)."""
 
@@ -170,12 +186,10 @@ class FlinkRestClient:
         return self.settings.rest_url + path
 
     def call(self, call: calls.ApiCall[T]) -> T:
-        backoff = _Backoff(self.retry, call)
-        while True:
-            try:
+        for attempt in self.retry.retrying(self.retry.for_call(call)):
+            with attempt:
                 return self._once(call)
-            except FlinkRestError as err:
-                time.sleep(backoff.delay_or_raise(err))
+        raise AssertionError("unreachable: tenacity returns or raises")
 
     def _once(self, call: calls.ApiCall[T]) -> T:
         import requests
@@ -256,12 +270,10 @@ class AsyncFlinkRestClient:
         return self._http
 
     async def call(self, call: calls.ApiCall[T]) -> T:
-        backoff = _Backoff(self.retry, call)
-        while True:
-            try:
+        async for attempt in self.retry.async_retrying(self.retry.for_call(call)):
+            with attempt:
                 return await self._once(call)
-            except FlinkRestError as err:
-                await asyncio.sleep(backoff.delay_or_raise(err))
+        raise AssertionError("unreachable: tenacity returns or raises")
 
     async def _once(self, call: calls.ApiCall[T]) -> T:
         import httpx

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -67,8 +68,6 @@ class FlinkConnectionSettings(BaseModel):
 
     def ssl_context(self) -> Any:
         """An ``ssl.SSLContext`` with the CA and client certificate, for clients that take one (httpx)."""
-        import ssl
-
         if self.verify is False:
             context = ssl.create_default_context()
             context.check_hostname = False

@@ -8,15 +8,18 @@ the same :class:`FlinkJobTrigger` the operator uses.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow.sdk import BaseSensorOperator
+from airflow.sdk import BaseSensorOperator, Context
 from airflow.sdk.configuration import conf
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_provider_flinkbatch.failures import diagnose_or_placeholder, raise_for_failed_job
+from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook, JobHistoryNotFound
+from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, is_terminal, summarize_job
+from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
-
-if TYPE_CHECKING:
-    from airflow.sdk import Context
+from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
 
 
 class FlinkJobSensor(BaseSensorOperator):
@@ -47,11 +50,6 @@ class FlinkJobSensor(BaseSensorOperator):
 
     def _details(self) -> dict[str, Any]:
         """``/jobs/<id>`` from the JobManager, or (job forgotten after a restart) the HistoryServer/archives."""
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook, JobHistoryNotFound
-        from airflow_provider_flinkbatch.rest.client import RetryPolicy
-
         hook = getattr(self, "_history_hook", None)
         if hook is None:  # one hook (connection lookup, HTTP sessions) for every poke of this run
             hook = self._history_hook = FlinkHistoryServerHook(self.flink_conn_id, RetryPolicy())
@@ -62,8 +60,6 @@ class FlinkJobSensor(BaseSensorOperator):
         return details
 
     def poke(self, context: Context) -> bool:
-        from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
-
         details = self._details()
         if not is_terminal(str(details["state"])):
             self.log.info("Flink job %s is %s", self.job_id, details["state"])
@@ -72,9 +68,6 @@ class FlinkJobSensor(BaseSensorOperator):
         return True
 
     def _check(self, context: Context, summary: dict[str, Any]) -> dict[str, Any]:
-        from airflow_provider_flinkbatch.failures import diagnose_or_placeholder, raise_for_failed_job
-        from airflow_provider_flinkbatch.jobs import SUCCESS_STATE
-
         if summary["state"] == SUCCESS_STATE:
             return summary
         state = summary["state"]
@@ -86,7 +79,6 @@ class FlinkJobSensor(BaseSensorOperator):
             return self._summary
         if self.poke(context):  # already over: no need to defer
             return self._summary
-        from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
 
         self.defer(
             trigger=FlinkJobTrigger(
@@ -101,8 +93,6 @@ class FlinkJobSensor(BaseSensorOperator):
         return None
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowException
-
         if event.get("status") != "terminal":
             raise AirflowException(f"Lost track of Flink job {self.job_id}: {event.get('message')}")
         return self._check(context, event["summary"])

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, get_args
 
+from airflow_provider_flinkbatch.diagnosis import Category
+from airflow_provider_flinkbatch.presets import PRESETS, PresetError, apply_presets
 from airflow_provider_flinkbatch.specs.errors import Loc
 from airflow_provider_flinkbatch.specs.model import RESOURCE_KEYS, JobSpec
+from airflow_provider_flinkbatch.targets.registry import TargetOptionsError, validate_target_options
 
 _MEMORY = re.compile(r"^\s*\d+\s*(b|bytes|k|kb|kibibytes|m|mb|mebibytes|g|gb|gibibytes|t|tb|tebibytes)?\s*$", re.I)
 _DURATION = re.compile(
@@ -115,8 +118,6 @@ def flink_config_problems(config: dict[str, Any], base: Loc = ("flink_config",))
 
 def spec_problems(spec: JobSpec) -> list[tuple[Loc, str]]:
     """Problems of one spec, each with its field path."""
-    from airflow_provider_flinkbatch.presets import PRESETS
-
     problems = flink_config_problems(spec.flink_config)
     for index, name in enumerate(spec.sql):
         if not spec.resolve(name).is_file():
@@ -145,8 +146,6 @@ def spec_problems(spec: JobSpec) -> list[tuple[Loc, str]]:
 
 
 def _preset_requirements(spec: JobSpec) -> list[tuple[Loc, str]]:
-    from airflow_provider_flinkbatch.presets import PresetError, apply_presets
-
     try:
         apply_presets(spec.presets, spec.flink_config)
     except PresetError as err:
@@ -156,11 +155,6 @@ def _preset_requirements(spec: JobSpec) -> list[tuple[Loc, str]]:
 
 def _operator_problems(spec: JobSpec) -> list[tuple[Loc, str]]:
     """The operator's own parse-time checks, reported with the spec's field names."""
-    from typing import get_args
-
-    from airflow_provider_flinkbatch.diagnosis import Category
-    from airflow_provider_flinkbatch.targets.registry import TargetOptionsError, validate_target_options
-
     problems: list[tuple[Loc, str]] = []
     try:
         validate_target_options(spec.target, spec.target_options)

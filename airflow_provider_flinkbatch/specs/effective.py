@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from airflow_provider_flinkbatch.identity import normalize_flink_config
+from airflow_provider_flinkbatch.presets import apply_presets
 from airflow_provider_flinkbatch.specs.model import RESOURCE_KEYS, JobSpec
 
 DEFAULT_LOGICAL_DATE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -47,9 +49,6 @@ def flink_config(spec: JobSpec) -> dict[str, Any]:
 
 def effective_flink_config(spec: JobSpec) -> dict[str, str]:
     """What the job is submitted with: presets, then resources and flink_config on top, as strings."""
-    from airflow_provider_flinkbatch.identity import normalize_flink_config
-    from airflow_provider_flinkbatch.presets import apply_presets
-
     return normalize_flink_config(apply_presets(spec.presets, flink_config(spec)))
 
 

@@ -12,7 +12,9 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
+
+from pydantic import BaseModel
 
 Loc = tuple[str | int, ...]
 
@@ -98,8 +100,6 @@ def message_for(error: dict[str, Any], known_fields: Sequence[str] = ()) -> str:
 
 def _fields_at(model: Any, loc: Loc) -> list[str]:
     """Field names of the (nested) model at ``loc``, for "did you mean" hints on unknown keys."""
-    from pydantic import BaseModel
-
     current: Any = model
     for part in loc[:-1]:
         if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
@@ -115,10 +115,6 @@ def _fields_at(model: Any, loc: Loc) -> list[str]:
 
 def _model_in(annotation: Any) -> Any:
     """The pydantic model inside ``list[Model]``, ``dict[str, Model]``, ``Annotated[Model, ...]``."""
-    from typing import get_args
-
-    from pydantic import BaseModel
-
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in get_args(annotation):

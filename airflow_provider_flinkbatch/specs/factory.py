@@ -17,15 +17,15 @@ import logging
 import os
 from collections.abc import MutableMapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from airflow_provider_flinkbatch.specs.errors import SpecError, SpecValidationError
-from airflow_provider_flinkbatch.specs.load import SpecSet, load_specs
+from airflow.sdk import DAG, task
 
-if TYPE_CHECKING:
-    from airflow.sdk import DAG
-
-    from airflow_provider_flinkbatch.specs.model import JobSpec
+from airflow_provider_flinkbatch.operators.sql import FlinkBatchSqlOperator
+from airflow_provider_flinkbatch.specs.effective import dag_kwargs, operator_kwargs
+from airflow_provider_flinkbatch.specs.errors import SpecError, SpecValidationError, relative
+from airflow_provider_flinkbatch.specs.load import SpecSet, _yaml_load, load_specs
+from airflow_provider_flinkbatch.specs.model import JobSpec
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +50,6 @@ def group_specs(specs: list[JobSpec]) -> dict[str, list[JobSpec]]:
 
 def build_dag(specs: list[JobSpec]) -> DAG:
     """One DAG holding one FlinkBatchSqlOperator per spec, with the specs' dependencies."""
-    from airflow.sdk import DAG
-
-    from airflow_provider_flinkbatch.operators.sql import FlinkBatchSqlOperator
-    from airflow_provider_flinkbatch.specs.effective import dag_kwargs, operator_kwargs
-
     with DAG(**dag_kwargs(specs)) as dag:
         tasks = {spec.name: FlinkBatchSqlOperator(**operator_kwargs(spec)) for spec in specs}
     for spec in specs:
@@ -65,8 +60,6 @@ def build_dag(specs: list[JobSpec]) -> DAG:
 
 def _placeholder_dag(dag_id: str, errors: list[SpecError]) -> DAG:
     """A DAG that only reports why the spec is broken (never scheduled; its task fails with the errors)."""
-    from airflow.sdk import DAG, task
-
     message = "\n".join(str(error) for error in errors)
     with DAG(
         dag_id=dag_id,
@@ -86,8 +79,6 @@ def _placeholder_dag(dag_id: str, errors: list[SpecError]) -> DAG:
 
 def _broken_dag_id(path: Path, errors: list[SpecError]) -> str:
     """The id the spec's DAG would have had: its ``dag``/``name`` if readable, else the file stem."""
-    from airflow_provider_flinkbatch.specs.load import _yaml_load
-
     try:
         data = _yaml_load(path)
     except Exception:  # unreadable YAML: fall back to the file name
@@ -127,8 +118,6 @@ def build_dags(
 def build_from(specs: SpecSet) -> tuple[dict[str, DAG], dict[Path, list[SpecError]]]:
     """DAGs of the valid specs of a loaded set, and the specs whose DAG could not be built (e.g. a
     missing SQL file): one group failing leaves the others standing."""
-    from airflow_provider_flinkbatch.specs.errors import relative
-
     dags: dict[str, DAG] = {}
     failed: dict[Path, list[SpecError]] = {}
     for dag_id, members in group_specs(specs.specs).items():

@@ -28,6 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+from pydantic import ValidationError
+
+from airflow_provider_flinkbatch.paths import cache_dir
+from airflow_provider_flinkbatch.specs.checks import cross_spec_problems, spec_problems
 from airflow_provider_flinkbatch.specs.errors import Loc, SpecError, from_validation_error, relative
 from airflow_provider_flinkbatch.specs.model import JobSpec
 
@@ -54,8 +59,6 @@ class SpecSet:
 
 
 def _yaml_load(path: Path) -> Any:
-    import yaml
-
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~5x faster
     with path.open("rb") as handle:
         return yaml.load(handle, Loader=loader)  # noqa: S506 - a SafeLoader
@@ -110,7 +113,6 @@ class _Cache:
         self.file: Path | None = None
         if not self.enabled:
             return
-        from airflow_provider_flinkbatch.paths import cache_dir
 
         digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
         self.file = cache_dir() / "spec-cache" / f"{digest}.json"
@@ -148,8 +150,6 @@ class _Cache:
 
 def _raw_spec(path: Path, chain: list[Path], root: Path) -> tuple[dict[str, Any] | None, list[SpecError]]:
     """The spec merged over its defaults, or the file-level errors (YAML syntax, not a mapping)."""
-    import yaml
-
     merged: dict[str, Any] = {}
     for source in [*chain, path]:
         shown = relative(source, root)
@@ -199,10 +199,6 @@ def load_spec_file(
     path: Path, root: Path | None = None, cache: _Cache | None = None
 ) -> tuple[JobSpec | None, list[SpecError]]:
     """One spec (merged with its defaults) or its errors."""
-    from pydantic import ValidationError
-
-    from airflow_provider_flinkbatch.specs.checks import spec_problems
-
     path = path if path.is_absolute() else path.resolve()
     root = root if root is not None and root.is_absolute() else (root or path.parent).resolve()
     chain = defaults_chain(root, path)
@@ -254,8 +250,6 @@ def _single_file_root(path: Path) -> Path:
 
 def load_specs(folder: str | os.PathLike[str]) -> SpecSet:
     """All specs under ``folder`` (or the one spec file ``folder`` names)."""
-    from airflow_provider_flinkbatch.specs.checks import cross_spec_problems
-
     given = Path(folder).resolve()
     if not given.exists():
         raise FileNotFoundError(f"{folder}: no such spec folder or file")

@@ -26,6 +26,8 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_flinkbatch.specs.errors import SpecValidationError
+from airflow_provider_flinkbatch.specs.load import load_specs
 from airflow_provider_flinkbatch.specs.model import JobSpec, SpecTest
 from airflow_provider_flinkbatch.specs.testing import SpecTestRunner
 
@@ -46,9 +48,6 @@ def spec_test_cases(folder: str | os.PathLike[str]) -> list[Any]:
 
     Invalid specs fail collection with their messages (a broken spec must not look like "no tests").
     """
-    from airflow_provider_flinkbatch.specs.errors import SpecValidationError
-    from airflow_provider_flinkbatch.specs.load import load_specs
-
     specs = load_specs(Path(folder))
     if specs.errors:
         raise SpecValidationError(specs.errors)

@@ -12,14 +12,23 @@ import json
 from datetime import datetime
 from typing import Any
 
+from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint
+from airflow_provider_flinkbatch.rest.client import RetryPolicy
+from airflow_provider_flinkbatch.specs.effective import (
+    dag_kwargs,
+    effective_flink_config,
+    json_ready,
+    operator_kwargs,
+    render_sql,
+    template_context,
+)
 from airflow_provider_flinkbatch.specs.model import JobSpec
+from airflow_provider_flinkbatch.sql.statements import split_statements
+from airflow_provider_flinkbatch.targets.base import JobRequest
+from airflow_provider_flinkbatch.targets.registry import create_target
 
 
 def _request(spec: JobSpec, statements: list[str], config: dict[str, str], run_id: str) -> Any:
-    from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint
-    from airflow_provider_flinkbatch.specs.effective import operator_kwargs
-    from airflow_provider_flinkbatch.targets.base import JobRequest
-
     job_name = operator_kwargs(spec)["job_name"]
     identity = JobIdentity(
         dag_id=spec.dag_id,
@@ -32,9 +41,6 @@ def _request(spec: JobSpec, statements: list[str], config: dict[str, str], run_i
 
 def target_view(spec: JobSpec, request: Any) -> Any:
     """The target's rendering of the request, or a string saying why there is none."""
-    from airflow_provider_flinkbatch.rest.client import RetryPolicy
-    from airflow_provider_flinkbatch.targets.registry import create_target
-
     try:
         target: Any = create_target(spec.target, spec.flink_conn_id, spec.target_options, RetryPolicy(budget=0.0))
     except Exception as err:  # no connection here: say so, the rest of the rendering stands
@@ -53,16 +59,6 @@ def target_view(spec: JobSpec, request: Any) -> Any:
 
 def render_spec(spec: JobSpec, logical_date: str | None = None, as_json: bool = False) -> str:
     """Spec -> effective SQL, effective Flink config, operator arguments and target view."""
-    from airflow_provider_flinkbatch.specs.effective import (
-        dag_kwargs,
-        effective_flink_config,
-        json_ready,
-        operator_kwargs,
-        render_sql,
-        template_context,
-    )
-    from airflow_provider_flinkbatch.sql.statements import split_statements
-
     when = datetime.fromisoformat(logical_date) if logical_date else None
     context = template_context(spec, when)
     sql = render_sql(spec, when)

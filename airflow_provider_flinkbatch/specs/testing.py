@@ -20,13 +20,33 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from pydantic import ValidationError
+
+from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint, normalize_flink_config
+from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, is_terminal, root_cause_from_exceptions
+from airflow_provider_flinkbatch.lineage import job_lineage
+from airflow_provider_flinkbatch.local import LocalCluster
+from airflow_provider_flinkbatch.local.jars import connector_jars
+from airflow_provider_flinkbatch.presets import PRESETS, apply_presets
+from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
+from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
+from airflow_provider_flinkbatch.session.target import SessionTarget
+from airflow_provider_flinkbatch.specs.effective import flink_config, render_sql
 from airflow_provider_flinkbatch.specs.model import JobSpec, SpecTest
-
-if TYPE_CHECKING:
-    from airflow_provider_flinkbatch.specs.rows import TableDiff
-    from airflow_provider_flinkbatch.targets.session import SessionTarget
+from airflow_provider_flinkbatch.specs.rows import (
+    RowsError,
+    TableDiff,
+    check_columns,
+    compare,
+    load_rows,
+    read_output,
+    write_input,
+)
+from airflow_provider_flinkbatch.specs.tables import rewrite_to_local
+from airflow_provider_flinkbatch.sql.statements import split_statements
+from airflow_provider_flinkbatch.targets.base import JobRequest, SubmissionRejected
 
 DEFAULT_TIMEOUT = 300.0
 
@@ -60,10 +80,6 @@ class CaseResult:
 
 def test_flink_config(spec: JobSpec, parallelism: int = 1) -> dict[str, str]:
     """The spec's effective config without cluster-level presets, at the test parallelism."""
-    from airflow_provider_flinkbatch.identity import normalize_flink_config
-    from airflow_provider_flinkbatch.presets import PRESETS, apply_presets
-    from airflow_provider_flinkbatch.specs.effective import flink_config
-
     per_job = [name for name in spec.presets if not PRESETS[name].cluster_level]
     config = normalize_flink_config(apply_presets(per_job, flink_config(spec)))
     config["parallelism.default"] = str(parallelism)
@@ -118,13 +134,7 @@ class SpecTestRunner:
     def target(self) -> SessionTarget:
         """The session target of the cluster (started on first use when no URL was given)."""
         if self._target is None:
-            from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
-            from airflow_provider_flinkbatch.targets.session import SessionTarget
-
             if self.rest_url is None:
-                from airflow_provider_flinkbatch.local import LocalCluster
-                from airflow_provider_flinkbatch.local.jars import connector_jars
-
                 self._cluster_dir = Path(tempfile.mkdtemp(prefix="flinkbatch-spec-tests-"))
                 jars = connector_jars(self.with_jars) if self.with_jars else []
                 self._cluster = LocalCluster(self._cluster_dir, jars=jars)
@@ -170,12 +180,6 @@ class SpecTestRunner:
             shutil.rmtree(folder, ignore_errors=True)
 
     def _run_case(self, spec: JobSpec, case: SpecTest, folder: Path, result: CaseResult) -> None:
-        from airflow_provider_flinkbatch.lineage import job_lineage
-        from airflow_provider_flinkbatch.specs.effective import render_sql
-        from airflow_provider_flinkbatch.specs.rows import RowsError, check_columns, compare, load_rows, write_input
-        from airflow_provider_flinkbatch.specs.tables import rewrite_to_local
-        from airflow_provider_flinkbatch.sql.statements import split_statements
-
         statements = split_statements(render_sql(spec, case.logical_date, case.params))
         local, tables = rewrite_to_local(statements, folder)
         outputs = {table.table.lower() for table in job_lineage(statements).outputs}
@@ -203,7 +207,6 @@ class SpecTestRunner:
         if error:
             result.error = error
             return
-        from airflow_provider_flinkbatch.specs.rows import read_output
 
         result.diffs = [
             compare(table.name, table.column_names, rows, read_output(table), ignore)
@@ -213,10 +216,6 @@ class SpecTestRunner:
 
     def _submit_and_wait(self, spec: JobSpec, case: SpecTest, statements: list[str], result: CaseResult) -> str | None:
         """Submit like the operator does; ``None`` when the job FINISHED, else why it did not."""
-        from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint
-        from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, is_terminal, root_cause_from_exceptions
-        from airflow_provider_flinkbatch.targets.base import JobRequest, SubmissionRejected
-
         config = test_flink_config(spec, self.parallelism)
         name = f"test.{spec.name}.{case.name}"
         identity = JobIdentity(
@@ -250,10 +249,6 @@ class SpecTestRunner:
 
 def rest_settings(rest_url: str) -> Any:
     """Connection settings for a bare REST URL (``--rest-url``), with a one-line error for a bad one."""
-    from pydantic import ValidationError
-
-    from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
-
     try:
         return FlinkConnectionSettings(rest_url=rest_url)
     except ValidationError:

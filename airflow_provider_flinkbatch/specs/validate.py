@@ -17,15 +17,36 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_flinkbatch.identity import JobIdentity
+from airflow_provider_flinkbatch.jobs import submission_failure_message
+from airflow_provider_flinkbatch.lineage import job_lineage
+from airflow_provider_flinkbatch.plan.explain import ExplainError, run_explain
+from airflow_provider_flinkbatch.rest.calls import ApiCall
+from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
+from airflow_provider_flinkbatch.rest.errors import FlinkServerError
+from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
+from airflow_provider_flinkbatch.session.target import SessionTarget
+from airflow_provider_flinkbatch.specs.avro import (
+    AvroSchemaError,
+    check_compatibility,
+    load_schema,
+    sql_column_problems,
+)
+from airflow_provider_flinkbatch.specs.effective import SpecRenderError, effective_flink_config, render_sql
 from airflow_provider_flinkbatch.specs.errors import SpecError, relative
 from airflow_provider_flinkbatch.specs.load import SpecSet
 from airflow_provider_flinkbatch.specs.model import JobSpec
+from airflow_provider_flinkbatch.specs.tables import declared_tables, rewrite_to_local
+from airflow_provider_flinkbatch.specs.testing import SpecTestRunner, rest_settings
+from airflow_provider_flinkbatch.sql.statements import SqlScriptError, split_statements
+from airflow_provider_flinkbatch.targets.base import JobRequest
 
 #: From this many scripts to plan (and no --rest-url), validate starts a private local cluster to plan on.
 LOCAL_CLUSTER_FROM = 4
@@ -63,11 +84,6 @@ class ValidationReport:
 
 def _static_checks(spec: JobSpec, root: Path) -> tuple[list[SpecError], list[str], list[str]]:
     """Render, split, lineage and test-table checks. Returns (errors, notes, statements)."""
-    from airflow_provider_flinkbatch.lineage import job_lineage
-    from airflow_provider_flinkbatch.specs.effective import SpecRenderError, render_sql
-    from airflow_provider_flinkbatch.specs.tables import declared_tables
-    from airflow_provider_flinkbatch.sql.statements import SqlScriptError, split_statements
-
     file = relative(spec.path, root)
     errors: list[SpecError] = []
     try:
@@ -112,10 +128,9 @@ def _static_checks(spec: JobSpec, root: Path) -> tuple[list[SpecError], list[str
 
 
 def _connection_errors(spec: JobSpec, file: str, cache: dict[str, str | None]) -> list[SpecError]:
-    from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-    from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
-
     if spec.flink_conn_id not in cache:
+        from airflow_provider_flinkbatch.session.hook import FlinkRestHook  # Airflow: for the connection only
+
         try:
             FlinkRestHook(spec.flink_conn_id).settings  # noqa: B018 - looks the connection up and checks its fields
             cache[spec.flink_conn_id] = None
@@ -128,14 +143,6 @@ def _connection_errors(spec: JobSpec, file: str, cache: dict[str, str | None]) -
 
 
 def _avro_errors(spec: JobSpec, file: str, statements: list[str]) -> tuple[list[SpecError], list[str]]:
-    from airflow_provider_flinkbatch.specs.avro import (
-        AvroSchemaError,
-        check_compatibility,
-        load_schema,
-        sql_column_problems,
-    )
-    from airflow_provider_flinkbatch.specs.tables import declared_tables
-
     errors: list[SpecError] = []
     notes: list[str] = []
     declared = declared_tables(statements)
@@ -180,13 +187,6 @@ def _avro_errors(spec: JobSpec, file: str, statements: list[str]) -> tuple[list[
 def _plan_on_cluster(rest_url: str) -> Callable[[list[str], dict[str, str]], None]:
     """Plan with ``POST /jars/<runner>/plan`` on a running session cluster: Flink's planner, no job, ~0.3 s
     per script instead of a ~10 s JVM start per script. Raises ValueError with Flink's message."""
-    from airflow_provider_flinkbatch.jobs import submission_failure_message
-    from airflow_provider_flinkbatch.rest.calls import ApiCall
-    from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
-    from airflow_provider_flinkbatch.rest.errors import FlinkServerError
-    from airflow_provider_flinkbatch.specs.testing import rest_settings
-    from airflow_provider_flinkbatch.targets.session import SessionTarget
-
     target = SessionTarget(FlinkRestClient(rest_settings(rest_url), RetryPolicy(budget=30.0)), "validate")
 
     def plan(statements: list[str], config: dict[str, str]) -> None:
@@ -204,11 +204,6 @@ def _plan_on_cluster(rest_url: str) -> Callable[[list[str], dict[str, str]], Non
 
 
 def _request_for_plan(statements: list[str], config: dict[str, str]) -> Any:
-    import uuid
-
-    from airflow_provider_flinkbatch.identity import JobIdentity
-    from airflow_provider_flinkbatch.targets.base import JobRequest
-
     identity = JobIdentity(dag_id="flinkbatch-validate", task_id="plan", run_id=uuid.uuid4().hex, fingerprint="0" * 16)
     return JobRequest(statements=statements, flink_config=config, job_name="flinkbatch-validate", identity=identity)
 
@@ -220,9 +215,6 @@ def _explain_error(
     real: bool,
     planner: Callable[[list[str], dict[str, str]], None] | None = None,
 ) -> str | None:
-    from airflow_provider_flinkbatch.plan.explain import ExplainError, run_explain
-    from airflow_provider_flinkbatch.specs.tables import rewrite_to_local
-
     folder = Path(tempfile.mkdtemp(prefix="flinkbatch-validate-"))
     try:
         script = list(statements)
@@ -257,13 +249,12 @@ def validate_specs(
     progress: Callable[[str], Any] | None = None,
 ) -> ValidationReport:
     """Validate every spec of a loaded folder; see the module docstring for what is checked."""
-    from airflow_provider_flinkbatch.specs.effective import effective_flink_config
-    from airflow_provider_flinkbatch.specs.factory import build_from
-
     say = progress or (lambda line: None)
     report = ValidationReport(load_errors=list(specs.errors))
     for error in specs.errors:
         say(f"ERROR {error}")
+    from airflow_provider_flinkbatch.specs.factory import build_from  # builds DAGs: needs Airflow
+
     _, failed = build_from(specs)
     connections: dict[str, str | None] = {}
     pending: list[tuple[SpecReport, list[str], dict[str, str]]] = []
@@ -291,7 +282,6 @@ def validate_specs(
     cluster = None
     if rest_url is None and not real_connectors and not extra_jars and len(pending) >= local_cluster_from:
         # Many scripts: one private cluster (~15 s to start, ~0.3 s per plan) beats a JVM per script (~10 s each).
-        from airflow_provider_flinkbatch.specs.testing import SpecTestRunner
 
         cluster = SpecTestRunner()
         cluster.target()

@@ -1,1 +1,4 @@
-"""Deployment targets: where a Flink batch job runs (session cluster now; Kubernetes and YARN to come)."""
+"""The Target interface (``base``), the request every target is handed (``request``, ``job_config``) and the
+explicit ``target=`` registry (``registry``); each backend's target lives with its backend
+(:mod:`~airflow_provider_flinkbatch.session`, :mod:`~airflow_provider_flinkbatch.kubernetes`,
+:mod:`~airflow_provider_flinkbatch.yarn`)."""

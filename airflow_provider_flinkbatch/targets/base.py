@@ -6,18 +6,21 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from airflow_provider_flinkbatch.diagnosis import Diagnosis
 from airflow_provider_flinkbatch.identity import JobIdentity
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # Airflow itself is not loaded by the spec tools and the CLI
     from airflow.triggers.base import BaseTrigger
 
-    from airflow_provider_flinkbatch.diagnosis import Diagnosis
 
-
-class JobRequest(BaseModel):
-    """One submission: the split SQL, its Flink configuration and name, and who it belongs to."""
+class _Value(BaseModel):
+    """Immutable: these values are handed between the operator, the targets, XCom and trigger kwargs."""
 
     model_config = ConfigDict(frozen=True)
+
+
+class JobRequest(_Value):
+    """One submission: the split SQL, its Flink configuration and name, and who it belongs to."""
 
     statements: list[str]
     flink_config: dict[str, str]
@@ -33,10 +36,8 @@ class JobRequest(BaseModel):
         return self.model_copy(update={"attempt": attempt})
 
 
-class JobHandle(BaseModel):
+class JobHandle(_Value):
     """How to find a submitted job again (serializable: goes into XCom and trigger kwargs)."""
-
-    model_config = ConfigDict(frozen=True)
 
     target: str
     conn_id: str
@@ -46,10 +47,8 @@ class JobHandle(BaseModel):
     ref: str | None = None
 
 
-class ExistingJob(BaseModel):
+class ExistingJob(_Value):
     """A job of this task instance found on the target (any earlier try, or a crashed worker's)."""
-
-    model_config = ConfigDict(frozen=True)
 
     handle: JobHandle
     attempt: int
@@ -70,10 +69,8 @@ class SubmissionRejected(Exception):
         self.duplicate = duplicate
 
 
-class WaitOptions(BaseModel):
+class WaitOptions(_Value):
     """How the operator wants a job watched; every target's trigger honours these."""
-
-    model_config = ConfigDict(frozen=True)
 
     poll_interval: float = 5.0
     transient_error_budget: float = 180.0

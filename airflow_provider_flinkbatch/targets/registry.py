@@ -1,68 +1,49 @@
 """``target="session" | "kubernetes" | "yarn"``: from the operator's arguments to a Target.
 
-Each kind names two things by import path, so nothing heavy is imported while a DAG is parsed:
+Explicit code, so go-to-definition leads to each backend. Two steps, so nothing heavy is imported
+while a DAG is parsed:
 
-* an options model (pydantic, light module) that validates ``target_options`` when the operator is
-  built, so a typo fails at parse time with the field's name;
-* a factory ``create(flink_conn_id, options, retry) -> Target`` called when the task runs.
+* :func:`validate_target_options` checks ``target_options`` against the backend's options model
+  (pydantic, light module) when the operator is built, so a typo fails at parse time with the field's name;
+* :func:`create_target` builds the backend's target when the task runs; the backend modules (and
+  through them the Kubernetes and YARN clients) are imported only then.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from airflow_provider_flinkbatch.kubernetes.options import KubernetesTargetOptions
+from airflow_provider_flinkbatch.yarn.options import YarnTargetOptions
+
+if TYPE_CHECKING:  # the spec checks import this module: keep it to the options models
     from airflow_provider_flinkbatch.rest.client import RetryPolicy
     from airflow_provider_flinkbatch.targets.base import Target
 
-
-class TargetKind(NamedTuple):
-    options_model: str | None  # "module:Class" of a pydantic model, or None (takes no options)
-    factory: str  # "module:function"
-
-
-TARGET_KINDS: dict[str, TargetKind] = {
-    "session": TargetKind(None, "airflow_provider_flinkbatch.targets.session:create"),
-    "kubernetes": TargetKind(
-        "airflow_provider_flinkbatch.kubernetes.options:KubernetesTargetOptions",
-        "airflow_provider_flinkbatch.targets.kubernetes:create",
-    ),
-    "yarn": TargetKind(
-        "airflow_provider_flinkbatch.targets.yarn_options:YarnTargetOptions",
-        "airflow_provider_flinkbatch.targets.yarn:create",
-    ),
+#: Each target name and its options model (``None``: the target takes no options).
+OPTIONS_MODELS: dict[str, type[BaseModel] | None] = {
+    "session": None,
+    "kubernetes": KubernetesTargetOptions,
+    "yarn": YarnTargetOptions,
 }
+TARGET_KINDS = tuple(OPTIONS_MODELS)
 
 
 class TargetOptionsError(ValueError):
     """``target`` / ``target_options`` are wrong; the message names the field and the fix."""
 
 
-def _load(path: str) -> Any:
-    module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
-def _kind(name: str) -> TargetKind:
-    try:
-        return TARGET_KINDS[name]
-    except KeyError:
-        raise TargetOptionsError(f"target={name!r} is not a known target; use one of {sorted(TARGET_KINDS)}") from None
-
-
 def validate_target_options(kind: str, options: dict[str, Any] | None) -> BaseModel | None:
     """The validated options for ``kind`` (``None`` for a kind without options)."""
-    from pydantic import ValidationError
-
-    spec = _kind(kind)
-    if spec.options_model is None:
+    if kind not in OPTIONS_MODELS:
+        raise TargetOptionsError(f"target={kind!r} is not a known target; use one of {sorted(OPTIONS_MODELS)}")
+    model = OPTIONS_MODELS[kind]
+    if model is None:
         if options:
             raise TargetOptionsError(f"target={kind!r} takes no target_options; got {sorted(options)}")
         return None
-    model = _load(spec.options_model)
     try:
         return model.model_validate(options or {})
     except ValidationError as err:
@@ -75,5 +56,17 @@ def validate_target_options(kind: str, options: dict[str, Any] | None) -> BaseMo
 def create_target(kind: str, flink_conn_id: str, options: dict[str, Any] | None, retry: RetryPolicy) -> Target:
     """A ready Target for one task run (connection looked up, clients built)."""
     validated = validate_target_options(kind, options)
-    factory = _load(_kind(kind).factory)
-    return factory(flink_conn_id, validated, retry)
+    match validated:
+        case None:
+            from airflow_provider_flinkbatch.session.target import SessionTarget
+
+            return SessionTarget.from_connection(flink_conn_id, retry)
+        case KubernetesTargetOptions():
+            from airflow_provider_flinkbatch.kubernetes.target import KubernetesTarget
+
+            return KubernetesTarget.from_connections(flink_conn_id, validated)
+        case YarnTargetOptions():
+            from airflow_provider_flinkbatch.yarn.target import YarnTarget
+
+            return YarnTarget.from_connection(flink_conn_id, validated, retry)
+    raise TargetOptionsError(f"target={kind!r}: no target is built from {type(validated).__name__}")

@@ -15,18 +15,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Unpack
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import TriggerEvent
 
+from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
+from airflow_provider_flinkbatch.rest import calls
+from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
+from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkUnreachableError
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
+from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+from airflow_provider_flinkbatch.triggers.base import JobWaitTrigger, WaitArgs
+from airflow_provider_flinkbatch.triggers.poller import ClusterPoller, job_interval, poller_for
 
-if TYPE_CHECKING:
-    from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient
-    from airflow_provider_flinkbatch.triggers.poller import ClusterPoller
 
-
-class FlinkJobTrigger(BaseTrigger):
+class FlinkJobTrigger(JobWaitTrigger):
     """Fire one event when the job is FINISHED, FAILED, CANCELED or SUSPENDED (or cannot be watched).
 
     Event payload: ``{"status": "terminal", "job_id", "state", "summary"}`` or
@@ -37,49 +40,22 @@ class FlinkJobTrigger(BaseTrigger):
         self,
         job_id: str,
         flink_conn_id: str = DEFAULT_CONN_ID,
-        poll_interval: float = 5.0,
-        transient_error_budget: float = 180.0,
-        cancel_on_kill: bool = True,
         min_poll_interval: float = 0.5,
         poll_age_fraction: float = 0.1,
         coalesce: bool = True,
+        **wait: Unpack[WaitArgs],
     ) -> None:
-        super().__init__()
-        self.job_id = job_id
+        super().__init__(job_id, **wait)  # poll_interval: the longest interval (adaptive polling caps at it)
         self.flink_conn_id = flink_conn_id
-        self.poll_interval = poll_interval  # the longest interval (adaptive polling caps at it)
-        self.transient_error_budget = transient_error_budget
-        self.cancel_on_kill = cancel_on_kill
-        self.min_poll_interval = min(min_poll_interval, poll_interval)
+        self.min_poll_interval = min(min_poll_interval, self.poll_interval)
         self.poll_age_fraction = poll_age_fraction
         self.coalesce = coalesce
         self._last_details: dict[str, Any] | None = None
 
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "job_id": self.job_id,
-                "flink_conn_id": self.flink_conn_id,
-                "poll_interval": self.poll_interval,
-                "transient_error_budget": self.transient_error_budget,
-                "cancel_on_kill": self.cancel_on_kill,
-                "min_poll_interval": self.min_poll_interval,
-                "poll_age_fraction": self.poll_age_fraction,
-                "coalesce": self.coalesce,
-            },
-        )
-
     def _interval(self, job: dict[str, Any] | None) -> float:
-        from airflow_provider_flinkbatch.triggers.poller import job_interval
-
         return job_interval(job, self.min_poll_interval, self.poll_interval, self.poll_age_fraction)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-        from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
-        from airflow_provider_flinkbatch.triggers.poller import poller_for
-
         client = None
         try:
             settings = await FlinkRestHook.async_settings(self.flink_conn_id)
@@ -101,9 +77,6 @@ class FlinkJobTrigger(BaseTrigger):
 
     async def _coalesced(self, poller: ClusterPoller, client: AsyncFlinkRestClient) -> TriggerEvent:
         """Follow the job through the shared poller; ask for details only when it matters."""
-        from airflow_provider_flinkbatch.jobs import is_terminal
-        from airflow_provider_flinkbatch.rest.errors import FlinkUnreachableError
-
         token = object()
         poller.subscribe(token, self.min_poll_interval)
         try:
@@ -138,10 +111,6 @@ class FlinkJobTrigger(BaseTrigger):
             await asyncio.sleep(self._interval(self._last_details))
 
     async def _event_if_terminal(self, client: AsyncFlinkRestClient) -> TriggerEvent | None:
-        from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
-        from airflow_provider_flinkbatch.rest import calls
-        from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
-
         source = "jobmanager"
         try:
             details = await client.call(calls.job_details(self.job_id))
@@ -160,10 +129,6 @@ class FlinkJobTrigger(BaseTrigger):
         )
 
     async def _from_history_server(self, client: AsyncFlinkRestClient) -> dict[str, Any]:
-        from airflow_provider_flinkbatch.rest import calls
-        from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
-        from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
-
         settings = client.settings.for_history_server()
         unknown = f"the JobManager ({client.settings.rest_url}) does not know job {self.job_id}"
         if settings is None:
@@ -184,9 +149,6 @@ class FlinkJobTrigger(BaseTrigger):
         """The user stopped the deferred task: cancel the Flink job so nothing keeps running."""
         if not self.cancel_on_kill:
             return
-        from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-        from airflow_provider_flinkbatch.rest import calls
-        from airflow_provider_flinkbatch.rest.client import RetryPolicy
 
         client = await FlinkRestHook.async_client(self.flink_conn_id, RetryPolicy(budget=30.0))
         try:

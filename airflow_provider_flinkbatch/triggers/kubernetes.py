@@ -2,7 +2,7 @@
 
 Polls the custom resource through the Airflow Kubernetes connection (``AsyncKubernetesHook``,
 ``kubernetes_asyncio``) and reads ``.status`` with the same rules as the target
-(:mod:`~airflow_provider_flinkbatch.kubernetes.status`). Once the job id is known and a JobManager
+(:mod:`~airflow_provider_flinkbatch.kubernetes.state`). Once the job id is known and a JobManager
 REST URL is configured, the job's own ``GET /jobs/<id>`` (progress, vertices, counters) is read too:
 it is the summary of the terminal event. Events are those of :class:`FlinkJobTrigger`.
 
@@ -14,16 +14,25 @@ resource (``spec.job.state: suspended``): the operator cancels the Flink job.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Unpack
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import TriggerEvent
+
+from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
+from airflow_provider_flinkbatch.kubernetes.hook import AsyncFlinkResource
+from airflow_provider_flinkbatch.kubernetes.state import ResourceState
+from airflow_provider_flinkbatch.rest import calls
+from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
+from airflow_provider_flinkbatch.rest.errors import FlinkRestError
+from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
+from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+from airflow_provider_flinkbatch.triggers.base import JobWaitTrigger, WaitArgs
 
 _TRANSIENT_STATUS = frozenset({0, 408, 429, 500, 502, 503, 504})
 
 
-class FlinkKubernetesTrigger(BaseTrigger):
+class FlinkKubernetesTrigger(JobWaitTrigger):
     """Fire one event when the resource's job is FINISHED, FAILED, CANCELED or SUSPENDED (or cannot be watched)."""
 
     def __init__(
@@ -34,36 +43,14 @@ class FlinkKubernetesTrigger(BaseTrigger):
         kubernetes_conn_id: str,
         flink_conn_id: str | None = None,
         rest_url: str | None = None,
-        poll_interval: float = 5.0,
-        transient_error_budget: float = 180.0,
-        cancel_on_kill: bool = True,
+        **wait: Unpack[WaitArgs],
     ) -> None:
-        super().__init__()
-        self.job_id = job_id
+        super().__init__(job_id, **wait)
         self.ref = ref
         self.plural = plural
         self.kubernetes_conn_id = kubernetes_conn_id
         self.flink_conn_id = flink_conn_id
         self.rest_url = rest_url
-        self.poll_interval = poll_interval
-        self.transient_error_budget = transient_error_budget
-        self.cancel_on_kill = cancel_on_kill
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "job_id": self.job_id,
-                "ref": self.ref,
-                "plural": self.plural,
-                "kubernetes_conn_id": self.kubernetes_conn_id,
-                "flink_conn_id": self.flink_conn_id,
-                "rest_url": self.rest_url,
-                "poll_interval": self.poll_interval,
-                "transient_error_budget": self.transient_error_budget,
-                "cancel_on_kill": self.cancel_on_kill,
-            },
-        )
 
     @property
     def namespace(self) -> str:
@@ -73,54 +60,24 @@ class FlinkKubernetesTrigger(BaseTrigger):
     def name(self) -> str:
         return self.ref.split("/", 1)[1]
 
-    def _hook(self) -> Any:
-        from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
-
-        return AsyncKubernetesHook(conn_id=self.kubernetes_conn_id)
-
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from kubernetes_asyncio.client import CustomObjectsApi
-
-        from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
-        from airflow_provider_flinkbatch.kubernetes.manifests import GROUP, JOB_NAME_ANNOTATION, VERSION
-        from airflow_provider_flinkbatch.kubernetes.status import details_from_status, observe
-        from airflow_provider_flinkbatch.rest.client import RetryPolicy
-
         rest = None
         try:
             rest = await self._rest_client()
-            async with self._hook().get_conn() as api_client:
-                objects = CustomObjectsApi(api_client)
-                failing_since: float | None = None
-                failures = 0
-                backoff = RetryPolicy(budget=self.transient_error_budget)  # the REST layer's backoff and jitter
+            async with self._resource() as api:
+                retry = RetryPolicy(budget=self.transient_error_budget)  # the package's one retry policy
                 last_seen: tuple[str, Any, Any, str] | None = None
                 while True:
-                    try:
-                        resource = await objects.get_namespaced_custom_object(
-                            GROUP, VERSION, self.namespace, self.plural, self.name
-                        )
-                        failing_since = None
-                    except Exception as err:
-                        if not _transient(err):
-                            raise
-                        failing_since = failing_since or time.monotonic()
-                        if time.monotonic() - failing_since > self.transient_error_budget:
-                            raise
-                        self.log.warning("Kubernetes API error while watching %s (retrying): %s", self.ref, err)
-                        await asyncio.sleep(max(self.poll_interval, backoff.delay(failures)))
-                        failures += 1
-                        continue
-                    failures = 0
-                    observed = observe(resource)
-                    details = None
-                    if rest is not None and observed.jobmanager_may_answer and observed.deployment != "MISSING":
-                        details = await self._job_details(rest)
-                    state = str(details["state"]) if details else observed.state
-                    if is_terminal(state) or is_terminal(observed.state):
-                        if details is None or not is_terminal(str(details["state"])):
-                            job_name = (resource["metadata"].get("annotations") or {}).get(JOB_NAME_ANNOTATION, "")
-                            details = details_from_status(resource, self.job_id, job_name)
+                    async for attempt in retry.async_retrying(self._retry_transient, min_wait=self.poll_interval):
+                        with attempt:
+                            resource = await api.get()
+                    observed = ResourceState.of(resource)
+                    flink = None
+                    if rest is not None and observed.jobmanager_running:
+                        flink = await self._job_details(rest)
+                    details = observed.job_details(resource, self.job_id, flink)
+                    state = str(details["state"])
+                    if is_terminal(state):
                         event: dict[str, Any] = {
                             "status": "terminal",
                             "job_id": self.job_id,
@@ -133,7 +90,7 @@ class FlinkKubernetesTrigger(BaseTrigger):
                             event["message"] = observed.error
                         yield TriggerEvent(event)
                         return
-                    vertices = details.get("vertices") or [] if details else []
+                    vertices = details.get("vertices") or []
                     done = sum(1 for v in vertices if v.get("status") == "FINISHED")
                     progress = f", {done}/{len(vertices)} vertices finished" if vertices else ""
                     seen = (state, observed.lifecycle, observed.deployment, progress)
@@ -147,13 +104,20 @@ class FlinkKubernetesTrigger(BaseTrigger):
             if rest is not None:
                 await rest.aclose()
 
+    def _retry_transient(self, err: BaseException) -> bool:
+        """API errors that can pass (5xx, 429, connection loss) are retried; the rest end the wait."""
+        if not _transient(err):
+            return False
+        self.log.warning("Kubernetes API error while watching %s (retrying): %s", self.ref, err)
+        return True
+
+    def _resource(self) -> Any:
+        return AsyncFlinkResource.connect(self.kubernetes_conn_id, self.namespace, self.plural, self.name)
+
     async def _rest_client(self) -> Any:
         """The JobManager's REST client (``rest_url``) with the flink connection's auth and TLS, if any."""
         if not self.rest_url:
             return None
-        from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-        from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
-        from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
 
         retry = RetryPolicy(budget=min(10.0, self.transient_error_budget))
         if self.flink_conn_id is None:
@@ -165,9 +129,6 @@ class FlinkKubernetesTrigger(BaseTrigger):
 
     async def _job_details(self, rest: Any) -> dict[str, Any] | None:
         """The JobManager's view of the job; ``None`` while it is not reachable (not up yet, or gone)."""
-        from airflow_provider_flinkbatch.rest import calls
-        from airflow_provider_flinkbatch.rest.errors import FlinkRestError
-
         try:
             details: dict[str, Any] = await rest.call(calls.job_details(self.job_id))
             return details
@@ -179,24 +140,12 @@ class FlinkKubernetesTrigger(BaseTrigger):
         """The user stopped the deferred task: suspend the resource so the operator cancels the job."""
         if not self.cancel_on_kill:
             return
-        from kubernetes_asyncio.client import CustomObjectsApi
-
-        from airflow_provider_flinkbatch.kubernetes.manifests import GROUP, VERSION
-
-        async with self._hook().get_conn() as api_client:
-            await CustomObjectsApi(api_client).patch_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                self.namespace,
-                self.plural,
-                self.name,
-                {"spec": {"job": {"state": "suspended"}}},
-                _content_type="application/merge-patch+json",  # type: ignore[call-arg]  # real apiservers refuse json-patch here
-            )
+        async with self._resource() as api:
+            await api.suspend()
         self.log.info("Suspended %s: the operator cancels Flink job %s", self.ref, self.job_id)
 
 
-def _transient(err: Exception) -> bool:
+def _transient(err: BaseException) -> bool:
     status = getattr(err, "status", None)
     if isinstance(status, int):
         return status in _TRANSIENT_STATUS

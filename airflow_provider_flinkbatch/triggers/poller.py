@@ -22,10 +22,12 @@ import logging
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
+from airflow_provider_flinkbatch.rest import calls
+from airflow_provider_flinkbatch.rest.client import NO_RETRY, AsyncFlinkRestClient
+from airflow_provider_flinkbatch.rest.errors import FlinkRestError
+from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +62,6 @@ class ClusterPoller:
     """Polls one cluster's ``/jobs/overview`` for the triggers subscribed to it."""
 
     def __init__(self, settings: FlinkConnectionSettings) -> None:
-        from airflow_provider_flinkbatch.rest.client import NO_RETRY, AsyncFlinkRestClient
-
         self.settings = settings
         # One attempt per cycle: the next cycle is the retry, and each trigger applies its own error budget.
         # Triggers borrow its connection pool (``client.sharing``) for their one detail call at the end.
@@ -117,9 +117,6 @@ class ClusterPoller:
         published.set()
 
     async def _run(self) -> None:
-        from airflow_provider_flinkbatch.rest import calls
-        from airflow_provider_flinkbatch.rest.errors import FlinkRestError
-
         client = self.client
         try:
             while True:

@@ -12,33 +12,23 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Unpack
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_flinkbatch.yarn.settings import DEFAULT_CONN_ID
-
-if TYPE_CHECKING:
-    from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient
-    from airflow_provider_flinkbatch.yarn.settings import YarnConnectionSettings
-
-
-def _async_flink_client(settings: YarnConnectionSettings, rest_url: str, budget: float) -> AsyncFlinkRestClient:
-    from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
-    from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
-    from airflow_provider_flinkbatch.yarn.client import httpx_auth
-
-    client = AsyncFlinkRestClient(
-        FlinkConnectionSettings(rest_url=rest_url, verify=settings.verify, timeout=settings.timeout),
-        RetryPolicy(budget=budget),
-    )
-    auth = httpx_auth(settings)
-    if auth is not None:
-        client._client().auth = auth
-    return client
+from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
+from airflow_provider_flinkbatch.rest import calls
+from airflow_provider_flinkbatch.rest.client import RetryPolicy
+from airflow_provider_flinkbatch.rest.errors import FlinkRestError
+from airflow_provider_flinkbatch.triggers.base import JobWaitTrigger, WaitArgs
+from airflow_provider_flinkbatch.triggers.poller import job_interval
+from airflow_provider_flinkbatch.yarn import calls as rm_calls
+from airflow_provider_flinkbatch.yarn.hook import FlinkYarnHook, async_flink_client, proxy_url
+from airflow_provider_flinkbatch.yarn.settings import DEFAULT_CONN_ID, YarnConnectionSettings
+from airflow_provider_flinkbatch.yarn.state import ApplicationState, details_from_app
 
 
-class YarnApplicationTrigger(BaseTrigger):
+class YarnApplicationTrigger(JobWaitTrigger):
     """Fire one event when the job's YARN application (or the Flink job in it) is over.
 
     Event payload: ``{"status": "terminal", "job_id", "state", "summary", "source", "application_id",
@@ -46,59 +36,30 @@ class YarnApplicationTrigger(BaseTrigger):
     """
 
     def __init__(
-        self,
-        application_id: str,
-        job_id: str,
-        flink_conn_id: str = DEFAULT_CONN_ID,
-        poll_interval: float = 5.0,
-        transient_error_budget: float = 180.0,
-        cancel_on_kill: bool = True,
+        self, application_id: str, job_id: str, flink_conn_id: str = DEFAULT_CONN_ID, **wait: Unpack[WaitArgs]
     ) -> None:
-        super().__init__()
+        super().__init__(job_id, **wait)
         self.application_id = application_id
-        self.job_id = job_id
         self.flink_conn_id = flink_conn_id
-        self.poll_interval = poll_interval
-        self.transient_error_budget = transient_error_budget
-        self.cancel_on_kill = cancel_on_kill
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "application_id": self.application_id,
-                "job_id": self.job_id,
-                "flink_conn_id": self.flink_conn_id,
-                "poll_interval": self.poll_interval,
-                "transient_error_budget": self.transient_error_budget,
-                "cancel_on_kill": self.cancel_on_kill,
-            },
-        )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_flinkbatch.hooks.yarn import FlinkYarnHook
-        from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
-        from airflow_provider_flinkbatch.rest.client import RetryPolicy
-        from airflow_provider_flinkbatch.targets.yarn import proxy_url
-        from airflow_provider_flinkbatch.triggers.poller import job_interval
-        from airflow_provider_flinkbatch.yarn import apps, calls
-
         rm = None
         try:
             rm = await FlinkYarnHook.async_rm(self.flink_conn_id, RetryPolicy(budget=self.transient_error_budget))
             while True:
-                app = await rm.call(calls.application(self.application_id))
+                app = await rm.call(rm_calls.application(self.application_id))
                 details: dict[str, Any] | None = None
                 source = "jobmanager"
-                if str(app.get("state")) == "RUNNING":
+                observed = ApplicationState.of(app)
+                if observed.running:
                     details = await self._flink_get(rm.settings, proxy_url(rm.settings, app))
                     if details is not None and not is_terminal(str(details.get("state"))):
                         self._log_progress(summarize_job(details).model_dump())
                         details = None
-                elif apps.is_final(app):
+                elif observed.final:
                     details, source = await self._after_end(rm.settings, app), "historyserver"
                     if details is None:
-                        details, source = apps.details_from_app(app, self.job_id), "yarn"
+                        details, source = details_from_app(app, self.job_id), "yarn"
                 if details is not None:
                     yield TriggerEvent(
                         {
@@ -134,10 +95,7 @@ class YarnApplicationTrigger(BaseTrigger):
 
     async def _flink_get(self, settings: YarnConnectionSettings, base_url: str) -> dict[str, Any] | None:
         """``/jobs/<id>`` from a Flink REST endpoint; None when it does not (yet) answer with the job."""
-        from airflow_provider_flinkbatch.rest import calls
-        from airflow_provider_flinkbatch.rest.errors import FlinkRestError
-
-        client = _async_flink_client(settings, base_url, budget=min(self.poll_interval, 10.0))
+        client = async_flink_client(settings, base_url, RetryPolicy(budget=min(self.poll_interval, 10.0)))
         try:
             return await client.call(calls.job_details(self.job_id))
         except FlinkRestError as err:  # the proxy shows a page while the JobManager starts or stops
@@ -161,13 +119,10 @@ class YarnApplicationTrigger(BaseTrigger):
         """The user stopped the deferred task: kill the YARN application so nothing keeps running."""
         if not self.cancel_on_kill:
             return
-        from airflow_provider_flinkbatch.hooks.yarn import FlinkYarnHook
-        from airflow_provider_flinkbatch.rest.client import RetryPolicy
-        from airflow_provider_flinkbatch.yarn import calls
 
         rm = await FlinkYarnHook.async_rm(self.flink_conn_id, RetryPolicy(budget=30.0))
         try:
-            state = await rm.call(calls.kill(self.application_id))
+            state = await rm.call(rm_calls.kill(self.application_id))
             self.log.info("Asked YARN to kill %s (state %s)", self.application_id, state)
         finally:
             await rm.aclose()

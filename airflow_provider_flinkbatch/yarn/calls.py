@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_flinkbatch.rest.calls import ApiCall
-from airflow_provider_flinkbatch.yarn.apps import check_app_id
+from airflow_provider_flinkbatch.yarn.tags import check_app_id
 
 APPS = "/ws/v1/cluster/apps"
 
@@ -47,7 +47,3 @@ def kill(app_id: str) -> ApiCall[str]:
     """``PUT .../state {"state": "KILLED"}``: 202 while the kill is under way, 200 once KILLED.
     Idempotent (killing a killed or finished application changes nothing), so it is retried."""
     return ApiCall("PUT", f"{APPS}/{check_app_id(app_id)}/state", _state, json={"state": "KILLED"})
-
-
-def app_state(app_id: str) -> ApiCall[str]:
-    return ApiCall("GET", f"{APPS}/{check_app_id(app_id)}/state", _state)

@@ -10,12 +10,11 @@ connection asks for it (extra ``[kerberos]``).
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
+import ssl
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from airflow_provider_flinkbatch.rest.client import RetryPolicy, _Backoff, _transport_error
+from airflow_provider_flinkbatch.rest.client import RetryPolicy, _transport_error
 from airflow_provider_flinkbatch.rest.errors import (
     FlinkAuthError,
     FlinkBadResponseError,
@@ -139,8 +138,6 @@ def httpx_auth(settings: YarnConnectionSettings) -> Any:
 def _ssl_verify(verify: bool | str) -> Any:
     """httpx takes an SSLContext for a CA bundle (a path string is deprecated there)."""
     if isinstance(verify, str):
-        import ssl
-
         return ssl.create_default_context(cafile=verify)
     return verify
 
@@ -159,12 +156,10 @@ class YarnRmClient:
         self._session.auth = requests_auth(settings)
 
     def call(self, call: ApiCall[T]) -> T:
-        backoff = _Backoff(self.retry, call)
-        while True:
-            try:
+        for attempt in self.retry.retrying(self.retry.for_call(call)):
+            with attempt:
                 return self._any_rm(call)
-            except FlinkRestError as err:
-                time.sleep(backoff.delay_or_raise(err))
+        raise AssertionError("unreachable: tenacity returns or raises")
 
     def _any_rm(self, call: ApiCall[T]) -> T:
         errors: list[FlinkRestError] = []
@@ -220,12 +215,10 @@ class AsyncYarnRmClient:
         )
 
     async def call(self, call: ApiCall[T]) -> T:
-        backoff = _Backoff(self.retry, call)
-        while True:
-            try:
+        async for attempt in self.retry.async_retrying(self.retry.for_call(call)):
+            with attempt:
                 return await self._any_rm(call)
-            except FlinkRestError as err:
-                await asyncio.sleep(backoff.delay_or_raise(err))
+        raise AssertionError("unreachable: tenacity returns or raises")
 
     async def _any_rm(self, call: ApiCall[T]) -> T:
         errors: list[FlinkRestError] = []

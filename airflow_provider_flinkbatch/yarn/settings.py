@@ -20,25 +20,22 @@ from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError, _as_
 CONN_TYPE = "flink_yarn"
 DEFAULT_CONN_ID = "flink_yarn_default"
 
-#: Extras a ``flink_yarn`` connection accepts (anything else is a typo and is refused by name).
-YARN_EXTRA_KEYS = {
-    "rm_urls",
+#: Extras copied as they are onto the settings (validated by the model's fields).
+_PLAIN_EXTRAS = (
     "flink_home",
     "flink_cli",
     "hadoop_conf_dir",
     "hadoop_classpath",
     "kerberos_principal",
     "kerberos_keytab",
-    "spnego",
-    "verify_ssl",
-    "ca_path",
+    "history_server_url",
+    "runner_jar",
     "timeout",
     "cli_timeout",
-    "history_server_url",
     "history_grace",
-    "runner_jar",
-    "flink_config",
-}
+)
+#: Extras a ``flink_yarn`` connection accepts (anything else is a typo and is refused by name).
+YARN_EXTRA_KEYS = {*_PLAIN_EXTRAS, "rm_urls", "spnego", "verify_ssl", "ca_path", "flink_config"}
 
 
 class YarnConnectionSettings(BaseModel):
@@ -175,23 +172,7 @@ class YarnConnectionSettings(BaseModel):
         flink_config = extra.get("flink_config") or {}
         if not isinstance(flink_config, dict):
             raise FlinkConnectionError(f"connection {conn_id!r}: extra flink_config must be a JSON object")
-        fields: dict[str, Any] = {
-            key: extra[key]
-            for key in (
-                "flink_home",
-                "flink_cli",
-                "hadoop_conf_dir",
-                "hadoop_classpath",
-                "kerberos_principal",
-                "kerberos_keytab",
-                "history_server_url",
-                "runner_jar",
-                "timeout",
-                "cli_timeout",
-                "history_grace",
-            )
-            if extra.get(key) not in (None, "")
-        }
+        fields: dict[str, Any] = {key: extra[key] for key in _PLAIN_EXTRAS if extra.get(key) not in (None, "")}
         try:
             return cls(
                 conn_id=conn_id,

@@ -1,4 +1,4 @@
-"""The provider in a real Airflow UI, checked with headless Chromium (opt-in: ``-m browser``).
+"""The provider in a real Airflow UI, checked with headless Chromium through Playwright (opt-in: ``-m browser``).
 
 Airflow 3.3 runs as it does in production (api-server, scheduler, dag-processor, triggerer as separate
 processes; SQLite; LocalExecutor) against the real local Flink cluster. The example DAG
@@ -22,7 +22,7 @@ from urllib.parse import quote
 import pytest
 import requests
 from airflow_processes import AirflowProcesses
-from headless_chromium import Browser, find_chromium, headless_chromium
+from chromium_page import Page, find_chromium, headless_chromium
 
 from airflow_provider_flinkbatch.local import LocalClusterInfo
 
@@ -37,7 +37,7 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.integration,
     pytest.mark.skipif(
-        CHROMIUM is None,
+        CHROMIUM is None and os.environ.get("CI") != "true",
         reason="no chromium on PATH (FLINKBATCH_BROWSER=1 bash scripts/test.sh -m browser installs Debian's chromium)",
     ),
 ]
@@ -84,8 +84,10 @@ def finished_run(airflow: AirflowProcesses) -> str:
 
 
 @pytest.fixture
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM is not None
+def browser() -> Iterator[Page]:
+    assert CHROMIUM is not None, (
+        "CI=true and no chromium on PATH: the browser check cannot run (apt-get install chromium)"
+    )
     with headless_chromium(CHROMIUM) as page:
         yield page
 
@@ -100,7 +102,7 @@ def test_task_page_links_open_the_job_in_flink_ui_and_history_server(
     airflow: AirflowProcesses,
     finished_run: str,
     flink_cluster: LocalClusterInfo,
-    browser: Browser,
+    browser: Page,
     screenshots: Path,
 ) -> None:
     summary = airflow.api(
@@ -142,9 +144,7 @@ def test_task_page_links_open_the_job_in_flink_ui_and_history_server(
     browser.screenshot(screenshots / "flink-historyserver-job.png")
 
 
-def test_connection_form_shows_the_provider_fields(
-    airflow: AirflowProcesses, browser: Browser, screenshots: Path
-) -> None:
+def test_connection_form_shows_the_provider_fields(airflow: AirflowProcesses, browser: Page, screenshots: Path) -> None:
     airflow.api(
         "POST",
         "/connections",

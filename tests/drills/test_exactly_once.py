@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from conftest import RunDag, flink_jobs_named, make_request, slow_sql, spawn_dag_worker, worker_story, xcom_value
 
-from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
 from airflow_provider_flinkbatch.local import LocalClusterInfo
-from airflow_provider_flinkbatch.targets.session import SessionTarget
+from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+from airflow_provider_flinkbatch.session.target import SessionTarget
 from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
 
 pytestmark = [pytest.mark.integration, pytest.mark.drill]

@@ -13,9 +13,9 @@ from airflow_provider_flinkbatch.kubernetes.options import KubernetesTargetOptio
 from airflow_provider_flinkbatch.kubernetes.schema import ManifestSchemaError, validate_resource
 from airflow_provider_flinkbatch.rest.client import FlinkRestClient
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
+from airflow_provider_flinkbatch.session.target import SessionTarget
 from airflow_provider_flinkbatch.targets.base import JobRequest
 from airflow_provider_flinkbatch.targets.registry import TargetOptionsError, validate_target_options
-from airflow_provider_flinkbatch.targets.session import SessionTarget
 
 SQL = [
     "CREATE TEMPORARY TABLE s (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '5')",

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from conftest import make_request
 
-from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
 from airflow_provider_flinkbatch.local import LocalCluster
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkTlsError
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
 from airflow_provider_flinkbatch.runner import RunnerJar
-from airflow_provider_flinkbatch.targets.session import SessionTarget
+from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+from airflow_provider_flinkbatch.session.target import SessionTarget
 from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
 
 pytestmark = pytest.mark.integration

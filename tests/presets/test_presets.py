@@ -18,7 +18,7 @@ from airflow_provider_flinkbatch.operators.sql import FlinkBatchSqlOperator
 from airflow_provider_flinkbatch.presets import CELEBORN_CLIENT_KEYS, PRESETS, PresetError, apply_presets
 from airflow_provider_flinkbatch.rest.client import FlinkRestClient
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
-from airflow_provider_flinkbatch.targets.session import SessionTarget
+from airflow_provider_flinkbatch.session.target import SessionTarget
 
 HERE = Path(__file__).parent
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from airflow.sdk import Connection
 
-from airflow_provider_flinkbatch.hooks.flink import settings_from_connection
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
+from airflow_provider_flinkbatch.session.hook import settings_from_connection
 
 
 def conn(**fields: Any) -> Connection:

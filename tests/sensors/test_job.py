@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest import RunDag, make_request, slow_sql, xcom_value
 
-from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
+from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+from airflow_provider_flinkbatch.session.target import SessionTarget
 from airflow_provider_flinkbatch.targets.base import JobHandle
-from airflow_provider_flinkbatch.targets.session import SessionTarget
 
 pytestmark = pytest.mark.integration
 

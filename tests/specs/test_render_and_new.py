@@ -39,11 +39,13 @@ def test_render_shows_effective_sql_config_operator_and_session_body(
 def test_render_asks_a_target_with_render_for_its_view(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    from spec_helpers import create_rendering_target
+
+    from airflow_provider_flinkbatch.specs import render
     from airflow_provider_flinkbatch.targets import registry
 
-    monkeypatch.setitem(
-        registry.TARGET_KINDS, "rendering", registry.TargetKind(None, "spec_helpers:create_rendering_target")
-    )
+    monkeypatch.setitem(registry.OPTIONS_MODELS, "rendering", None)
+    monkeypatch.setattr(render, "create_target", create_rendering_target)
     spec = tmp_path / "job.yaml"
     spec.write_text(
         f"sql: {EXAMPLE_SPECS / 'sql' / 'ingest_orders.sql'}\ntarget: rendering\nparams: {{data_dir: /d}}\n"

@@ -9,9 +9,9 @@ import pytest
 from conftest import make_request, slow_sql
 from fake_http import Reply, ScriptedServer
 
-from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
+from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+from airflow_provider_flinkbatch.session.target import SessionTarget
 from airflow_provider_flinkbatch.targets.base import JobHandle
-from airflow_provider_flinkbatch.targets.session import SessionTarget
 from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
 
 QUICK_SQL = """

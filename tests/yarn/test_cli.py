@@ -19,11 +19,11 @@ from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, RunnerJar
 from airflow_provider_flinkbatch.sql.statements import split_statements
 from airflow_provider_flinkbatch.targets.base import JobRequest, SubmissionRejected
-from airflow_provider_flinkbatch.targets.yarn import YarnTarget
-from airflow_provider_flinkbatch.targets.yarn_options import YarnTargetOptions
 from airflow_provider_flinkbatch.yarn.cli import parse_application_id, parse_job_id, run_cli
 from airflow_provider_flinkbatch.yarn.client import YarnRmClient
+from airflow_provider_flinkbatch.yarn.options import YarnTargetOptions
 from airflow_provider_flinkbatch.yarn.settings import YarnConnectionSettings
+from airflow_provider_flinkbatch.yarn.target import YarnTarget
 
 SQL = """
 CREATE TEMPORARY TABLE src (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '10');

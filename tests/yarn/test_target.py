@@ -14,8 +14,8 @@ from yarn_rm_emulator import RmEmulator, recorded
 from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.targets.base import JobHandle, SubmissionRejected, WaitOptions
 from airflow_provider_flinkbatch.targets.registry import create_target
-from airflow_provider_flinkbatch.targets.yarn import YarnTarget
 from airflow_provider_flinkbatch.triggers.yarn import YarnApplicationTrigger
+from airflow_provider_flinkbatch.yarn.target import YarnTarget
 
 pytestmark = pytest.mark.integration
 

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from conftest import make_request
 
-from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook
+from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook
 from airflow_provider_flinkbatch.local import LocalCluster
 from airflow_provider_flinkbatch.reattach import decide
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
 from airflow_provider_flinkbatch.runner import RunnerJar
-from airflow_provider_flinkbatch.targets.session import SessionTarget
+from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+from airflow_provider_flinkbatch.session.target import SessionTarget
 from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
 
 pytestmark = pytest.mark.integration

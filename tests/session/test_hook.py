@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook, settings_from_connection
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
+from airflow_provider_flinkbatch.session.hook import FlinkRestHook, settings_from_connection
 
 
 @pytest.mark.integration

@@ -11,13 +11,23 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger
 
 from airflow_provider_flinkbatch.config_secrets import is_secret_config_key
+from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose, diagnose_submission
+from airflow_provider_flinkbatch.history.sources import JobLookup, JobSource, RestJobSource
+from airflow_provider_flinkbatch.identity import JobIdentity
+from airflow_provider_flinkbatch.jobs import root_cause_of_stacktrace, submission_failure_message
+from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError
-from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected
+from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, ensure_runner_jar, runner_program_args
+from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected, WaitOptions
 from airflow_provider_flinkbatch.targets.job_config import effective_flink_config
-from airflow_provider_flinkbatch.yarn import apps, calls
+from airflow_provider_flinkbatch.triggers.yarn import YarnApplicationTrigger
+from airflow_provider_flinkbatch.yarn import calls, tags
 from airflow_provider_flinkbatch.yarn.cli import (
     CliResult,
     FlinkCliError,
@@ -26,49 +36,17 @@ from airflow_provider_flinkbatch.yarn.cli import (
     redact_argv,
     run_cli,
 )
+from airflow_provider_flinkbatch.yarn.client import YarnRmClient
+from airflow_provider_flinkbatch.yarn.hook import FlinkYarnHook, flink_client, proxy_url
+from airflow_provider_flinkbatch.yarn.options import YarnTargetOptions
+from airflow_provider_flinkbatch.yarn.settings import YarnConnectionSettings
+from airflow_provider_flinkbatch.yarn.state import ApplicationState, details_from_app
 
-if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
-
-    from airflow.triggers.base import BaseTrigger
-
-    from airflow_provider_flinkbatch.diagnosis import Diagnosis
-    from airflow_provider_flinkbatch.history.sources import JobSource
-    from airflow_provider_flinkbatch.identity import JobIdentity
-    from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
-    from airflow_provider_flinkbatch.targets.base import WaitOptions
-    from airflow_provider_flinkbatch.targets.yarn_options import YarnTargetOptions
-    from airflow_provider_flinkbatch.yarn.client import YarnRmClient
-    from airflow_provider_flinkbatch.yarn.settings import YarnConnectionSettings
-
-    CliRunner = Callable[[Sequence[str], Mapping[str, str], float], CliResult]
+CliRunner = Callable[[Sequence[str], Mapping[str, str], float], CliResult]
 
 log = logging.getLogger(__name__)
 DEPLOYMENT_TARGET = "yarn-application"
 JOB_ID_KEY = "$internal.pipeline.job-id"
-
-
-def flink_client(settings: YarnConnectionSettings, rest_url: str, retry: RetryPolicy) -> FlinkRestClient:
-    """A Flink REST client for a URL on the YARN side (web proxy, HistoryServer) with the cluster's auth."""
-    from airflow_provider_flinkbatch.rest.client import FlinkRestClient
-    from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
-    from airflow_provider_flinkbatch.yarn.client import requests_auth
-
-    client = FlinkRestClient(
-        FlinkConnectionSettings(rest_url=rest_url, verify=settings.verify, timeout=settings.timeout), retry
-    )
-    auth = requests_auth(settings)
-    if auth is not None:
-        client._session.auth = auth
-    return client
-
-
-def proxy_url(settings: YarnConnectionSettings, app: dict[str, Any]) -> str:
-    """Flink's REST API/web UI of a running application: its tracking URL (the YARN web proxy)."""
-    tracking = str(app.get("trackingUrl") or "")
-    if tracking.startswith(("http://", "https://")) and "/proxy/" in tracking:
-        return tracking.rstrip("/")
-    return settings.proxy_url(str(app["id"]))
 
 
 class YarnTarget:
@@ -97,8 +75,6 @@ class YarnTarget:
 
     @classmethod
     def from_connection(cls, conn_id: str, options: YarnTargetOptions, retry: RetryPolicy) -> YarnTarget:
-        from airflow_provider_flinkbatch.hooks.yarn import FlinkYarnHook
-
         hook = FlinkYarnHook(conn_id, retry)
         return cls(hook.settings, options, hook.rm, retry)
 
@@ -110,8 +86,6 @@ class YarnTarget:
     @property
     def runner_jar(self) -> str:
         if self._runner_jar is None:
-            from airflow_provider_flinkbatch.runner import ensure_runner_jar
-
             self._runner_jar = str(ensure_runner_jar().path)
         return self._runner_jar
 
@@ -121,35 +95,34 @@ class YarnTarget:
         config: dict[str, str] = {**self.settings.flink_config, **effective_flink_config(request)}
         config.update({key: _text(value) for key, value in options.flink_config.items()})
         config.update(self.settings.kerberos_config())
-        if options.queue:
-            config["yarn.application.queue"] = options.queue
-        if options.jobmanager_memory:
-            config["jobmanager.memory.process.size"] = options.jobmanager_memory
-        if options.taskmanager_memory:
-            config["taskmanager.memory.process.size"] = options.taskmanager_memory
-        if options.taskmanager_slots:
-            config["taskmanager.numberOfTaskSlots"] = str(options.taskmanager_slots)
+        for key, value in (
+            ("yarn.application.queue", options.queue),
+            ("jobmanager.memory.process.size", options.jobmanager_memory),
+            ("taskmanager.memory.process.size", options.taskmanager_memory),
+            ("taskmanager.numberOfTaskSlots", options.taskmanager_slots),
+        ):
+            if value:
+                config[key] = str(value)
         config["yarn.application.name"] = options.application_name or request.job_name
         identity = request.identity
         preset_tags = [tag.strip().lower() for tag in config.get("yarn.tags", "").split(",") if tag.strip()]
-        tags = list(
+        all_tags = list(
             dict.fromkeys(
-                apps.identity_tags(identity.key, request.job_id, identity.fingerprint) + options.tags + preset_tags
+                tags.identity_tags(identity.key, request.job_id, identity.fingerprint) + options.tags + preset_tags
             )
         )
-        if len(tags) > apps.MAX_TAGS or any(len(tag) > apps.MAX_TAG_LENGTH for tag in tags):
+        if len(all_tags) > tags.MAX_TAGS or any(len(tag) > tags.MAX_TAG_LENGTH for tag in all_tags):
             raise ValueError(
-                f"YARN allows {apps.MAX_TAGS} tags of up to {apps.MAX_TAG_LENGTH} characters per application; "
-                f"this job would carry {tags} (the first {len(tags) - len(options.tags) - len(preset_tags)} are "
+                f"YARN allows {tags.MAX_TAGS} tags of up to {tags.MAX_TAG_LENGTH} characters per application; "
+                f"this job would carry {all_tags} (the first {len(all_tags) - len(options.tags) - len(preset_tags)} "
+                "are "
                 "the provider's): drop some from target_options tags or the yarn.tags config"
             )
-        config["yarn.tags"] = ",".join(tags)
+        config["yarn.tags"] = ",".join(all_tags)
         config[JOB_ID_KEY] = request.job_id
         return config
 
     def build_argv(self, request: JobRequest, *, deployment_target: str = DEPLOYMENT_TARGET) -> list[str]:
-        from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, runner_program_args
-
         return build_run_argv(
             self.settings.flink_executable(),
             target=deployment_target,
@@ -188,7 +161,7 @@ class YarnTarget:
         """YARN does not refuse a second application for the same job id (Flink would): if two workers
         raced, every one of them keeps the oldest live application and kills its own newer one."""
         live = sorted(
-            (app for app in self._apps_with_tag(apps.job_tag(job_id)) if not apps.is_final(app)),
+            (app for app in self._apps_with_tag(tags.job_tag(job_id)) if not ApplicationState.of(app).final),
             key=lambda app: _app_order(str(app["id"])),
         )
         if live and str(live[0]["id"]) != app_id:
@@ -204,28 +177,28 @@ class YarnTarget:
 
     def _app_id_for(self, job_id: str) -> str | None:
         """The application of a job id: a live one first, else the latest started."""
-        found = [app for app in self._apps_with_tag(apps.job_tag(job_id)) if apps.job_id_of(app) == job_id]
+        found = [app for app in self._apps_with_tag(tags.job_tag(job_id)) if tags.job_id_of(app) == job_id]
         if not found:
             return None
-        best = max(found, key=lambda app: (not apps.is_final(app), int(app.get("startedTime") or 0)))
+        best = max(found, key=lambda app: (not ApplicationState.of(app).final, int(app.get("startedTime") or 0)))
         return str(best["id"])
 
     def find_existing(self, identity: JobIdentity) -> list[ExistingJob]:
         """Applications tagged with this task instance's identity, one per attempt (a live one preferred)."""
         candidates = identity.candidate_job_ids()
         found: dict[str, tuple[dict[str, Any], ExistingJob]] = {}
-        for app in self._apps_with_tag(apps.identity_tag(identity.key)):
-            job_id = apps.job_id_of(app)
+        for app in self._apps_with_tag(tags.identity_tag(identity.key)):
+            job_id = tags.job_id_of(app)
             if job_id not in candidates:
                 continue
             job = ExistingJob(
                 handle=JobHandle(target=self.kind, conn_id=self.conn_id, job_id=job_id, ref=str(app["id"])),
                 attempt=candidates[job_id],
-                state=apps.flink_state(app),
-                fingerprint=apps.fingerprint_of(app),
+                state=ApplicationState.of(app).flink_state,
+                fingerprint=tags.fingerprint_of(app),
             )
             previous = found.get(job_id)
-            if previous is None or (apps.is_final(previous[0]) and not apps.is_final(app)):
+            if previous is None or (ApplicationState.of(previous[0]).final and not ApplicationState.of(app).final):
                 found[job_id] = (app, job)
         return sorted((job for _, job in found.values()), key=lambda job: job.attempt)
 
@@ -235,19 +208,17 @@ class YarnTarget:
     def _app(self, handle: JobHandle) -> dict[str, Any]:
         if not handle.ref:
             raise FlinkNotFoundError(
-                f"no YARN application carries tag {apps.job_tag(handle.job_id)} (job {handle.job_id})",
+                f"no YARN application carries tag {tags.job_tag(handle.job_id)} (job {handle.job_id})",
                 url=self.settings.rm_urls[0],
             )
         return self.rm.call(calls.application(handle.ref))
 
     def job_fingerprint(self, handle: JobHandle) -> str | None:
-        return apps.fingerprint_of(self._app(handle))
+        return tags.fingerprint_of(self._app(handle))
 
     # ------------------------------------------------------------------ Flink side
     def _flink_sources(self, app: dict[str, Any]) -> list[JobSource]:
         """Where Flink's own JSON about the job is: the live JobManager via the proxy, the HistoryServer."""
-        from airflow_provider_flinkbatch.history.sources import RestJobSource
-        from airflow_provider_flinkbatch.rest.client import RetryPolicy
 
         def source(name: str, url: str) -> JobSource:
             if url not in self._sources:  # one HTTP session per URL for the life of this target
@@ -256,22 +227,19 @@ class YarnTarget:
             return self._sources[url]
 
         sources: list[JobSource] = []
-        if str(app.get("state")) == "RUNNING":
+        if ApplicationState.of(app).running:
             sources.append(source("jobmanager", proxy_url(self.settings, app)))
         if self.settings.history_server_url:
             sources.append(source("historyserver", self.settings.history_server_url))
         return sources
 
     def _lookup(self, app: dict[str, Any], path: str) -> tuple[str, Any] | None:
-        for source in self._flink_sources(app):
-            try:
-                answer = source.get(path)
-            except FlinkRestError as err:  # proxy page while the JobManager starts or stops, HS outage
-                log.debug("%s: %s", source.name, err)
-                continue
-            if answer is not None:
-                return source.name, answer
-        return None
+        """The live JobManager (proxy), then the HistoryServer; a proxy error page counts as "not there"."""
+        source, answer, tried = JobLookup(self._flink_sources(app)).first(path)
+        if source is None:
+            log.debug("%s: %s", path, "; ".join(tried))
+            return None
+        return source.name, answer
 
     def _archived(self, app: dict[str, Any], path: str) -> tuple[str, Any] | None:
         """Like :meth:`_lookup`, but gives the HistoryServer ``history_grace`` seconds after the
@@ -279,7 +247,7 @@ class YarnTarget:
         while True:
             found = self._lookup(app, path)
             ended = int(app.get("finishedTime") or 0) / 1000
-            waiting = apps.is_final(app) and self.settings.history_server_url and ended > 0
+            waiting = ApplicationState.of(app).final and self.settings.history_server_url and ended > 0
             if found is not None or not waiting or time.time() - ended > self.settings.history_grace:
                 return found
             time.sleep(1.0)
@@ -290,7 +258,7 @@ class YarnTarget:
         found = self._archived(app, f"/jobs/{handle.job_id}")
         if found is not None:
             return dict(found[1])
-        return apps.details_from_app(app, handle.job_id)
+        return details_from_app(app, handle.job_id)
 
     def job_exceptions(self, handle: JobHandle) -> dict[str, Any]:
         found = self._archived(self._app(handle), f"/jobs/{handle.job_id}/exceptions")
@@ -305,8 +273,6 @@ class YarnTarget:
             log.info("Asked YARN to kill %s (state %s)", handle.ref, state)
 
     def trigger(self, handle: JobHandle, wait: WaitOptions) -> BaseTrigger:
-        from airflow_provider_flinkbatch.triggers.yarn import YarnApplicationTrigger
-
         if not handle.ref:
             raise FlinkNotFoundError(f"job {handle.job_id} has no YARN application to follow", url="")
         return YarnApplicationTrigger(
@@ -326,9 +292,6 @@ class YarnTarget:
 
     def diagnose(self, handle: JobHandle, state: str, retry_on: dict[str, bool] | None) -> Diagnosis:
         """Flink's root cause (proxy or HistoryServer) plus YARN's final status and diagnostics."""
-        from airflow_provider_flinkbatch.diagnosis import diagnose, diagnose_submission
-        from airflow_provider_flinkbatch.jobs import root_cause_of_stacktrace, submission_failure_message
-
         try:
             app: dict[str, Any] | None = self._app(handle)
         except FlinkRestError as err:
@@ -347,20 +310,19 @@ class YarnTarget:
             # No Flink source knows the job: it failed before or while starting (e.g. the runner's SQL
             # validation in main()); YARN's diagnostics carry that exception.
             text = str((app or {}).get("diagnostics") or f"no Flink source and no YARN application for {state}")
-            result = diagnose_submission(handle.job_id, text)  # classified on the whole text
+            result = diagnose_submission(handle.job_id, text, retry_on)  # classified on the whole text
             exception_class, _, _ = root_cause_of_stacktrace(text)
             result = result.model_copy(
                 update={
                     "source": "yarn",
-                    "state": apps.flink_state(app) if app else state,
-                    "retryable": (retry_on or {}).get(result.category, result.retryable),
+                    "state": ApplicationState.of(app).flink_state if app else state,
                     "exception_class": exception_class if exception_class != "unknown" else None,
                     "message": submission_failure_message([text])[:2000],
                     "frames": [],
                 }
             )
         if app is not None:
-            result = result.model_copy(update={"advice": f"{result.advice}; {apps.describe(app)}"})
+            result = result.model_copy(update={"advice": f"{result.advice}; {ApplicationState.of(app).message}"})
         return result
 
 
@@ -373,8 +335,3 @@ def _text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def create(flink_conn_id: str, options: YarnTargetOptions, retry: RetryPolicy) -> YarnTarget:
-    """Registry factory (``target="yarn"``): ``flink_conn_id`` names a ``flink_yarn`` connection."""
-    return YarnTarget.from_connection(flink_conn_id, options, retry)

@@ -26,25 +26,27 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import Any
 
-from airflow_provider_flinkbatch.identity import PARAM_PREFIX
-from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, is_terminal
+from airflow.triggers.base import BaseTrigger
+
+from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose_submission, diagnose_unknown
+from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook, JobHistoryNotFound
+from airflow_provider_flinkbatch.history.sources import JobLookup, RestJobSource
+from airflow_provider_flinkbatch.identity import PARAM_PREFIX, JobIdentity
+from airflow_provider_flinkbatch.jobs import SUCCESS_STATE
 from airflow_provider_flinkbatch.kubernetes import manifests as m
-from airflow_provider_flinkbatch.kubernetes.status import details_from_status, observe
+from airflow_provider_flinkbatch.kubernetes.hook import SUSPEND, FlinkResources, ResourceExists, ResourceRefused
+from airflow_provider_flinkbatch.kubernetes.options import KubernetesTargetOptions
+from airflow_provider_flinkbatch.kubernetes.state import ResourceState
 from airflow_provider_flinkbatch.rest import calls
+from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError
-from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected
-
-if TYPE_CHECKING:
-    from airflow.triggers.base import BaseTrigger
-
-    from airflow_provider_flinkbatch.diagnosis import Diagnosis
-    from airflow_provider_flinkbatch.identity import JobIdentity
-    from airflow_provider_flinkbatch.kubernetes.options import KubernetesTargetOptions
-    from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
-    from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
-    from airflow_provider_flinkbatch.targets.base import WaitOptions
+from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError, FlinkConnectionSettings
+from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected, WaitOptions
+from airflow_provider_flinkbatch.triggers.kubernetes import FlinkKubernetesTrigger
 
 log = logging.getLogger(__name__)
 
@@ -57,24 +59,6 @@ ARCHIVE_WAIT_SECONDS = 30.0
 REST_RETRY_BUDGET = 10.0
 
 
-def _api_status(err: Exception) -> int | None:
-    status = getattr(err, "status", None)
-    return int(status) if isinstance(status, int) else None
-
-
-def _api_message(err: Exception) -> str:
-    """The API server's ``Status.message`` (why a resource was refused), else the exception text."""
-    import json
-
-    body = getattr(err, "body", None)
-    if body:
-        try:
-            return str(json.loads(body).get("message") or body)
-        except (ValueError, AttributeError):
-            return str(body)
-    return str(err)
-
-
 class KubernetesTarget:
     """Runs each job attempt as a FlinkDeployment or FlinkSessionJob and follows its status."""
 
@@ -84,31 +68,25 @@ class KubernetesTarget:
         self,
         options: KubernetesTargetOptions,
         conn_id: str,
-        custom_objects: Any,
-        core: Any,
+        resources: FlinkResources,
         flink_settings: FlinkConnectionSettings | None = None,
     ) -> None:
         self.options = options
         self.conn_id = conn_id  # the flink_batch connection: HistoryServer, archive dir, REST auth/TLS
-        self.custom_objects = custom_objects
-        self.core = core
+        self.resources = resources
         self.flink_settings = flink_settings
-        self.plural = m.SESSION_JOB[1] if options.mode == "session" else m.DEPLOYMENT[1]
+        self.plural = resources.plural
 
     @classmethod
     def from_connections(cls, flink_conn_id: str, options: KubernetesTargetOptions) -> KubernetesTarget:
-        from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
-
-        from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-        from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
-
-        hook = KubernetesHook(conn_id=options.kubernetes_conn_id)
+        plural = m.SESSION_JOB[1] if options.mode == "session" else m.DEPLOYMENT[1]
+        resources = FlinkResources.from_connection(options.kubernetes_conn_id, options.namespace, plural)
         try:
             settings: FlinkConnectionSettings | None = FlinkRestHook(flink_conn_id).settings
         except FlinkConnectionError:
             log.info("No %r connection: no HistoryServer link, archive dir or REST credentials", flink_conn_id)
             settings = None
-        return cls(options, flink_conn_id, hook.custom_object_client, hook.core_v1_client, settings)
+        return cls(options, flink_conn_id, resources, settings)
 
     # ------------------------------------------------------------------ naming
     def describe(self) -> str:
@@ -126,7 +104,7 @@ class KubernetesTarget:
         if request is not None and attempt is not None:
             name = m.resource_name(request.identity, attempt, self.options.name_prefix)
             return self._handle(job_id, name)
-        found = self._list(f"{m.owned_selector()},{m.JOB_ID_LABEL}={job_id}")
+        found = self.resources.list(f"{m.owned_selector()},{m.JOB_ID_LABEL}={job_id}")
         found_name: str | None = found[0]["metadata"]["name"] if found else None
         ref = self._ref(found_name) if found_name else None
         return JobHandle(target=self.kind, conn_id=self.conn_id, job_id=job_id, ref=ref)
@@ -143,71 +121,34 @@ class KubernetesTarget:
             raise FlinkNotFoundError(f"no Kubernetes resource is known for Flink job {handle.job_id}", url="kubernetes")
         return handle.ref.split("/", 1)[1]
 
-    # ------------------------------------------------------------------ API helpers
-    def _list(self, label_selector: str) -> list[dict[str, Any]]:
-        answer = self.custom_objects.list_namespaced_custom_object(
-            m.GROUP, m.VERSION, self.options.namespace, self.plural, label_selector=label_selector
-        )
-        return list(answer.get("items") or [])
-
     def resource(self, handle: JobHandle) -> dict[str, Any]:
         """The custom resource of a handle (``FlinkNotFoundError`` when it is gone)."""
-        from kubernetes.client.exceptions import ApiException
-
         name = self._name(handle)
-        try:
-            return dict(
-                self.custom_objects.get_namespaced_custom_object(
-                    m.GROUP, m.VERSION, self.options.namespace, self.plural, name
-                )
+        found = self.resources.get(name)
+        if found is None:
+            raise FlinkNotFoundError(
+                f"{self.plural} {self.options.namespace}/{name} of Flink job {handle.job_id} no longer exists",
+                url="kubernetes",
+                status=404,
             )
-        except ApiException as err:
-            if err.status == 404:
-                raise FlinkNotFoundError(
-                    f"{self.plural} {self.options.namespace}/{name} of Flink job {handle.job_id} no longer exists",
-                    url="kubernetes",
-                    status=404,
-                ) from err
-            raise
-
-    def _patch(self, name: str, body: dict[str, Any]) -> None:
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            self.custom_objects.patch_namespaced_custom_object(
-                m.GROUP, m.VERSION, self.options.namespace, self.plural, name, body
-            )
-        except ApiException as err:
-            if err.status != 404:
-                raise
+        return found
 
     # ------------------------------------------------------------------ submit / find
     def submit(self, request: JobRequest) -> JobHandle:
-        from kubernetes.client.exceptions import ApiException
-
         try:
             manifests = self.render(request)
         except m.ManifestError as err:
             raise SubmissionRejected(str(err), sql_error=False) from err
         self.sweep()
         try:
-            created = self.custom_objects.create_namespaced_custom_object(
-                m.GROUP, m.VERSION, self.options.namespace, self.plural, manifests.custom_resource
-            )
-        except ApiException as err:
-            if err.status == 409:
-                exists = f"{manifests.kind} {manifests.ref} exists"
-                raise SubmissionRejected(exists, sql_error=False, duplicate=True) from err
+            self.resources.create(manifests.custom_resource, manifests.config_map_owned_by)
+        except ResourceExists as err:
+            exists = f"{manifests.kind} {manifests.ref} exists"
+            raise SubmissionRejected(exists, sql_error=False, duplicate=True) from err
+        except ResourceRefused as err:
             raise SubmissionRejected(
-                f"Kubernetes refused {manifests.kind} {manifests.ref}: {_api_message(err)}", sql_error=False
+                f"Kubernetes refused {manifests.kind} {manifests.ref}: {err}", sql_error=False
             ) from err
-        config_map = manifests.config_map_owned_by(created["metadata"]["uid"])
-        if config_map is not None:
-            try:
-                self.core.create_namespaced_config_map(self.options.namespace, config_map)
-            except ApiException as err:
-                if err.status != 409:
-                    raise
         log.info("Created %s %s (Flink job %s)", manifests.kind, manifests.ref, request.job_id)
         return self._handle(request.job_id, manifests.name)
 
@@ -251,7 +192,7 @@ class KubernetesTarget:
 
     def _existing_resources(self, identity: JobIdentity) -> list[ExistingJob]:
         found = []
-        for item in self._list(m.selector(identity)):
+        for item in self.resources.list(m.selector(identity)):
             meta = item["metadata"]
             labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
             try:
@@ -263,7 +204,7 @@ class KubernetesTarget:
                 ExistingJob(
                     handle=self._handle(job_id, meta["name"]),
                     attempt=attempt,
-                    state=observe(item).state,
+                    state=ResourceState.of(item).state,
                     fingerprint=annotations.get(m.FINGERPRINT_ANNOTATION),
                 )
             )
@@ -293,8 +234,6 @@ class KubernetesTarget:
     # ------------------------------------------------------------------ job facts
     def rest_settings(self, handle: JobHandle) -> FlinkConnectionSettings | None:
         """The JobManager's REST API (``rest_url_template``), with the flink connection's auth and TLS."""
-        from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
-
         if not handle.ref:
             return None
         url = self.options.url(self.options.rest_url_template, name=self._name(handle), job_id=handle.job_id)
@@ -305,58 +244,54 @@ class KubernetesTarget:
         return self.flink_settings.model_copy(update={"rest_url": url})
 
     def _rest_client(self, handle: JobHandle) -> FlinkRestClient | None:
-        from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
-
         settings = self.rest_settings(handle)
         return FlinkRestClient(settings, RetryPolicy(budget=REST_RETRY_BUDGET)) if settings else None
 
     def _history_client(self) -> FlinkRestClient | None:
-        from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
-
         settings = self.flink_settings.for_history_server() if self.flink_settings else None
         return FlinkRestClient(settings, RetryPolicy(budget=REST_RETRY_BUDGET)) if settings else None
 
     def _from_flink(self, handle: JobHandle, call: calls.ApiCall[dict[str, Any]]) -> dict[str, Any] | None:
         """Ask the JobManager, then the HistoryServer; ``None`` if neither knows (or is reachable)."""
-        for client in (self._rest_client(handle), self._history_client()):
-            if client is None:
-                continue
-            try:
-                return client.call(call)
-            except FlinkRestError as err:
-                log.debug("%s: %s", client.settings.rest_url, err)
-            finally:
+        clients = [
+            (name, client)
+            for name, client in (("jobmanager", self._rest_client(handle)), ("historyserver", self._history_client()))
+            if client is not None
+        ]
+        try:
+            source, answer, tried = JobLookup([RestJobSource(name, client) for name, client in clients]).first(
+                call.path
+            )
+        finally:
+            for _, client in clients:
                 client.close()
-        return None
+        if source is None:
+            log.debug("Flink job %s: %s", handle.job_id, "; ".join(tried))
+            return None
+        return call.parse(answer)
 
     def job_details(self, handle: JobHandle) -> dict[str, Any]:
         try:
             resource = self.resource(handle)
         except FlinkNotFoundError:
             return self._archived_or_raise(handle, calls.job_details(handle.job_id))
-        observed = observe(resource)
-        if observed.jobmanager_may_answer:
-            details = self._from_flink(handle, calls.job_details(handle.job_id))
-            if details is not None:
-                return details
-        job_name = (resource["metadata"].get("annotations") or {}).get(m.JOB_NAME_ANNOTATION, "")
-        return details_from_status(resource, handle.job_id, job_name)
+        observed = ResourceState.of(resource)
+        flink = self._from_flink(handle, calls.job_details(handle.job_id)) if observed.jobmanager_may_answer else None
+        return observed.job_details(resource, handle.job_id, flink)
 
     def job_exceptions(self, handle: JobHandle) -> dict[str, Any]:
         return self._from_flink(handle, calls.job_exceptions(handle.job_id)) or {}
 
     def cancel(self, handle: JobHandle) -> None:
         """Suspend the resource: the operator cancels the job and keeps the resource (see module doc)."""
-        self._patch(
+        self.resources.patch(
             self._name(handle),
-            {"spec": {"job": {"state": "suspended"}}, "metadata": {"annotations": {m.FINISHED_AT_ANNOTATION: _now()}}},
+            {**SUSPEND, "metadata": {"annotations": {m.FINISHED_AT_ANNOTATION: _now()}}},
         )
         log.info("Suspended %s %s: the operator cancels Flink job %s", self.plural, handle.ref, handle.job_id)
 
     # ------------------------------------------------------------------ waiting, links, diagnosis
     def trigger(self, handle: JobHandle, wait: WaitOptions) -> BaseTrigger:
-        from airflow_provider_flinkbatch.triggers.kubernetes import FlinkKubernetesTrigger
-
         settings = self.rest_settings(handle)
         return FlinkKubernetesTrigger(
             job_id=handle.job_id,
@@ -380,11 +315,8 @@ class KubernetesTarget:
     def diagnose(self, handle: JobHandle, state: str, retry_on: dict[str, bool] | None) -> Diagnosis:
         """Deployment failures: the operator's ``status.error``. Job failures: Flink's root cause
         (JobManager, HistoryServer, archive), else ``status.error``."""
-        from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose_submission
-        from airflow_provider_flinkbatch.hooks.history import JobHistoryNotFound
-
         try:
-            observed = observe(self.resource(handle))
+            observed = ResourceState.of(self.resource(handle))
         except FlinkNotFoundError:
             observed = None
         if observed is None or not observed.deployment_failed:
@@ -399,18 +331,11 @@ class KubernetesTarget:
         else:
             tried = "the deployment failed before Flink ran the job"
         if observed is not None and observed.error:
-            found = diagnose_submission(handle.job_id, observed.error)
-            retryable = (retry_on or {}).get(found.category, found.retryable)
+            found = diagnose_submission(handle.job_id, observed.error, retry_on)
             return found.model_copy(
-                update={
-                    "source": f"kubernetes {handle.ref}",
-                    "state": state,
-                    "retryable": retryable,
-                    "sources_tried": [tried],
-                }
+                update={"source": f"kubernetes {handle.ref}", "state": state, "sources_tried": [tried]}
             )
-        retryable = (retry_on or {}).get("unknown", True)
-        return Diagnosis(job_id=handle.job_id, source="none", state=state, retryable=retryable, advice=tried)
+        return diagnose_unknown(handle.job_id, state, tried, retry_on)
 
     # ------------------------------------------------------------------ cleanup
     def after_terminal(self, handle: JobHandle, state: str) -> None:
@@ -429,7 +354,7 @@ class KubernetesTarget:
                 handle.ref,
                 SUCCESS_GRACE_SECONDS / 60,
             )
-        self._patch(name, {"metadata": {"annotations": {m.FINISHED_AT_ANNOTATION: _now()}}})
+        self.resources.patch(name, {"metadata": {"annotations": {m.FINISHED_AT_ANNOTATION: _now()}}})
 
     def _archived_job(self, handle: JobHandle, timeout: float = ARCHIVE_WAIT_SECONDS) -> bool:
         """Whether the HistoryServer has archived the job (waiting up to ``timeout`` for its refresh)."""
@@ -454,17 +379,17 @@ class KubernetesTarget:
         now = time.time() if now is None else now
         deleted: list[str] = []
         try:
-            items = self._list(m.owned_selector())
+            items = self.resources.list(m.owned_selector())
         except Exception as err:  # cleanup must never block a submission
             log.warning("Could not list %s for cleanup: %s", self.plural, err)
             return deleted
         for item in items:
-            observed = observe(item)
-            if not is_terminal(observed.state):
+            observed = ResourceState.of(item)
+            if not observed.terminal:
                 continue
             keep = (
                 SUCCESS_GRACE_SECONDS
-                if observed.state == SUCCESS_STATE and self.options.delete_after_success
+                if observed.succeeded and self.options.delete_after_success
                 else self.options.keep_failed_hours * 3600
             )
             if now - _finished_at(item) >= keep:
@@ -474,41 +399,18 @@ class KubernetesTarget:
 
     def _delete(self, name: str) -> None:
         """Delete one of OUR resources and its SQL ConfigMap; anything without our label is left alone."""
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            item = self.custom_objects.get_namespaced_custom_object(
-                m.GROUP, m.VERSION, self.options.namespace, self.plural, name
-            )
-        except ApiException as err:
-            if err.status == 404:
-                return
-            raise
+        item = self.resources.get(name)
+        if item is None:
+            return
         if (item["metadata"].get("labels") or {}).get(m.MANAGED_BY_LABEL) != m.MANAGED_BY:
             log.warning("Not deleting %s %s: it was not created by this provider", self.plural, name)
             return
-        for delete in (
-            lambda: self.custom_objects.delete_namespaced_custom_object(
-                m.GROUP, m.VERSION, self.options.namespace, self.plural, name
-            ),
-            # Kubernetes' garbage collector would follow the ownerReference; deleting it now frees it at once.
-            lambda: self.core.delete_namespaced_config_map(f"{name}-sql", self.options.namespace),
-        ):
-            try:
-                delete()
-            except ApiException as err:
-                if err.status != 404:
-                    raise
+        self.resources.delete(name)
         log.info("Deleted %s %s/%s", self.plural, self.options.namespace, name)
 
 
 def _history_hook(target: KubernetesTarget, handle: JobHandle) -> Any:
     """``FlinkHistoryServerHook`` whose "JobManager" is this resource's (``rest_url_template``)."""
-    from functools import cached_property
-
-    from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook
-    from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
-
     settings = target.rest_settings(handle) or target.flink_settings or FlinkConnectionSettings(rest_url="http://none")
 
     class DeploymentHistoryHook(FlinkHistoryServerHook):
@@ -544,8 +446,3 @@ def _finished_at(item: dict[str, Any]) -> float:
         return datetime.strptime(str(created), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
     except ValueError:
         return 0.0
-
-
-def create(flink_conn_id: str, options: KubernetesTargetOptions, retry: RetryPolicy) -> KubernetesTarget:
-    """Registry factory (``target="kubernetes"``)."""
-    return KubernetesTarget.from_connections(flink_conn_id, options)

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from conftest import make_request, slow_sql
 
-from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook
+from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook
 from airflow_provider_flinkbatch.local import LocalCluster
 from airflow_provider_flinkbatch.runner import RunnerJar
-from airflow_provider_flinkbatch.targets.session import SessionTarget
+from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+from airflow_provider_flinkbatch.session.target import SessionTarget
 
 pytestmark = pytest.mark.integration
 

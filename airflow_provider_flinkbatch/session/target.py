@@ -12,23 +12,20 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow_provider_flinkbatch import jobs
+from airflow_provider_flinkbatch.diagnosis import Diagnosis, is_sql_error
+from airflow_provider_flinkbatch.history.sources import JobSource
 from airflow_provider_flinkbatch.identity import PARAM_PREFIX, JobIdentity
 from airflow_provider_flinkbatch.rest import calls
-from airflow_provider_flinkbatch.rest.client import FlinkRestClient
+from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError, FlinkServerError
 from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, RunnerJar, ensure_runner_jar, runner_program_args
 from airflow_provider_flinkbatch.sql.factories import jars_on_classpath, missing_jar_message, needed_jars
 from airflow_provider_flinkbatch.sql.inputs import empty_inputs
-from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected
+from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected, WaitOptions
 from airflow_provider_flinkbatch.targets.job_config import effective_flink_config
 
 if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger
-
-    from airflow_provider_flinkbatch.diagnosis import Diagnosis
-    from airflow_provider_flinkbatch.history.sources import JobSource
-    from airflow_provider_flinkbatch.rest.client import RetryPolicy
-    from airflow_provider_flinkbatch.targets.base import WaitOptions
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +55,9 @@ class SessionTarget:
     @classmethod
     def from_connection(cls, flink_conn_id: str, retry: RetryPolicy) -> SessionTarget:
         """The target for a ``flink_batch`` connection: its JobManager, with its HistoryServer as fallback."""
-        from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-        from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook
-        from airflow_provider_flinkbatch.rest.client import RetryPolicy
+        # Airflow's hooks and triggers load here, not at import: the spec tools run this target without Airflow.
+        from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook
+        from airflow_provider_flinkbatch.session.hook import FlinkRestHook
 
         hook = FlinkRestHook(flink_conn_id, retry)
         history = FlinkHistoryServerHook(flink_conn_id, RetryPolicy(budget=min(30.0, retry.budget))).history_server
@@ -148,7 +145,7 @@ class SessionTarget:
             duplicate = jobs.is_duplicate_submission(err.errors)
             raise SubmissionRejected(
                 jobs.submission_failure_message(err.errors or [str(err)]),
-                sql_error=not duplicate and jobs.is_sql_error(err.errors),
+                sql_error=not duplicate and is_sql_error(err.errors),
                 duplicate=duplicate,
             ) from err
         return JobHandle(target=self.kind, conn_id=self.conn_id, job_id=str(answer["jobid"]))
@@ -202,8 +199,3 @@ class SessionTarget:
 
     def cancel(self, handle: JobHandle) -> None:
         self.client.call(calls.cancel_job(handle.job_id))
-
-
-def create(flink_conn_id: str, options: None, retry: RetryPolicy) -> SessionTarget:
-    """Registry factory (``target="session"``, the default)."""
-    return SessionTarget.from_connection(flink_conn_id, retry)

@@ -1,7 +1,9 @@
-"""Read a FlinkDeployment / FlinkSessionJob ``.status`` as a Flink job state (pure functions).
+"""ResourceState: the ONE place that reads a FlinkDeployment / FlinkSessionJob ``.status`` as a job outcome.
 
-Shared by the target (``job_details``, ``find_existing``) and the trigger, so both agree on when a
-job is over. The rules, in order:
+The target (``job_details``, ``find_existing``, cleanup, diagnosis) and the trigger both go through
+:class:`ResourceState`, so they agree on when a job is over and how it went. A new rule about the
+operator's status fields (``jobStatus.state``, ``lifecycleState``, ``jobManagerDeploymentStatus``,
+``error``) goes into :meth:`ResourceState.of` and nowhere else. The rules, in order:
 
 1. ``status.jobStatus.state`` is terminal (FINISHED, FAILED, CANCELED, SUSPENDED): that is the outcome.
    A finished batch application keeps lifecycle STABLE/DEPLOYED and later ``MISSING`` JobManager:
@@ -19,12 +21,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_flinkbatch.jobs import is_terminal
+from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, is_terminal
+from airflow_provider_flinkbatch.kubernetes.manifests import JOB_NAME_ANNOTATION
 
 
 @dataclass(frozen=True)
-class Observed:
-    """What the operator reports about one resource."""
+class ResourceState:
+    """What the operator reports about one resource, read as a Flink job state (``state``) and the
+    user's message (``error``). Build it with :meth:`of`."""
 
     state: str
     job_id: str | None
@@ -33,6 +37,48 @@ class Observed:
     deployment: str | None
     #: The failure is the deployment's (no Flink job to ask about): the error text is the root cause.
     deployment_failed: bool = False
+
+    @classmethod
+    def of(cls, resource: dict[str, Any]) -> ResourceState:
+        """Apply the module's rules to one custom resource (as the API returns it)."""
+        status = resource.get("status") or {}
+        job_status = status.get("jobStatus") or {}
+        job_state = str(job_status.get("state") or "").upper() or None
+        lifecycle = status.get("lifecycleState")
+        deployment = status.get("jobManagerDeploymentStatus")
+        error = error_message(status.get("error"))
+        job_id = job_status.get("jobId") or None
+        if job_state and is_terminal(job_state):
+            return cls(job_state, job_id, error, lifecycle, deployment)
+        if lifecycle == "SUSPENDED":
+            return cls("CANCELED", job_id, error, lifecycle, deployment)
+        if deployment == "ERROR" or lifecycle == "FAILED":
+            reason = (
+                error or f"the operator reports lifecycleState={lifecycle}, jobManagerDeploymentStatus={deployment}"
+            )
+            return cls("FAILED", job_id, reason, lifecycle, deployment, deployment_failed=True)
+        return cls(job_state or "INITIALIZING", job_id, error, lifecycle, deployment)
+
+    @property
+    def terminal(self) -> bool:
+        return is_terminal(self.state)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == SUCCESS_STATE
+
+    @property
+    def jobmanager_running(self) -> bool:
+        """The JobManager itself can be polled (not only the HistoryServer after it went away)."""
+        return self.jobmanager_may_answer and self.deployment != "MISSING"
+
+    def job_details(self, resource: dict[str, Any], job_id: str, flink: dict[str, Any] | None) -> dict[str, Any]:
+        """The job's ``GET /jobs/<id>``: Flink's own answer (``flink``) unless the status already says the job
+        is over and Flink does not (yet); then one built from the status alone."""
+        if flink is not None and (is_terminal(str(flink["state"])) or not self.terminal):
+            return flink
+        job_name = (resource["metadata"].get("annotations") or {}).get(JOB_NAME_ANNOTATION, "")
+        return details_from_status(resource, job_id, job_name)
 
     @property
     def jobmanager_may_answer(self) -> bool:
@@ -68,25 +114,6 @@ def error_message(raw: Any) -> str | None:
     return "; caused by ".join([head, *causes]) if causes else head
 
 
-def observe(resource: dict[str, Any]) -> Observed:
-    """Apply the module's rules to one custom resource (as the API returns it)."""
-    status = resource.get("status") or {}
-    job_status = status.get("jobStatus") or {}
-    job_state = str(job_status.get("state") or "").upper() or None
-    lifecycle = status.get("lifecycleState")
-    deployment = status.get("jobManagerDeploymentStatus")
-    error = error_message(status.get("error"))
-    job_id = job_status.get("jobId") or None
-    if job_state and is_terminal(job_state):
-        return Observed(job_state, job_id, error, lifecycle, deployment)
-    if lifecycle == "SUSPENDED":
-        return Observed("CANCELED", job_id, error, lifecycle, deployment)
-    if deployment == "ERROR" or lifecycle == "FAILED":
-        reason = error or f"the operator reports lifecycleState={lifecycle}, jobManagerDeploymentStatus={deployment}"
-        return Observed("FAILED", job_id, reason, lifecycle, deployment, deployment_failed=True)
-    return Observed(job_state or "INITIALIZING", job_id, error, lifecycle, deployment)
-
-
 def _millis(value: Any) -> int | None:
     try:
         number = int(str(value))
@@ -97,7 +124,7 @@ def _millis(value: Any) -> int | None:
 
 def details_from_status(resource: dict[str, Any], job_id: str, job_name: str) -> dict[str, Any]:
     """A ``GET /jobs/<id>``-shaped dict from the status alone (no REST access to the JobManager)."""
-    observed = observe(resource)
+    observed = ResourceState.of(resource)
     job_status = (resource.get("status") or {}).get("jobStatus") or {}
     start = _millis(job_status.get("startTime"))
     end = _millis(job_status.get("updateTime")) if is_terminal(observed.state) else None

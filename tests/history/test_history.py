@@ -19,12 +19,12 @@ from conftest import make_request, slow_sql
 
 from airflow_provider_flinkbatch.cli import main
 from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose, diagnose_submission
+from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook, JobHistoryNotFound
 from airflow_provider_flinkbatch.history.sources import ArchiveError, ArchiveJobSource, JobSource
-from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-from airflow_provider_flinkbatch.hooks.history import FlinkHistoryServerHook, JobHistoryNotFound
 from airflow_provider_flinkbatch.local import LocalClusterInfo
+from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+from airflow_provider_flinkbatch.session.target import SessionTarget
 from airflow_provider_flinkbatch.targets.base import JobHandle, SubmissionRejected
-from airflow_provider_flinkbatch.targets.session import SessionTarget
 
 pytestmark = pytest.mark.integration
 

@@ -1,6 +1,6 @@
 """FlinkHistoryServerHook: job history from the HistoryServer REST API and the raw archive files.
 
-Uses the same ``flink_batch`` connection as :class:`~airflow_provider_flinkbatch.hooks.flink.FlinkRestHook`
+Uses the same ``flink_batch`` connection as :class:`~airflow_provider_flinkbatch.session.hook.FlinkRestHook`
 (its ``history_server_url``, ``archive_dir`` and ``archive_conn_id`` extras), so one connection describes
 a cluster and its history. :meth:`diagnose` asks the JobManager first, then the HistoryServer, then
 the archives, and says which sources it tried when none knows the job.
@@ -9,22 +9,19 @@ the archives, and says which sources it tried when none knows the job.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.sdk import BaseHook
 
-from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
-
-if TYPE_CHECKING:
-    from airflow_provider_flinkbatch.diagnosis import Diagnosis
-    from airflow_provider_flinkbatch.history.sources import JobSource
-    from airflow_provider_flinkbatch.rest.client import RetryPolicy
-    from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
+from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose
+from airflow_provider_flinkbatch.history.sources import ArchiveJobSource, JobLookup, JobSource, RestJobSource
+from airflow_provider_flinkbatch.rest.calls import check_job_id
+from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
+from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID, FlinkConnectionSettings
+from airflow_provider_flinkbatch.session.hook import FlinkRestHook
 
 
 def _diagnosis_retry() -> RetryPolicy:
-    from airflow_provider_flinkbatch.rest.client import RetryPolicy
-
     return RetryPolicy(budget=15.0)
 
 
@@ -50,29 +47,19 @@ class FlinkHistoryServerHook(BaseHook):
 
     @cached_property
     def settings(self) -> FlinkConnectionSettings:
-        from airflow_provider_flinkbatch.hooks.flink import FlinkRestHook
-
         return FlinkRestHook(self.flink_conn_id).settings
 
     @cached_property
     def jobmanager(self) -> JobSource:
-        from airflow_provider_flinkbatch.history.sources import RestJobSource
-        from airflow_provider_flinkbatch.rest.client import FlinkRestClient
-
         return RestJobSource("jobmanager", FlinkRestClient(self.settings, self.retry))
 
     @cached_property
     def history_server(self) -> JobSource | None:
-        from airflow_provider_flinkbatch.history.sources import RestJobSource
-        from airflow_provider_flinkbatch.rest.client import FlinkRestClient
-
         settings = self.settings.for_history_server()
         return RestJobSource("historyserver", FlinkRestClient(settings, self.retry)) if settings else None
 
     @cached_property
     def archive(self) -> JobSource | None:
-        from airflow_provider_flinkbatch.history.sources import ArchiveJobSource
-
         if not self.settings.archive_dir:
             return None
         return ArchiveJobSource(self.settings.archive_dir, self.settings.archive_conn_id)
@@ -97,30 +84,15 @@ class FlinkHistoryServerHook(BaseHook):
         self, job_id: str, *, include_jobmanager: bool = True, retry_on: dict[str, bool] | None = None
     ) -> Diagnosis:
         """Root cause, location and classification of a job, from the first source that knows it."""
-        from airflow_provider_flinkbatch.diagnosis import diagnose
-
         source, details, tried = self._first(job_id, include_jobmanager)
         exceptions = source.get(f"/jobs/{job_id}/exceptions")
         result = diagnose(job_id, details, exceptions, source=source.name, retry_on=retry_on)
         return result.model_copy(update={"sources_tried": tried})
 
     def _first(self, job_id: str, include_jobmanager: bool) -> tuple[JobSource, dict[str, Any], list[str]]:
-        from airflow_provider_flinkbatch.history.sources import ArchiveError
-        from airflow_provider_flinkbatch.rest.calls import check_job_id
-        from airflow_provider_flinkbatch.rest.errors import FlinkRestError
-
         check_job_id(job_id)
-        tried: list[str] = []
-        for source in self.sources(include_jobmanager=include_jobmanager):
-            try:
-                details = source.get(f"/jobs/{job_id}")
-            except (FlinkRestError, ArchiveError) as err:
-                tried.append(f"{source!r}: {err}")
-                continue
-            if details is None:
-                tried.append(f"{source!r}: not found")
-                continue
-            tried.append(f"{source!r}: found")
+        source, details, tried = JobLookup(self.sources(include_jobmanager=include_jobmanager)).first(f"/jobs/{job_id}")
+        if source is not None:
             return source, details, tried
         configured = (
             ""

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow.sdk import BaseHook
+from airflow.sdk.log import amask_secret, mask_secret
 
+from airflow_provider_flinkbatch.connections import ConnectionHook, connection_fields
+from airflow_provider_flinkbatch.rest import calls
+from airflow_provider_flinkbatch.rest.client import NO_RETRY, AsyncFlinkRestClient, FlinkRestClient, RetryPolicy
 from airflow_provider_flinkbatch.rest.settings import (
     CONN_TYPE,
     DEFAULT_CONN_ID,
@@ -16,52 +19,25 @@ from airflow_provider_flinkbatch.rest.settings import (
 #: A minimal connection, shown when the connection is missing.
 EXAMPLE = f'{{"conn_type": "{CONN_TYPE}", "host": "http://<jobmanager>:8081"}}'
 
-if TYPE_CHECKING:
-    from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, FlinkRestClient, RetryPolicy
-
 
 def settings_from_connection(conn: Any, *, mask: bool = True) -> FlinkConnectionSettings:
     """Parse an Airflow ``Connection`` and (unless ``mask=False``) register its secrets with the masker.
 
     Async callers pass ``mask=False`` and use :func:`amask_settings`, which does not block the loop.
     """
-    extra = conn.extra_dejson if hasattr(conn, "extra_dejson") else {}
-    settings = FlinkConnectionSettings.from_connection_fields(
-        conn_id=conn.conn_id,
-        conn_type=conn.conn_type,
-        host=conn.host,
-        port=conn.port,
-        schema=conn.schema,
-        login=conn.login,
-        password=conn.password,
-        extra=_strip_form_prefix(extra),
-    )
+    settings = FlinkConnectionSettings.from_connection_fields(**connection_fields(conn, CONN_TYPE))
     if mask:
-        _mask(settings.secrets())
+        for secret in settings.secrets():
+            mask_secret(secret)
     return settings
 
 
-def _strip_form_prefix(extra: dict[str, Any]) -> dict[str, Any]:
-    """Older UIs store form fields as ``extra__flink_batch__<name>``; accept both spellings."""
-    prefix = f"extra__{CONN_TYPE}__"
-    return {key.removeprefix(prefix): value for key, value in extra.items() if value not in (None, "")}
-
-
 async def amask_settings(settings: FlinkConnectionSettings) -> None:
-    from airflow.sdk.log import amask_secret
-
     for secret in settings.secrets():
         await amask_secret(secret)
 
 
-def _mask(secrets: list[str]) -> None:
-    from airflow.sdk.log import mask_secret
-
-    for secret in secrets:
-        mask_secret(secret)
-
-
-class FlinkRestHook(BaseHook):
+class FlinkRestHook(ConnectionHook[FlinkConnectionSettings]):
     """Talk to a Flink cluster's REST API (session cluster, JobManager, or a proxy in front of them).
 
     :param flink_conn_id: connection of type ``flink_batch``: host is the REST URL, login/password
@@ -69,50 +45,33 @@ class FlinkRestHook(BaseHook):
         ``web_ui_url`` and ``history_server_url``.
     """
 
-    conn_name_attr = "flink_conn_id"
     default_conn_name = DEFAULT_CONN_ID
     conn_type = CONN_TYPE
     hook_name = "Flink Batch"
+    example = EXAMPLE
 
     def __init__(self, flink_conn_id: str = DEFAULT_CONN_ID, retry: RetryPolicy | None = None) -> None:
-        super().__init__()
-        self.flink_conn_id = flink_conn_id
-        self.retry = retry
+        super().__init__(flink_conn_id, retry)
 
-    @cached_property
-    def settings(self) -> FlinkConnectionSettings:
-        from airflow_provider_flinkbatch.hooks.connections import get_connection
+    @classmethod
+    def parse(cls, conn: Any, *, mask: bool = True) -> FlinkConnectionSettings:
+        return settings_from_connection(conn, mask=mask)
 
-        return settings_from_connection(get_connection(self, self.flink_conn_id, CONN_TYPE, EXAMPLE))
+    @classmethod
+    async def amask(cls, settings: FlinkConnectionSettings) -> None:
+        await amask_settings(settings)
 
     @cached_property
     def client(self) -> FlinkRestClient:
-        from airflow_provider_flinkbatch.rest.client import FlinkRestClient
-
         return FlinkRestClient(self.settings, self.retry)
-
-    @classmethod
-    async def async_settings(cls, flink_conn_id: str) -> FlinkConnectionSettings:
-        """The connection's settings, read without blocking the triggerer's event loop (secrets masked)."""
-        from airflow_provider_flinkbatch.hooks.connections import aget_connection
-
-        conn = await aget_connection(flink_conn_id, CONN_TYPE, EXAMPLE)
-        settings = settings_from_connection(conn, mask=False)
-        await amask_settings(settings)
-        return settings
 
     @classmethod
     async def async_client(cls, flink_conn_id: str, retry: RetryPolicy | None = None) -> AsyncFlinkRestClient:
         """Client for triggers: reads the connection without blocking the triggerer's event loop."""
-        from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient
-
         return AsyncFlinkRestClient(await cls.async_settings(flink_conn_id), retry)
 
     def test_connection(self) -> tuple[bool, str]:
         """Used by the UI's Test button: one ``GET /overview``."""
-        from airflow_provider_flinkbatch.rest import calls
-        from airflow_provider_flinkbatch.rest.client import NO_RETRY, FlinkRestClient
-
         try:
             overview = FlinkRestClient(self.settings, NO_RETRY).call(calls.cluster_overview())
         except Exception as err:  # the UI shows the message

@@ -1,0 +1,95 @@
+"""Looking up an Airflow connection, sync (workers) or async (triggerer), with an error that says how to fix it.
+
+Shared by the provider's hooks (:class:`ConnectionHook`): a missing connection is the most common
+first-run mistake, so the message names the connection type and gives an ``AIRFLOW_CONN_...`` example.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, ClassVar, Generic, TypeVar
+
+from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
+
+from airflow_provider_flinkbatch.rest.client import RetryPolicy
+from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
+
+
+def missing_connection(conn_id: str, conn_type: str, example: str) -> str:
+    """``example``: the JSON body of a minimal connection of this type (host and the extras that matter)."""
+    return (
+        f"connection {conn_id!r} is not defined: create a '{conn_type}' connection in the Airflow UI or set "
+        f"AIRFLOW_CONN_{conn_id.upper()}='{example}'"
+    )
+
+
+def get_connection(hook: Any, conn_id: str, conn_type: str, example: str) -> Any:
+    try:
+        return hook.get_connection(conn_id)
+    except AirflowNotFoundException as err:
+        raise FlinkConnectionError(missing_connection(conn_id, conn_type, example)) from err
+
+
+async def aget_connection(conn_id: str, conn_type: str, example: str) -> Any:
+    """Without blocking the triggerer's event loop."""
+    from airflow.providers.common.compat.connection import get_async_connection
+
+    try:
+        return await get_async_connection(conn_id)
+    except AirflowNotFoundException as err:
+        raise FlinkConnectionError(missing_connection(conn_id, conn_type, example)) from err
+
+
+def connection_fields(conn: Any, conn_type: str) -> dict[str, Any]:
+    """The fields settings are built from; older UIs store form fields as ``extra__<type>__<name>``."""
+    prefix = f"extra__{conn_type}__"
+    extra = conn.extra_dejson if hasattr(conn, "extra_dejson") else {}
+    return {
+        "conn_id": conn.conn_id,
+        "conn_type": conn.conn_type,
+        "host": conn.host,
+        "port": conn.port,
+        "schema": conn.schema,
+        "login": conn.login,
+        "password": conn.password,
+        "extra": {key.removeprefix(prefix): value for key, value in extra.items() if value not in (None, "")},
+    }
+
+
+S = TypeVar("S")
+
+
+class ConnectionHook(BaseHook, Generic[S]):
+    """A provider hook: one connection type turned into validated settings ``S``, sync or async.
+
+    Subclasses set ``conn_type``, ``example`` and :meth:`parse`, and build their clients from ``settings``.
+    """
+
+    conn_name_attr = "flink_conn_id"
+    conn_type: ClassVar[str]
+    example: ClassVar[str]
+
+    def __init__(self, flink_conn_id: str, retry: RetryPolicy | None = None) -> None:
+        super().__init__()
+        self.flink_conn_id = flink_conn_id
+        self.retry = retry
+
+    @classmethod
+    def parse(cls, conn: Any, *, mask: bool = True) -> S:
+        raise NotImplementedError
+
+    @classmethod
+    async def amask(cls, settings: S) -> None:
+        """Register the settings' secrets with the masker without blocking the loop (none by default)."""
+
+    @cached_property
+    def settings(self) -> S:
+        return self.parse(get_connection(self, self.flink_conn_id, self.conn_type, self.example))
+
+    @classmethod
+    async def async_settings(cls, flink_conn_id: str) -> S:
+        """The connection's settings, read without blocking the triggerer's event loop (secrets masked)."""
+        settings = cls.parse(await aget_connection(flink_conn_id, cls.conn_type, cls.example), mask=False)
+        await cls.amask(settings)
+        return settings

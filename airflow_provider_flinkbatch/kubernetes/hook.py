@@ -1,0 +1,159 @@
+"""FlinkResources: all Kubernetes API I/O of the Kubernetes backend, sync (target) and async (trigger).
+
+Access goes through the Airflow Kubernetes connection (``KubernetesHook`` / ``AsyncKubernetesHook``:
+in-cluster, kubeconfig, context). The Kubernetes clients are optional heavy dependencies: they are
+imported only when a task or the triggerer talks to the API server. API errors leave this module as
+the provider's own (:class:`ResourceExists`, :class:`ResourceRefused`) or as "not there" (``None``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from airflow_provider_flinkbatch.kubernetes.manifests import GROUP, VERSION
+
+#: Where cancelling puts a resource: the operator then cancels the Flink job and keeps the resource.
+SUSPEND = {"spec": {"job": {"state": "suspended"}}}
+
+
+class ResourceExists(Exception):
+    """A resource of this name exists already (another worker created it)."""
+
+
+class ResourceRefused(Exception):
+    """The API server refused the resource; the message is its ``Status.message``."""
+
+
+def _api_message(err: Exception) -> str:
+    """The API server's ``Status.message`` (why a resource was refused), else the exception text."""
+    body = getattr(err, "body", None)
+    if body:
+        try:
+            return str(json.loads(body).get("message") or body)
+        except (ValueError, AttributeError):
+            return str(body)
+    return str(err)
+
+
+class FlinkResources:
+    """This provider's custom resources of one kind (``plural``) in one namespace, and their SQL ConfigMaps."""
+
+    def __init__(self, custom_objects: Any, core: Any, namespace: str, plural: str) -> None:
+        self.custom_objects = custom_objects
+        self.core = core
+        self.namespace = namespace
+        self.plural = plural
+
+    @classmethod
+    def from_connection(cls, kubernetes_conn_id: str, namespace: str, plural: str) -> FlinkResources:
+        from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
+
+        hook = KubernetesHook(conn_id=kubernetes_conn_id)
+        return cls(hook.custom_object_client, hook.core_v1_client, namespace, plural)
+
+    def list(self, label_selector: str) -> list[dict[str, Any]]:
+        answer = self.custom_objects.list_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, self.plural, label_selector=label_selector
+        )
+        return list(answer.get("items") or [])
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        """The resource, or ``None`` when it does not exist."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            return dict(
+                self.custom_objects.get_namespaced_custom_object(GROUP, VERSION, self.namespace, self.plural, name)
+            )
+        except ApiException as err:
+            if err.status == 404:
+                return None
+            raise
+
+    def create(self, body: dict[str, Any], config_map: Any) -> None:
+        """Create the resource, then its SQL ConfigMap (``config_map(uid)``: owned by it, or ``None``)."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            created = self.custom_objects.create_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, self.plural, body
+            )
+        except ApiException as err:
+            if err.status == 409:
+                raise ResourceExists(_api_message(err)) from err
+            raise ResourceRefused(_api_message(err)) from err
+        owned = config_map(created["metadata"]["uid"])
+        if owned is not None:
+            try:
+                self.core.create_namespaced_config_map(self.namespace, owned)
+            except ApiException as err:
+                if err.status != 409:
+                    raise
+
+    def patch(self, name: str, body: dict[str, Any]) -> None:
+        """Merge-patch the resource; a resource that is gone is left gone."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self.custom_objects.patch_namespaced_custom_object(GROUP, VERSION, self.namespace, self.plural, name, body)
+        except ApiException as err:
+            if err.status != 404:
+                raise
+
+    def delete(self, name: str) -> None:
+        """Delete the resource and its SQL ConfigMap (either may be gone already)."""
+        from kubernetes.client.exceptions import ApiException
+
+        for delete in (
+            lambda: self.custom_objects.delete_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, self.plural, name
+            ),
+            # Kubernetes' garbage collector would follow the ownerReference; deleting it now frees it at once.
+            lambda: self.core.delete_namespaced_config_map(f"{name}-sql", self.namespace),
+        ):
+            try:
+                delete()
+            except ApiException as err:
+                if err.status != 404:
+                    raise
+
+
+class AsyncFlinkResource:
+    """One custom resource, for the triggerer (``kubernetes_asyncio``)."""
+
+    def __init__(self, objects: Any, namespace: str, plural: str, name: str) -> None:
+        self.objects = objects
+        self.namespace = namespace
+        self.plural = plural
+        self.name = name
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(
+        cls, kubernetes_conn_id: str, namespace: str, plural: str, name: str
+    ) -> AsyncIterator[AsyncFlinkResource]:
+        from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
+        from kubernetes_asyncio.client import CustomObjectsApi
+
+        async with AsyncKubernetesHook(conn_id=kubernetes_conn_id).get_conn() as api_client:
+            yield cls(CustomObjectsApi(api_client), namespace, plural, name)
+
+    async def get(self) -> dict[str, Any]:
+        resource: dict[str, Any] = await self.objects.get_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, self.plural, self.name
+        )
+        return resource
+
+    async def suspend(self) -> None:
+        await self.objects.patch_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            self.namespace,
+            self.plural,
+            self.name,
+            SUSPEND,
+            _content_type="application/merge-patch+json",  # real apiservers refuse json-patch here
+        )
