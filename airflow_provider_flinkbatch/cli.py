@@ -10,13 +10,17 @@ from pathlib import Path
 
 def _local_cluster(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from airflow_provider_flinkbatch.local import LocalCluster
+    from airflow_provider_flinkbatch.local.jars import connector_jars
     from airflow_provider_flinkbatch.presets import apply_presets
+    from airflow_provider_flinkbatch.sql.factories import parse_with
 
     extra = apply_presets(getattr(args, "preset", []), _config_pairs(getattr(args, "config", [])))
+    with_jars = parse_with(getattr(args, "with_jars", []))
     return LocalCluster(
         Path(args.state_dir) if args.state_dir else None,
         extra_config={key: str(value) for key, value in extra.items()} or None,
         tls=getattr(args, "tls", False),
+        jars=[*(connector_jars(with_jars) if with_jars else []), *(Path(jar) for jar in getattr(args, "jar", []))],
     )
 
 
@@ -46,6 +50,8 @@ def _cmd_local_up(args: argparse.Namespace) -> int:
     print(f"Logs                : {info.log_dir}")
     print(f"Job archives        : {info.archive_dir}")
     print(f"SQL runner jar      : {jar.path}")
+    if info.jars:
+        print(f"Connector jars      : {', '.join(Path(path).name for path in info.jars)}")
     print("Airflow connection  : export AIRFLOW_CONN_FLINK_BATCH_DEFAULT='" + info.connection_uri_json() + "'")
     return 0
 
@@ -234,6 +240,15 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--tls", action="store_true", help="REST over mutual TLS with generated certificates")
     up.add_argument("--preset", action="append", default=[], help="start the cluster with a preset's config")
     up.add_argument("--config", "-c", action="append", default=[], metavar="KEY=VALUE", help="extra Flink option")
+    up.add_argument(
+        "--with",
+        dest="with_jars",
+        action="append",
+        default=[],
+        metavar="parquet,avro,kafka",
+        help="load these connector/format jars (resolved once from Maven Central into the jar cache)",
+    )
+    up.add_argument("--jar", action="append", default=[], help="another jar for the cluster's classpath")
     up.set_defaults(func=_cmd_local_up)
     local_commands.add_parser("down", help="stop the processes 'up' started").set_defaults(func=_cmd_local_down)
     status = local_commands.add_parser("status", help="show the processes' pids and the URLs (exit 3 if not running)")
@@ -306,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         from airflow_provider_flinkbatch.distribution import FlinkDistributionNotFound
         from airflow_provider_flinkbatch.history.sources import ArchiveError
         from airflow_provider_flinkbatch.local import LocalClusterError
+        from airflow_provider_flinkbatch.local.jars import JarResolutionError
         from airflow_provider_flinkbatch.local.yarn_jars import HadoopJarsError
         from airflow_provider_flinkbatch.plan.explain import ExplainError
         from airflow_provider_flinkbatch.rest.errors import FlinkRestError
@@ -314,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
 
         known = (
             LocalClusterError,
+            JarResolutionError,
             FlinkDistributionNotFound,
             RunnerBuildError,
             HadoopJarsError,

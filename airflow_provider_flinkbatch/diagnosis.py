@@ -18,11 +18,13 @@ from airflow_provider_flinkbatch.jobs import root_cause_from_exceptions
 
 Category = Literal[
     "sql_error",
+    "missing_source",
     "schema_mismatch",
     "user_data_error",
     "input_missing",
     "permission_denied",
     "out_of_memory",
+    "shuffle_service_unavailable",
     "resource_lost",
     "io_error",
     "cancelled",
@@ -39,9 +41,19 @@ class Rule:
     retryable: bool
     advice: str
     patterns: tuple[str, ...]
+    #: ``(pattern, advice template)``: when the pattern finds the thing in the exception chain, the
+    #: advice names it (``{group}`` fields are filled from the match)
+    detail: tuple[str, str] | None = None
 
     def matches(self, text: str) -> bool:
         return any(re.search(pattern, text) for pattern in self.patterns)
+
+    def advice_for(self, text: str) -> str:
+        if self.detail is not None:
+            match = re.search(self.detail[0], text)
+            if match:
+                return self.detail[1].format(**match.groupdict())
+        return self.advice
 
 
 #: First match wins, tried against the root cause (class + message) first, then the whole exception chain.
@@ -60,6 +72,17 @@ RULES: tuple[Rule, ...] = (
             r"no INSERT statement",
             r"FlinkBatchSqlRunner: ",  # the SQL runner's own checks (no statements, unreadable script)
             r"\bStatement \d+ of \d+ \(",  # the runner names the statement the planner refused
+        ),
+    ),
+    Rule(
+        "missing_source",
+        False,
+        "a table's connector options point at something that does not exist: create it or fix the options",
+        (r"UnknownTopicOrPartitionException", r"Failed to get metadata for topics"),
+        detail=(
+            r"Failed to get metadata for topics \[(?P<topics>[^\]]*)\]",
+            "Kafka topic '{topics}' does not exist on the brokers of 'properties.bootstrap.servers': create the "
+            "topic or fix the table's 'topic' option (retrying cannot help)",
         ),
     ),
     Rule(
@@ -105,6 +128,19 @@ RULES: tuple[Rule, ...] = (
             r"MismatchedInputException",
             r"CsvReadException",
             r"Column '.*' is NOT NULL",
+        ),
+    ),
+    Rule(
+        "shuffle_service_unavailable",
+        False,
+        "the remote shuffle service (Celeborn, preset 'celeborn') cannot be used: check celeborn.master.endpoints, "
+        "that the master and workers run, and that the client jar is in Flink's lib/; "
+        "set retry_on={'shuffle_service_unavailable': True} to retry",
+        (
+            # Celeborn's MasterClient once its RPC retries to every master failed
+            r"After trying all the available Master Addresses",
+            r"ClassNotFoundException: org\.apache\.celeborn",
+            r"org\.apache\.celeborn\.\S*(Exception|Error)",
         ),
     ),
     Rule(
@@ -317,7 +353,7 @@ def diagnose(
         attempts=len(entries),
         category=rule.category,
         retryable=retryable(rule, retry_on),
-        advice=rule.advice,
+        advice=rule.advice_for(chain),
     )
 
 

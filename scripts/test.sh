@@ -9,6 +9,18 @@ ruff check .
 ruff format --check .
 log "mypy"
 mypy
+log "Connector/format jars and a Kafka broker from Maven Central (once, into ${FLINKBATCH_JAR_CACHE:-~/.cache/flinkbatch-maven})"
+if ! command -v mvn >/dev/null 2>&1; then
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq maven; } \
+    >"$VENV/maven-install.log" 2>&1 || log "maven install failed (log: $VENV/maven-install.log)"
+fi
+if ! python -m airflow_provider_flinkbatch.local.jars; then
+  # Under CI a real component that cannot be had fails the run; elsewhere the tests that need it skip and say why.
+  if [ "${CI:-}" = true ]; then exit 1; fi
+  log "jar resolution failed: the Kafka/Parquet/Avro tests will skip and say why"
+fi
 log "kube-apiserver + etcd for tests/k8s (built once from Debian packages, cached in ~/.cache/kube-apiserver-debian)"
 if ! bash scripts/build-kube-apiserver.sh >"$VENV/kube-apiserver-build.log" 2>&1; then
   if [ "${CI:-}" = true ]; then

@@ -49,6 +49,8 @@ import pytest  # noqa: E402
 from airflow_provider_flinkbatch.local import LocalCluster, LocalClusterError, LocalClusterInfo  # noqa: E402
 from airflow_provider_flinkbatch.runner import RunnerJar, ensure_runner_jar  # noqa: E402
 
+pytest_plugins = ["real_components"]  # connector jars and a Kafka broker from Maven Central
+
 CONN_ID = "flink_batch_default"
 # run_dag(dag_id, folder=None) -> (DagRun, {task_id: TaskInstance})
 RunDag = Callable[..., tuple[Any, dict[str, Any]]]
@@ -73,8 +75,11 @@ def runner_jar() -> RunnerJar:
 
 @pytest.fixture(scope="session")
 def flink_cluster(tmp_path_factory: pytest.TempPathFactory, runner_jar: RunnerJar) -> Iterator[LocalClusterInfo]:
-    """A real Flink 2.3 session cluster (JobManager, TaskManager, HistoryServer) on free ports."""
-    cluster = LocalCluster(tmp_path_factory.mktemp("flink-cluster"))
+    """A real Flink 2.3 session cluster (JobManager, TaskManager, HistoryServer) on free ports, with the
+    Parquet, Avro and Kafka jars loaded (``flinkbatch local up --with parquet,avro,kafka``)."""
+    from real_components import cluster_jars
+
+    cluster = LocalCluster(tmp_path_factory.mktemp("flink-cluster"), jars=cluster_jars()[0])
     info = cluster.up(timeout=180)
     try:
         yield info

@@ -74,6 +74,17 @@ CHAIN = "org.apache.flink.runtime.JobException: Recovery is suppressed by NoRest
         ),
         ("java.lang.ArithmeticException: / by zero", "user_data_error", False),
         ("java.lang.IllegalStateException: something new", "unknown", True),
+        (  # Celeborn's MasterClient (common/client/MasterClient.java) once no master answered
+            "java.lang.IllegalStateException: After trying all the available Master Addresses(127.0.0.1:9097), an "
+            "usable link still couldn't be created.",
+            "shuffle_service_unavailable",
+            False,
+        ),
+        (
+            "java.lang.ClassNotFoundException: org.apache.celeborn.plugin.flink.RemoteShuffleServiceFactory",
+            "shuffle_service_unavailable",
+            False,
+        ),
     ],
 )
 def test_categories(root: str, category: str, retryable: bool) -> None:

@@ -18,10 +18,12 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from airflow_provider_flinkbatch.distribution import FlinkDistribution, find_flink_distribution
+from airflow_provider_flinkbatch.local.celeborn import CelebornUnavailable, check_celeborn
 from airflow_provider_flinkbatch.local.config import (
     JAVA_17_OPTS,
     LOG4J_PROPERTIES,
@@ -52,6 +54,8 @@ class LocalClusterInfo:
     archive_dir: str
     pids: dict[str, int]
     tls_dir: str | None = None
+    #: Connector/format jars on the JobManager's and TaskManager's classpath (``--with``, local/jars.py).
+    jars: list[str] = field(default_factory=list)
 
     def tls(self) -> LocalTls:
         assert self.tls_dir, "cluster was started without TLS"
@@ -122,6 +126,8 @@ class LocalCluster:
         project's ``.flinkbatch/``, as ``scripts/demo.sh`` uses). Tests pass their own temporary directory.
     :param extra_config: Flink options added to (or overriding) the local defaults.
     :param tls: serve the REST API over mutual TLS with generated certificates (``<state>/tls``).
+    :param jars: extra jars (connectors, formats) put on the JobManager's and TaskManager's classpath, as
+        if they were in Flink's ``lib/``: the JobManager plans the SQL, the TaskManager runs it.
     """
 
     def __init__(
@@ -130,11 +136,13 @@ class LocalCluster:
         distribution: FlinkDistribution | None = None,
         extra_config: dict[str, str] | None = None,
         tls: bool = False,
+        jars: Sequence[Path] = (),
     ) -> None:
         self.state_dir = Path(state_dir) if state_dir else cache_dir() / "local-cluster"
         self._distribution = distribution
         self.extra_config = dict(extra_config or {})
         self.use_tls = tls
+        self.jars = [str(Path(jar).resolve()) for jar in jars]
 
     @property
     def distribution(self) -> FlinkDistribution:
@@ -184,6 +192,7 @@ class LocalCluster:
             "taskmanagers": (overview or {}).get("taskmanagers"),
             "slots_available": (overview or {}).get("slots-available"),
             "log_dir": info.log_dir,
+            "jars": [Path(jar).name for jar in info.jars],
         }
 
     # ----------------------------------------------------------------- up/down
@@ -191,7 +200,17 @@ class LocalCluster:
         """Start the cluster, or return the running one (idempotent)."""
         current = self.info()
         if current is not None and self.status()["running"]:
+            lacking = [Path(jar).name for jar in self.jars if jar not in current.jars]
+            if lacking:
+                raise LocalClusterError(
+                    f"the local cluster at {current.rest_url} runs without {', '.join(lacking)}: stop it "
+                    "(`flinkbatch local down`) and start it again with the jars it should load"
+                )
             return current
+        try:  # before any JVM starts: a TaskManager that cannot load the shuffle service never registers
+            check_celeborn(self.extra_config, [Path(jar) for jar in self.jars])
+        except CelebornUnavailable as err:
+            raise LocalClusterError(f"Local Flink cluster not started: {err}") from err
         self.down()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -217,6 +236,7 @@ class LocalCluster:
             archive_dir=str(self.state_dir / "archive"),
             pids={},
             tls_dir=str(tls.folder) if tls else None,
+            jars=list(self.jars),
         )
         deadline = time.monotonic() + timeout
         pids: dict[str, int] = {}
@@ -323,7 +343,7 @@ class LocalCluster:
             f"-Dlog.file={log_file}",
             f"-Dlog4j.configurationFile=file:{self.conf_dir / 'log4j.properties'}",
             "-cp",
-            self.distribution.classpath(),
+            os.pathsep.join([self.distribution.classpath(), *(self.jars if name != "historyserver" else [])]),
             main_class,
             "--configDir",
             str(self.conf_dir),

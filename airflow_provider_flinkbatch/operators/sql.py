@@ -77,7 +77,7 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
     :param rerun_finished: when a retry or re-run finds that this task instance's job already FINISHED
         with the same SQL and config, run it again instead of reporting that result (default False).
     :param retry_on: override whether a failure category is retried, e.g. ``{"out_of_memory": True}``
-        (categories: sql_error, user_data_error, out_of_memory, resource_lost, io_error, cancelled, unknown).
+        (categories: see docs/diagnosis.md, e.g. user_data_error, out_of_memory, resource_lost, io_error).
         By default SQL, data, memory and cancellation failures fail without retries; lost resources, I/O
         errors and unknown failures use the task's ``retries``.
     :param durable: keep the job id in the task state store across tries (``ResumableJobMixin``).

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_flinkbatch.distribution import find_flink_distribution
+from airflow_provider_flinkbatch.local.jars import JarResolutionError, connector_jars
 from airflow_provider_flinkbatch.plan.insight import WIDE_TABLE_COLUMNS, PlanInsight, optimized_plan, scan_insights
 from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, ensure_runner_jar, runner_program_args
+from airflow_provider_flinkbatch.sql.factories import needed_jars
 
 _BEGIN, _END, _TABLES = "=== FLINKBATCH PLAN BEGIN ===", "=== FLINKBATCH PLAN END ===", "FLINKBATCH-TABLES "
 
@@ -56,7 +58,7 @@ def run_explain(
         raise ExplainError("java not found: plan insight runs the planner in a local JVM; install a Java 17 runtime")
     distribution = find_flink_distribution()
     jar = ensure_runner_jar(distribution)
-    classpath = os.pathsep.join([distribution.classpath(), *extra_jars, str(jar.path)])
+    classpath = os.pathsep.join([distribution.classpath(), *extra_jars, *_needed_jars(statements), str(jar.path)])
     sets = _set_statements(flink_config or {})
     script = [*sets, *statements]
     try:
@@ -76,6 +78,17 @@ def run_explain(
     plan = out[out.index(_BEGIN) + len(_BEGIN) : out.index(_END)].strip("\n")
     tables_line = next((line for line in out.splitlines() if line.startswith(_TABLES)), _TABLES + "{}")
     return plan, json.loads(tables_line[len(_TABLES) :])
+
+
+def _needed_jars(statements: Sequence[str]) -> list[str]:
+    """The connector/format jars the script's tables ask for, from the jar cache (resolved on first use)."""
+    names = needed_jars(statements)
+    if not names:
+        return []
+    try:
+        return [str(path) for path in connector_jars(names)]
+    except JarResolutionError as err:
+        raise ExplainError(f"the script needs the {', '.join(names)} jar(s), which were not resolved: {err}") from err
 
 
 def _java_error(stderr: str) -> str:

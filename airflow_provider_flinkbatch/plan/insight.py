@@ -25,6 +25,8 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)*")
 
 #: A table with at least this many columns is "wide": reading all of it for a few columns is flagged.
 WIDE_TABLE_COLUMNS = 10
+#: A ROW column with at least this many fields is a "wide struct": reading it whole for a few is flagged.
+WIDE_STRUCT_FIELDS = 4
 
 
 class PlanNode(BaseModel):
@@ -43,6 +45,11 @@ class ScanInsight(BaseModel):
     projection_pushed: bool
     columns_used: list[str]
     nested_fields_used: list[str] = []
+    #: ``row.field`` paths the scan itself narrowed to (sources with nested projection pushdown)
+    nested_fields_pushed: list[str] = []
+    #: ROW columns the scan reads whole although the query uses only some of their fields: ``{column: [used]}``
+    structs_read_in_full: dict[str, list[str]] = {}
+    struct_widths: dict[str, int] = {}
     pushed_filters: list[str] = []
     remaining_filter: str | None = None
     partition_keys: list[str] = []
@@ -67,6 +74,8 @@ class PlanInsight(BaseModel):
             lines.append(f"scan {scan.table}: reads {total} columns ({how}): {', '.join(scan.columns_read)}")
             if scan.nested_fields_used:
                 lines.append(f"  nested fields used: {', '.join(scan.nested_fields_used)}")
+                pushed = ", ".join(scan.nested_fields_pushed) or "none (whole ROW columns are read)"
+                lines.append(f"  nested fields pushed into the scan: {pushed}")
             lines.append(f"  filters pushed into the scan: {'; '.join(scan.pushed_filters) or 'none'}")
             if scan.remaining_filter:
                 lines.append(f"  filter evaluated after the scan: {scan.remaining_filter}")
@@ -140,17 +149,29 @@ def _split_top(text: str) -> list[str]:
     return parts
 
 
-def _references(expression: str, fields: list[str]) -> tuple[set[str], set[str]]:
-    """Columns (and ``row.field`` paths) of ``fields`` an expression mentions (string literals ignored)."""
+def _references(expression: str, fields: list[str]) -> tuple[set[str], set[str], set[str]]:
+    """Columns, ``row.field`` paths, and columns used whole, of ``fields`` an expression mentions (string
+    literals ignored)."""
     text = re.sub(r"'(?:[^']|'')*'", "", expression)
-    columns, nested = set(), set()
+    columns, nested, whole = set(), set(), set()
     for ident in _IDENT.findall(text):
         head = ident.split(".", 1)[0]
         if head in fields:
             columns.add(head)
             if "." in ident:
                 nested.add(ident)
-    return columns, nested
+            else:
+                whole.add(head)
+    return columns, nested, whole
+
+
+def _row_width(kind: str) -> int:
+    """Number of top-level fields of a ``ROW<...>`` type (0 for other types)."""
+    text = kind.strip()
+    if not text.upper().startswith("ROW<") or ">" not in text:
+        return 0
+    inner = text[4 : text.rindex(">")]
+    return len(_split_top(inner.replace("<", "(").replace(">", ")")))
 
 
 def scan_insights(plan: str, tables: dict[str, Any], wide_table_columns: int = WIDE_TABLE_COLUMNS) -> list[ScanInsight]:
@@ -171,11 +192,17 @@ def scan_insights(plan: str, tables: dict[str, Any], wide_table_columns: int = W
         all_columns = [column[0] for column in meta.get("columns", [])]
         partition_keys = list(meta.get("partition_keys", []))
         parent = nodes[node.parent] if node.parent is not None else None
-        used, nested, remaining = set(fields), set[str](), None
+        used, nested, whole, remaining = set(fields), set[str](), set(fields), None
         if parent is not None and parent.operator == "Calc":
             select = _bracketed(parent.args, "select") or ""
             remaining = _bracketed(parent.args, "where")
-            used, nested = _references(select + " " + (remaining or ""), fields)
+            used, nested, whole = _references(select + " " + (remaining or ""), fields)
+        widths = {str(column[0]): _row_width(str(column[1])) for column in meta.get("columns", [])}
+        in_full = {
+            column: sorted(path for path in nested if path.split(".", 1)[0] == column)
+            for column in fields
+            if widths.get(column) and column not in whole and any(p.split(".", 1)[0] == column for p in nested)
+        }
         insight = ScanInsight(
             table=table,
             columns_total=len(all_columns) or None,
@@ -183,6 +210,13 @@ def scan_insights(plan: str, tables: dict[str, Any], wide_table_columns: int = W
             projection_pushed=project is not None,
             columns_used=[field for field in fields if field in used],
             nested_fields_used=sorted(nested),
+            nested_fields_pushed=[part for part in _split_top(project or "") if "." in part],
+            structs_read_in_full={
+                column: paths
+                for column, paths in in_full.items()
+                if len({p.split(".")[1] for p in paths}) < widths[column]
+            },
+            struct_widths={column: width for column, width in widths.items() if width},
             pushed_filters=_split_top(pushed) if pushed else [],
             remaining_filter=remaining,
             partition_keys=partition_keys,
@@ -202,6 +236,15 @@ def _warnings(scan: ScanInsight, wide_table_columns: int) -> list[str]:
             f"({', '.join(scan.columns_used) or 'none'}): the source did not take the projection; select fewer "
             "columns in a view or use a format/connector with projection pushdown"
         )
+    for column, paths in scan.structs_read_in_full.items():
+        width = scan.struct_widths.get(column, 0)
+        if width >= WIDE_STRUCT_FIELDS:
+            warnings.append(
+                f"{scan.table}: the scan reads the whole struct {column} ({width} fields) but the query uses "
+                f"{len(paths)} ({', '.join(paths)}): the source did not push the nested projection (Flink 2.3's "
+                "filesystem source reads ROW columns whole, Parquet included); keep hot fields as top-level columns "
+                "when writing the data, or accept the read with plan_check='warn'"
+            )
     if scan.partition_keys and scan.partitions_read is None:
         keys_filtered = [key for key in scan.partition_keys if scan.remaining_filter and key in scan.remaining_filter]
         if keys_filtered:

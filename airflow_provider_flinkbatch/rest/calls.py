@@ -83,6 +83,11 @@ def cancel_job(job_id: str) -> ApiCall[Any]:
     return ApiCall("PATCH", f"/jobs/{check_job_id(job_id)}", _identity, params={"mode": "cancel"}, expect_json=False)
 
 
+def jobmanager_environment() -> ApiCall[dict[str, Any]]:
+    """The JobManager's JVM and classpath: which connector/format jars a session cluster has."""
+    return ApiCall("GET", "/jobmanager/environment", _require("classpath"))
+
+
 def list_jars() -> ApiCall[dict[str, Any]]:
     return ApiCall("GET", "/jars", _require("files"))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from airflow_provider_flinkbatch import jobs
 from airflow_provider_flinkbatch.diagnosis import Diagnosis, is_sql_error
@@ -18,6 +19,8 @@ from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError, FlinkServerError
 from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, RunnerJar, ensure_runner_jar, runner_program_args
+from airflow_provider_flinkbatch.sql.factories import jars_on_classpath, missing_jar_message, needed_jars
+from airflow_provider_flinkbatch.sql.inputs import empty_inputs
 from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected, WaitOptions
 from airflow_provider_flinkbatch.targets.job_config import effective_flink_config
 
@@ -115,7 +118,23 @@ class SessionTarget:
             "flinkConfiguration": config,
         }
 
+    def preflight(self, statements: list[str]) -> None:
+        """Fail before upload and submission when a table needs a connector/format jar the JobManager lacks,
+        or (cluster on this machine) a Parquet/Avro/ORC source folder holds no files."""
+        if urlsplit(self.client.settings.rest_url).hostname in ("127.0.0.1", "localhost", "::1"):
+            problems = empty_inputs(statements)
+            if problems:
+                raise SubmissionRejected("; ".join(problems), sql_error=True)
+        if not needed_jars(statements):
+            return
+        classpath = self.client.call(calls.jobmanager_environment()).get("classpath") or []
+        where = f"the session cluster at {self.client.settings.rest_url}"
+        message = missing_jar_message(statements, jars_on_classpath(classpath), where)
+        if message:
+            raise SubmissionRejected(message, sql_error=True)
+
     def submit(self, request: JobRequest) -> JobHandle:
+        self.preflight(request.statements)
         body = self.run_body(request)
         try:
             try:

@@ -30,6 +30,13 @@ types match or are promotable (int -> long -> float -> double, string <-> bytes)
 branch by branch, enum symbols written are known to the reader (or the reader has a default), and named
 types keep their name (or the reader lists the old name in ``aliases``). ``backward`` = the new schema
 reads old data, ``forward`` = the old schema reads new data, ``full`` = both.
+
+What Flink does differs (measured on Flink 2.3 reading Avro files written with an older schema, see
+docs/specs.md): its ``avro`` format does not read with the ``.avsc`` but with a schema it derives from
+the table's columns (:func:`flink_reader_schema`), so the reader's defaults and aliases are gone (only a
+nullable column reads a missing field as NULL), record names are not compared, and enums become strings
+(an enum *written* is then unreadable: ``AvroTypeException: Found <Enum>, expecting string``). The check
+models that reader by default (``reader="flink"``); ``reader="avro"`` applies the plain specification.
 """
 
 from __future__ import annotations
@@ -85,7 +92,9 @@ def load_schema(path: Path) -> Any:
     except OSError as err:
         raise AvroSchemaError(f"{path}: cannot read the schema ({err.strerror})") from err
     except json.JSONDecodeError as err:
-        raise AvroSchemaError(f"{path}: not JSON (line {err.lineno}: {err.msg})") from err
+        raise AvroSchemaError(
+            f"{path}: not JSON (line {err.lineno}: {err.msg}); fix the file or point the spec at the right one"
+        ) from err
     try:
         return fastavro.parse_schema(raw, expand=True, _write_hint=False)
     except Exception as err:  # fastavro raises SchemaParseException, UnknownType, ValueError...
@@ -195,6 +204,8 @@ def sql_column_problems(columns: list[tuple[str, str]], schema: Any) -> list[str
         return [str(err)]
     problems = []
     for name, kind in columns:
+        if re.search(r"\bMETADATA\b", kind, re.IGNORECASE):  # Kafka key/timestamp/headers: not in the value
+            continue
         if name not in avro:
             problems.append(f"column {name!r} of the SQL is not a field of the Avro schema ({', '.join(avro)})")
         elif _base(kind) != _base(avro[name]):
@@ -244,7 +255,12 @@ def _describe(schema: Any) -> str:
     return kind
 
 
+_ANY_NAME = "*"  # a reader record that takes any writer record name (Flink names its records itself)
+
+
 def _names_match(reader: Any, writer: Any) -> bool:
+    if reader.get("name") == _ANY_NAME:
+        return True
     writer_name = _short(writer.get("name", ""))
     return writer_name == _short(reader.get("name", "")) or writer_name in {
         _short(alias) for alias in reader.get("aliases", [])
@@ -274,6 +290,11 @@ def reading_problems(reader: Any, writer: Any, path: str = "", warnings: list[st
     if reader_kind != writer_kind:
         if reader_kind in _PROMOTIONS.get(writer_kind, set()):
             return []
+        if writer_kind == "enum" and reader_kind == "string" and isinstance(reader, dict) and reader.get(_FLINK):
+            return [
+                f"{where}: written as {_describe(writer)}; Flink's avro format reads enums as STRING, which Avro "
+                "cannot resolve (AvroTypeException: Found an enum, expecting string): producers must write a string"
+            ]
         return [f"{where}: type changed from {_describe(writer)} to {_describe(reader)} (not a promotion Avro allows)"]
     if isinstance(reader, dict) and isinstance(writer, dict):
         reader_logical, writer_logical = reader.get("logicalType"), writer.get("logicalType")
@@ -323,21 +344,72 @@ def _record_problems(reader: Any, writer: Any, path: str, warnings: list[str]) -
         writer_field = next((written[name] for name in names if name in written), None)
         field_path = _join(path, reader_field["name"])
         if writer_field is None:
-            if "default" not in reader_field:
+            if "default" in reader_field:
+                continue
+            if reader.get("name") == _ANY_NAME:  # Flink's reader: the .avsc default and aliases are not used
+                problems.append(
+                    f"{field_path}: field is missing from the written data, and Flink's avro format reads a NOT NULL "
+                    'column without the .avsc default or aliases: make the field nullable (["null", T]) to read '
+                    "NULL for old data"
+                )
+            else:
                 problems.append(f"{field_path}: field is missing from the written data and has no default")
             continue
         problems += reading_problems(reader_field["type"], writer_field["type"], field_path, warnings)
     return problems
 
 
-def check_compatibility(old: Any, new: Any, mode: str = "backward") -> Compatibility:
-    """Avro compatibility of ``new`` relative to ``old``: backward, forward or full."""
+_FLINK = "flinkbatch.flink-reader"  # marks the parts of a schema that flink_reader_schema derived
+
+
+def flink_reader_schema(schema: Any) -> Any:
+    """The reader schema Flink's ``avro`` format uses for a table whose columns come from ``schema``.
+
+    Flink derives it from the table's SQL types (``flinkbatch avro ddl``), so what those cannot hold is
+    lost: field defaults (a nullable field gets ``null``, a NOT NULL one none), aliases, record names (Avro
+    does not compare them when reading), enums (STRING). Verified against Flink 2.3 reading real files.
+    """
+    if isinstance(schema, list):
+        return [flink_reader_schema(branch) for branch in schema]
+    if isinstance(schema, str) or not isinstance(schema, dict):
+        return schema
+    kind = schema.get("type")
+    if kind == "enum":
+        return {"type": "string", _FLINK: True}
+    if kind == "record":
+        fields = []
+        for f in schema["fields"]:
+            converted: dict[str, Any] = {"name": f["name"], "type": flink_reader_schema(f["type"])}
+            if isinstance(f["type"], list) and "null" in f["type"]:
+                converted["default"] = None
+            fields.append(converted)
+        return {"type": "record", "name": _ANY_NAME, "fields": fields}
+    if kind == "array":
+        return {**schema, "items": flink_reader_schema(schema["items"])}
+    if kind == "map":
+        return {**schema, "values": flink_reader_schema(schema["values"])}
+    return schema
+
+
+def check_compatibility(old: Any, new: Any, mode: str = "backward", reader: str = "flink") -> Compatibility:
+    """Compatibility of ``new`` relative to ``old``: backward, forward or full.
+
+    ``reader="flink"`` (default): the reading side is Flink's avro format (:func:`flink_reader_schema`);
+    ``reader="avro"``: the reading side uses the ``.avsc`` itself, as the Avro specification describes.
+    """
     if mode not in ("backward", "forward", "full"):
         raise ValueError(f"mode {mode!r}: use backward, forward or full")
+    if reader not in ("flink", "avro"):
+        raise ValueError(f"reader {reader!r}: use flink or avro")
+    as_reader = flink_reader_schema if reader == "flink" else (lambda schema: schema)
     warnings: list[str] = []
     problems: list[str] = []
     if mode in ("backward", "full"):
-        problems += [f"new schema cannot read old data: {p}" for p in reading_problems(new, old, "", warnings)]
+        problems += [
+            f"new schema cannot read old data: {p}" for p in reading_problems(as_reader(new), old, "", warnings)
+        ]
     if mode in ("forward", "full"):
-        problems += [f"old schema cannot read new data: {p}" for p in reading_problems(old, new, "", warnings)]
+        problems += [
+            f"old schema cannot read new data: {p}" for p in reading_problems(as_reader(old), new, "", warnings)
+        ]
     return Compatibility(mode=mode, compatible=not problems, problems=problems, warnings=sorted(set(warnings)))

@@ -82,8 +82,13 @@ def _cmd_test(args: argparse.Namespace) -> int:
     _print_errors(specs.errors)
     wanted = [spec for spec in specs.specs if args.name is None or spec.name == args.name]
     results = []
+    from airflow_provider_flinkbatch.sql.factories import parse_with
+
     with SpecTestRunner(
-        args.rest_url, parallelism=args.parallelism, keep_dir=Path(args.keep) if args.keep else None
+        args.rest_url,
+        parallelism=args.parallelism,
+        keep_dir=Path(args.keep) if args.keep else None,
+        with_jars=parse_with(args.with_jars),
     ) as runner:
         if args.rest_url is None and any(spec.test_cases for spec in wanted):
             import time
@@ -120,7 +125,7 @@ def _cmd_avro_ddl(args: argparse.Namespace) -> int:
 def _cmd_avro_check(args: argparse.Namespace) -> int:
     from airflow_provider_flinkbatch.specs.avro import check_compatibility, load_schema
 
-    result = check_compatibility(load_schema(Path(args.old)), load_schema(Path(args.new)), args.mode)
+    result = check_compatibility(load_schema(Path(args.old)), load_schema(Path(args.new)), args.mode, args.reader)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2))
     else:
@@ -151,8 +156,8 @@ def register(commands: Any) -> None:
     validate.add_argument(
         "--real-connectors",
         action="store_true",
-        help="plan with the tables' real connectors (their jars must be given with --jar); default: tables are "
-        "planned as local filesystem tables, so only the SQL is judged",
+        help="plan with the tables' real connectors (Parquet, Avro and Kafka jars come from the jar cache, others "
+        "with --jar); default: tables are planned as local filesystem tables, so only the SQL is judged",
     )
     validate.add_argument("--jar", action="append", default=[], help="extra jar for connectors/formats")
     validate.add_argument(
@@ -193,6 +198,14 @@ def register(commands: Any) -> None:
     test.add_argument("--rest-url", help="a running Flink session cluster (default: start a private local one)")
     test.add_argument("--parallelism", type=int, default=1, help="parallelism.default for the test jobs")
     test.add_argument("--keep", help="keep each case's tables (inputs and outputs) under this folder")
+    test.add_argument(
+        "--with",
+        dest="with_jars",
+        action="append",
+        default=[],
+        metavar="parquet,avro,kafka",
+        help="connector/format jars for the private cluster (tests swap tables for local JSON, so rarely needed)",
+    )
     test.set_defaults(func=_cmd_test)
 
     avro = commands.add_parser("avro", help="Avro schema tools: Flink DDL and compatibility checks")
@@ -212,6 +225,13 @@ def register(commands: Any) -> None:
         choices=["backward", "forward", "full"],
         default="backward",
         help="backward: new readers read old data (default); forward: old readers read new data; full: both",
+    )
+    check.add_argument(
+        "--reader",
+        choices=["flink", "avro"],
+        default="flink",
+        help="flink: the reader is Flink's avro format, which reads with a schema derived from the table's columns "
+        "(no defaults, aliases or enums; default); avro: the reader uses the .avsc itself (other Avro consumers)",
     )
     check.add_argument("--json", action="store_true", help="print the verdict as JSON")
     check.set_defaults(func=_cmd_avro_check)

@@ -28,6 +28,7 @@ from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint, norma
 from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, is_terminal, root_cause_from_exceptions
 from airflow_provider_flinkbatch.lineage import job_lineage
 from airflow_provider_flinkbatch.local import LocalCluster
+from airflow_provider_flinkbatch.local.jars import connector_jars
 from airflow_provider_flinkbatch.presets import PRESETS, apply_presets
 from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
@@ -100,11 +101,14 @@ class SpecTestRunner:
         parallelism: int = 1,
         timeout: float = DEFAULT_TIMEOUT,
         keep_dir: Path | None = None,
+        with_jars: list[str] | None = None,
     ) -> None:
         self.rest_url = rest_url
         self.parallelism = parallelism
         self.timeout = timeout
         self.keep_dir = keep_dir
+        #: connector/format jars (``parquet``, ``avro``, ``kafka``) for the private cluster it starts
+        self.with_jars = list(with_jars or [])
         self._cluster: Any = None
         self._cluster_dir: Path | None = None
         self._target: SessionTarget | None = None
@@ -132,7 +136,8 @@ class SpecTestRunner:
         if self._target is None:
             if self.rest_url is None:
                 self._cluster_dir = Path(tempfile.mkdtemp(prefix="flinkbatch-spec-tests-"))
-                self._cluster = LocalCluster(self._cluster_dir)
+                jars = connector_jars(self.with_jars) if self.with_jars else []
+                self._cluster = LocalCluster(self._cluster_dir, jars=jars)
                 self.rest_url = self._cluster.up(timeout=180).rest_url
             client = FlinkRestClient(rest_settings(self.rest_url), RetryPolicy(budget=30.0))
             self._target = SessionTarget(client, "flinkbatch-spec-test")

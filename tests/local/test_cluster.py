@@ -102,3 +102,23 @@ def test_wrong_flink_home_is_explained(tmp_path: Path, monkeypatch: pytest.Monke
     with pytest.raises(FlinkDistributionNotFound, match="has no lib/ directory"):
         find_flink_distribution()
     assert main(["local", "--state-dir", str(tmp_path / "c"), "up"]) == 1
+
+
+def test_status_lists_the_connector_jars_it_loaded(
+    flink_cluster: LocalClusterInfo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The session cluster of the tests is `flinkbatch local up --with parquet,avro,kafka`."""
+    assert main(["local", "--state-dir", flink_cluster.state_dir, "status"]) == 0
+    jars = set(json.loads(capsys.readouterr().out)["jars"])
+    assert {
+        "flink-sql-parquet-2.3.0.jar",
+        "hadoop-client-api-3.4.1.jar",
+        "hadoop-client-runtime-3.4.1.jar",
+        "flink-sql-avro-2.3.0.jar",
+        "flink-sql-connector-kafka-5.0.0-2.2.jar",
+    } == jars
+
+
+def test_up_with_an_unknown_jar_name_says_which_exist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["local", "--state-dir", str(tmp_path), "up", "--with", "parquet,orc"]) == 1
+    assert capsys.readouterr().err.strip() == "flinkbatch: --with orc: unknown jar; choose from parquet, avro, kafka"

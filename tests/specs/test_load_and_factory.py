@@ -20,8 +20,18 @@ GOOD = "sql: sql/clicks.sql\nparams: {base: /tmp/x}\n"
 def test_example_specs_inherit_the_shared_defaults() -> None:
     specs = load_specs(EXAMPLE_SPECS)
     assert specs.errors == []
-    assert [spec.name for spec in specs.specs] == ["ingest_clicks", "ingest_orders", "ingest_signups"]
-    for spec in specs.specs:
+    assert [spec.name for spec in specs.specs] == [
+        "ingest_clicks",
+        "ingest_orders",
+        "ingest_signups",
+        "ingest_page_views",  # kafka/: its own defaults.yaml adds to the outer one
+        "ingest_purchases",
+        "ingest_searches",
+    ]
+    kafka = [spec for spec in specs.specs if spec.path.parent.name == "kafka"]
+    assert {(spec.owner, spec.dag, spec.retries) for spec in kafka} == {("data-platform", "events_kafka_daily", 2)}
+    assert {effective_flink_config(spec)["table.local-time-zone"] for spec in kafka} == {"UTC"}
+    for spec in specs.specs[:3]:
         assert (spec.owner, spec.dag, spec.schedule, spec.retries) == ("data-platform", "events_daily", "@daily", 2)
         assert spec.retry_delay == timedelta(minutes=2)
         assert effective_flink_config(spec) == {
@@ -95,7 +105,7 @@ def test_dag_bag_builds_the_example_dag_from_the_two_line_file() -> None:
     bag = DagBag(dag_folder=str(dag_file), safe_mode=True)
     assert bag.import_errors == {}
     dag = bag.dags.get("events_daily")
-    assert dag is not None and set(bag.dag_ids) == {"events_daily"}
+    assert dag is not None and set(bag.dag_ids) == {"events_daily", "events_kafka_daily"}
     assert {task.task_id for task in dag.tasks} == {"ingest_clicks", "ingest_orders", "ingest_signups"}
     assert set(dag.tags) == {"example", "ingestion", "flinkbatch-spec"}
     clicks: Any = dag.get_task("ingest_clicks")

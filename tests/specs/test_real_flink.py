@@ -33,7 +33,10 @@ def test_example_specs_pass(flink_cluster: Any, capsys: pytest.CaptureFixture[st
         "PASS ingest_clicks::drops_bots_and_counts_per_page (job …)",
         "PASS ingest_orders::revenue_per_country_from_csv (job …)",
         "PASS ingest_signups::one_signup_per_user (job …)",
-        "3 passed, 0 failed",
+        "PASS ingest_page_views::copies_the_day (job …)",  # kafka/: Kafka swapped for the fixture rows
+        "PASS ingest_purchases::converts_cents (job …)",
+        "PASS ingest_searches::normalizes_queries (job …)",
+        "6 passed, 0 failed",
     ]
 
 
@@ -170,7 +173,11 @@ def test_validate_examples_and_catch_a_sql_error(
             ("ingest_orders", "orders_raw", "orders_daily"),
             ("ingest_signups", "signups_raw", "signups_daily"),
         )
-    ] + ["3 spec(s): 3 valid, 0 with errors"]
+    ] + [
+        f"OK    {name} (specs/kafka/{name}.yaml): 3 statements, reads {name[7:]}_raw, writes {name[7:]}; "
+        "1 test case(s); Flink planned it (on the cluster)"
+        for name in ("ingest_page_views", "ingest_purchases", "ingest_searches")
+    ] + ["6 spec(s): 6 valid, 0 with errors"]
 
     folder = tmp_path / "specs"
     shutil.copytree(EXAMPLE_SPECS, folder)
@@ -182,7 +189,7 @@ def test_validate_examples_and_catch_a_sql_error(
         "ERROR specs/ingest_orders.yaml: sql: Flink rejects the SQL: Statement 3 of 3 (INSERT OVERWRITE orders_daily"
     )
     assert out[1].endswith("Column 'amout' not found in any table"), out[1]
-    assert out[-1] == "3 spec(s): 2 valid, 1 with errors"
+    assert out[-1] == "6 spec(s): 5 valid, 1 with errors"
 
 
 def test_validate_plans_locally_without_a_cluster(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -252,7 +259,7 @@ def test_pytest_plugin_runs_spec_cases_as_tests(flink_cluster: Any, tmp_path: Pa
         capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env, check=False,
     )  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "1 failed, 2 passed" in result.stdout
+    assert "1 failed, 5 passed" in result.stdout
     assert "FAILED test_user_specs.py::test_job_spec[ingest_signups::one_signup_per_user]" in result.stdout
     assert "      signups: expected 5, got 1" in result.stdout
 

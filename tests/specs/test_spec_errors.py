@@ -84,9 +84,9 @@ BAD_SPECS = [
     ),
     pytest.param(
         GOOD + "retry_on: {out_of_memroy: true}\n",
-        "jobs/clicks.yaml: retry_on.out_of_memroy: unknown failure category; known: sql_error, schema_mismatch, "
-        "user_data_error, input_missing, permission_denied, out_of_memory, resource_lost, io_error, cancelled, "
-        "finished, unknown",
+        "jobs/clicks.yaml: retry_on.out_of_memroy: unknown failure category; known: sql_error, missing_source, "
+        "schema_mismatch, user_data_error, input_missing, permission_denied, out_of_memory, "
+        "shuffle_service_unavailable, resource_lost, io_error, cancelled, finished, unknown",
         id="retry-category",
     ),
     pytest.param(
