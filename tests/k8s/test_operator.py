@@ -56,8 +56,9 @@ def test_success_runs_a_flinkdeployment_and_deletes_it_afterwards(
     )
     # the emulated operator saw the deployment through to FINISHED with the deterministic job id
     states = [state for plural, cr, jid, state in operator_emulator.history if cr == name]
-    assert states[0] == "RECONCILING" and states[-1] == "FINISHED", states
-    assert {jid for _, cr, jid, _ in operator_emulator.history if cr == name} == {job_id}
+    # (the facts' success path: CREATED, UPGRADING with the job id recorded, then DEPLOYED/RECONCILING...)
+    assert states[:3] == ["CREATED", "UPGRADING", "RECONCILING"] and states[-1] == "FINISHED", states
+    assert {jid for _, cr, jid, _ in operator_emulator.history if cr == name and jid} == {job_id}
     assert ours(kube_api, job_id) == []  # deleted after success
     print(f"K8S-E2E success: FlinkDeployment {name} job {job_id} states {states}")
 
@@ -96,12 +97,12 @@ def test_rerun_of_a_succeeded_task_whose_resource_was_deleted_does_not_run_the_j
     when = datetime(2026, 3, 1, tzinfo=UTC)
     first_run, _ = run_dag("it_k8s_success", logical_date=when)
     job_id = xcom_value(first_run, "revenue")["job_id"]
-    submissions = sum(1 for h in operator_emulator.history if h[2] == job_id and h[3] == "RECONCILING")
+    submissions = sum(1 for h in operator_emulator.history if h[2] == job_id and h[3] == "UPGRADING")
     assert submissions == 1 and ours(kube_api, job_id) == []
 
     second_run, tis = run_dag("it_k8s_success", logical_date=when)
 
     assert tis["revenue"].state == tis["revenue_blocking"].state == "success"
     assert xcom_value(second_run, "revenue")["job_id"] == job_id
-    assert sum(1 for h in operator_emulator.history if h[2] == job_id and h[3] == "RECONCILING") == 1
+    assert sum(1 for h in operator_emulator.history if h[2] == job_id and h[3] == "UPGRADING") == 1
     assert ours(kube_api, job_id) == []
