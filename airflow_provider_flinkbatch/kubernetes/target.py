@@ -145,7 +145,7 @@ class KubernetesTarget:
             raise SubmissionRejected(str(err), sql_error=False) from err
         self.sweep()
         try:
-            self.resources.create(manifests.custom_resource, manifests.config_map_owned_by)
+            self.resources.create(manifests.custom_resource, manifests.owned_by)
         except ResourceExists as err:
             exists = f"{manifests.kind} {manifests.ref} exists"
             raise SubmissionRejected(exists, sql_error=False, duplicate=True) from err

@@ -372,8 +372,11 @@ class OperatorEmulator:
     # ------------------------------------------------------------------ helpers
     def _job_error(self, job_id: str) -> str:
         """The operator's error for a FAILED job: from the job result, ``SerializedThrowable`` at every level."""
-        exceptions = self._flink("GET", f"/jobs/{job_id}/exceptions") or {}
-        trace = str(exceptions.get("root-exception") or "")
+        trace, deadline = "", time.monotonic() + 10
+        while not trace and time.monotonic() < deadline:  # the job result is there a moment after FAILED
+            trace = str((self._flink("GET", f"/jobs/{job_id}/exceptions") or {}).get("root-exception") or "")
+            if not trace:
+                time.sleep(0.2)
         levels = [
             m.group(2) or m.group(1)
             for m in re.finditer(r"^(?:Caused by: )?([\w.$]+(?:Exception|Error)\w*)(?::\s*(.*))?$", trace, re.M)
