@@ -34,6 +34,7 @@ status facts record, with short scaled delays (``delay``):
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import logging
@@ -99,6 +100,8 @@ class OperatorEmulator:
         self.errors: list[str] = []
         self.current: dict[tuple[str, str], dict[str, Any]] = {}
         self.players: dict[tuple[str, str, str], threading.Thread] = {}
+        #: The Flink configuration each resource's job was submitted with (what Flink received), by name.
+        self.received: dict[str, dict[str, str]] = {}
 
     @property
     def dropped(self) -> list[str]:
@@ -236,6 +239,11 @@ class OperatorEmulator:
         args = self._mounted_args(item, list(spec["job"].get("args") or []))
         if args is None:
             return  # ConfigMap not there yet: the kubelet retries the mount
+        properties = self._secret_properties(spec)
+        if properties is None:
+            return  # Secret not there yet: the kubelet retries (CreateContainerConfigError meanwhile)
+        config.update(properties)
+        self.received[name] = dict(config)
         self.tracked[key] = tracked = Tracked(job_id=job_id, deployment=deployment, ttl=_duration(config.get(TTL_KEY)))
         if deployment:
             self._status(plural, name, {"lifecycleState": "CREATED", "jobManagerDeploymentStatus": "MISSING"})
@@ -341,6 +349,31 @@ class OperatorEmulator:
                 self._delete(plural, name)
                 return
             self._status(plural, name, copy.deepcopy(status), replace=True)
+
+    def _secret_properties(self, spec: dict[str, Any]) -> dict[str, str] | None:
+        """``FLINK_PROPERTIES`` of the main container (from a Secret), appended to the configuration like the
+        Flink image's ``docker-entrypoint.sh`` does; ``None`` while the Secret does not exist."""
+        import yaml
+        from kubernetes.client.exceptions import ApiException
+
+        pod = (spec.get("podTemplate") or {}).get("spec") or {}
+        found: dict[str, str] = {}
+        for container in pod.get("containers") or []:
+            if container.get("name") != "flink-main-container":
+                continue
+            for env in container.get("env") or []:
+                ref = (env.get("valueFrom") or {}).get("secretKeyRef")
+                if env.get("name") != "FLINK_PROPERTIES" or not ref:
+                    continue
+                try:
+                    secret = self.core.read_namespaced_secret(ref["name"], self.namespace)
+                except ApiException as err:
+                    if err.status == 404:
+                        return None
+                    raise
+                text = base64.b64decode(secret.data[ref["key"]]).decode()
+                found.update({str(k): str(v) for k, v in (yaml.safe_load(text) or {}).items()})
+        return found
 
     def _mounted_args(self, item: dict[str, Any], args: list[str]) -> list[str] | None:
         """Replace a ``--statements-file`` in a ConfigMap volume by a local copy of the ConfigMap's data."""
