@@ -407,7 +407,9 @@ class OperatorEmulator:
         """The operator's error for a FAILED job: from the job result, ``SerializedThrowable`` at every level."""
         trace, deadline = "", time.monotonic() + 10
         while not trace and time.monotonic() < deadline:  # the job result is there a moment after FAILED
-            trace = str((self._flink("GET", f"/jobs/{job_id}/exceptions") or {}).get("root-exception") or "")
+            exceptions = self._flink("GET", f"/jobs/{job_id}/exceptions") or {}
+            entries = (exceptions.get("exceptionHistory") or {}).get("entries") or [{}]
+            trace = str(entries[0].get("stacktrace") or exceptions.get("root-exception") or "")
             if not trace:
                 time.sleep(0.2)
         levels = [
@@ -501,6 +503,9 @@ def _main_failure(errors: list[str]) -> list[str]:
         m.group(2) or m.group(1)
         for m in re.finditer(r"^(?:Caused by: )?([\w.$]+(?:Exception|Error)\w*)(?::\s*(.*))?$", text, re.M)
     ]
+    # In application mode the job result holds main()'s own failure, not the session REST handler's wrappers.
+    main = [i for i, level in enumerate(levels) if "The main method caused an error" in level]
+    levels = levels[main[0] :] if main else [lv for lv in levels if "Could not execute application" not in lv]
     return levels or [text.strip()[:2048] or "the runner's main() failed"]
 
 

@@ -5,6 +5,7 @@ the resource's status, and the task reports the job's result (or root cause) lik
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,14 @@ def test_sql_failure_fails_with_the_root_cause_and_keeps_the_resource(
     assert "FAILED [user_data_error]" in failure
     assert "NumberFormatException: For input string: 'first'" in failure
     info = xcom_value(dag_run, "bad_cast", key="flink_job")
-    [resource] = ours(kube_api, info["job_id"])  # kept for debugging, marked with when it ended
+    # Kept for debugging, marked with when it ended. The operator writes FAILED once it has read the job result,
+    # which may be after the task saw Flink's FAILED: give it a moment.
+    deadline = time.monotonic() + 30
+    while True:
+        [resource] = ours(kube_api, info["job_id"])
+        if resource["status"]["lifecycleState"] == "FAILED" or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
     assert resource["status"]["lifecycleState"] == "FAILED"
     assert resource["status"]["jobStatus"]["state"] == "FAILED"
     # The operator stores Flink's SerializedThrowable (messages without class names): the real class the user
