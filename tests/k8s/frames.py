@@ -171,7 +171,7 @@ CASES = [
         [
             *SUBMITTED,
             (20.0, frame("FAILED", "READY", "FAILED", JOB_FAILED_ERROR)),
-            (25.0, frame("UPGRADING", "MISSING")),
+            (80.0, frame("UPGRADING", "MISSING")),  # one reconcile later (60 s by default)
         ],
         "failed",
         JOB_FAILED_MESSAGE,
