@@ -19,6 +19,11 @@ Decisions (documented in ``docs/kubernetes.md``):
   Only resources carrying this provider's ``app.kubernetes.io/managed-by`` label are ever deleted.
 * **Reattach**: the name and labels are computed from the job identity, so a retry lists the
   resources of its task instance by label and follows the latest attempt instead of creating another.
+* **Job id**: every Flink call uses ``.status.jobStatus.jobId`` (:meth:`KubernetesTarget.flink_id`): a
+  FlinkSessionJob runs under an id the operator generates; the handle keeps the provider's id (labels).
+* **Outcome**: read only through :class:`~airflow_provider_flinkbatch.kubernetes.state.ResourceState`; a state
+  the operator can keep for ever fails after ``stall_grace`` (:class:`~.state.StallWatch`).
+* **Secrets**: secret ``flink_config`` keys go to the owned Secret ``<name>-secrets`` (see ``manifests``).
 """
 
 from __future__ import annotations

@@ -412,11 +412,7 @@ class OperatorEmulator:
             trace = str(entries[0].get("stacktrace") or exceptions.get("root-exception") or "")
             if not trace:
                 time.sleep(0.2)
-        levels = [
-            m.group(2) or m.group(1)
-            for m in re.finditer(r"^(?:Caused by: )?([\w.$]+(?:Exception|Error)\w*)(?::\s*(.*))?$", trace, re.M)
-        ]
-        return _serialized_error(levels or ["Job failed"])
+        return _serialized_error(_levels(trace) or ["Job failed"])
 
     def _flink(self, method: str, path: str) -> dict[str, Any] | None:
         answer = requests.request(method, f"{self.flink_rest_url}{path}", timeout=30)
@@ -496,13 +492,19 @@ def _duration(value: str | None) -> float | None:
     return float(match.group(1)) * _UNITS[match.group(2)] if match else None
 
 
+def _levels(trace: str) -> list[str]:
+    """Each ``Class: message`` / ``Caused by: Class: message`` line of a Java stack trace: its message only
+    (what ``SerializedThrowable.getMessage()`` keeps)."""
+    return [
+        m.group(2) or m.group(1)
+        for m in re.finditer(r"^(?:Caused by: )?([\w.$]+(?:Exception|Error)\w*)(?::\s*(.*))?$", trace, re.M)
+    ]
+
+
 def _main_failure(errors: list[str]) -> list[str]:
     """The messages of a jar-run error, outermost first, without class names (as SerializedThrowable keeps them)."""
     text = "\n".join(str(e) for e in errors)
-    levels = [
-        m.group(2) or m.group(1)
-        for m in re.finditer(r"^(?:Caused by: )?([\w.$]+(?:Exception|Error)\w*)(?::\s*(.*))?$", text, re.M)
-    ]
+    levels = _levels(text)
     # In application mode the job result holds main()'s own failure, not the session REST handler's wrappers.
     main = [i for i, level in enumerate(levels) if "The main method caused an error" in level]
     levels = levels[main[0] :] if main else [lv for lv in levels if "Could not execute application" not in lv]
