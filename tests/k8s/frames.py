@@ -302,7 +302,7 @@ CASES = [
     Case(
         "4 suspend of a job that had finished",
         FD,
-        [*SUBMITTED, (20.0, frame("STABLE", "READY", "FINISHED")), (30.0, frame("SUSPENDED", "MISSING", "FINISHED"))],
+        [*SUBMITTED, (20.0, frame("STABLE", "READY", "FINISHED")), (80.0, frame("SUSPENDED", "MISSING", "FINISHED"))],
         "succeeded",
         None,
         False,
@@ -425,7 +425,7 @@ CASES = [
         [
             *SUBMITTED,
             (20.0, frame("STABLE", "READY", "FINISHED")),
-            (30.0, frame("DEPLOYED", "DEPLOYING", "RECONCILING")),
+            (80.0, frame("DEPLOYED", "DEPLOYING", "RECONCILING")),
         ],
         "succeeded",
         None,

@@ -133,14 +133,20 @@ def test_cancel_on_kill_suspends_the_resource_and_flink_cancels_the_job(
 
     event = wait_for_event(trigger)
     assert event["state"] == "CANCELED"
-    flink = requests.get(f"{flink_cluster.rest_url}/jobs/{handle.job_id}", timeout=10).json()
-    assert flink["state"] == "CANCELED"
-    # The JobManager may report CANCELED a moment before the operator writes SUSPENDED (as in a real cluster).
+    wait_until(  # the operator's REST cancel (it deletes the JobManager right after asking)
+        lambda: (
+            requests.get(f"{flink_cluster.rest_url}/jobs/{handle.job_id}", timeout=10).json()["state"] == "CANCELED"
+        ),
+        "Flink to cancel the job",
+    )
     resource = wait_until(
         lambda: (r := resource_of(kube_api, handle)) and r["status"].get("lifecycleState") == "SUSPENDED" and r,
         "the operator to mark the resource SUSPENDED",
     )
     assert resource["spec"]["job"]["state"] == "suspended"  # kept, not deleted: its status stays readable
+    # The operator stores FINISHED for a suspended FlinkDeployment; the task still reads it as CANCELED.
+    assert resource["status"]["jobStatus"]["state"] == "FINISHED"
+    assert target.job_details(handle)["state"] == "CANCELED"
     print(f"K8S-E2E cancel: {handle.ref} job {handle.job_id} {event['state']}")
 
 
