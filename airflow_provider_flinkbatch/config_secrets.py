@@ -19,6 +19,12 @@ def is_secret_config_key(key: str) -> bool:
     )
 
 
+def split_secret_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(public, secret)``: the configuration without the secret keys, and the secret keys alone."""
+    public = {k: v for k, v in config.items() if not is_secret_config_key(k)}
+    return public, {k: v for k, v in config.items() if is_secret_config_key(k)}
+
+
 def mask_secret_config(config: Mapping[str, Any]) -> None:
     """Register values of secret-looking keys with Airflow's secrets masker."""
     from airflow.sdk.log import mask_secret  # Airflow's logging stack: loaded in tasks only, not by the CLI

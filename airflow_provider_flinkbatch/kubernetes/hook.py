@@ -73,8 +73,8 @@ class FlinkResources:
                 return None
             raise
 
-    def create(self, body: dict[str, Any], config_map: Any) -> None:
-        """Create the resource, then its SQL ConfigMap (``config_map(uid)``: owned by it, or ``None``)."""
+    def create(self, body: dict[str, Any], owned_by: Any) -> None:
+        """Create the resource, then what it owns (``owned_by(uid)``: its SQL ConfigMap, its Secret)."""
         from kubernetes.client.exceptions import ApiException
 
         try:
@@ -85,10 +85,14 @@ class FlinkResources:
             if err.status == 409:
                 raise ResourceExists(_api_message(err)) from err
             raise ResourceRefused(_api_message(err)) from err
-        owned = config_map(created["metadata"]["uid"])
-        if owned is not None:
+        for owned in owned_by(created["metadata"]["uid"]):
+            create = (
+                self.core.create_namespaced_secret
+                if owned["kind"] == "Secret"
+                else self.core.create_namespaced_config_map
+            )
             try:
-                self.core.create_namespaced_config_map(self.namespace, owned)
+                create(self.namespace, owned)
             except ApiException as err:
                 if err.status != 409:
                     raise
@@ -104,7 +108,7 @@ class FlinkResources:
                 raise
 
     def delete(self, name: str) -> None:
-        """Delete the resource and its SQL ConfigMap (either may be gone already)."""
+        """Delete the resource, its SQL ConfigMap and its Secret (any may be gone already)."""
         from kubernetes.client.exceptions import ApiException
 
         for delete in (
@@ -113,6 +117,7 @@ class FlinkResources:
             ),
             # Kubernetes' garbage collector would follow the ownerReference; deleting it now frees it at once.
             lambda: self.core.delete_namespaced_config_map(f"{name}-sql", self.namespace),
+            lambda: self.core.delete_namespaced_secret(f"{name}-secrets", self.namespace),
         ):
             try:
                 delete()

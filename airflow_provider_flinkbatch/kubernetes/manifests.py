@@ -17,10 +17,12 @@ kubernetes`` prints, so a reviewer sees the real manifests in a PR.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_flinkbatch.config_secrets import split_secret_config
 from airflow_provider_flinkbatch.identity import JobIdentity
 from airflow_provider_flinkbatch.kubernetes.options import KubernetesTargetOptions
 from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, runner_program_args, runner_statements_file
@@ -53,6 +55,10 @@ SQL_KEY = "statements"
 MAX_CONFIG_MAP_BYTES = 1000 * 1024
 MAX_INLINE_SESSION_BYTES = 512 * 1024
 MAIN_CONTAINER = "flink-main-container"
+#: The Secret key holding the secret Flink options as ``config.yaml`` lines, and the variable the official Flink
+#: image's ``docker-entrypoint.sh`` appends to the configuration when a container starts.
+SECRET_PROPERTIES_KEY = "flink-properties"  # noqa: S105 (a key name, not a value)
+FLINK_PROPERTIES_ENV = "FLINK_PROPERTIES"
 
 
 class ManifestError(ValueError):
@@ -69,6 +75,8 @@ class Manifests:
     namespace: str
     custom_resource: dict[str, Any]
     config_map: dict[str, Any] | None = None
+    #: The Secret with the secret Flink options (``config_secrets``): never in the spec or the ConfigMap.
+    secret: dict[str, Any] | None = None
 
     @property
     def ref(self) -> str:
@@ -76,9 +84,16 @@ class Manifests:
 
     def config_map_owned_by(self, uid: str) -> dict[str, Any] | None:
         """The ConfigMap with the created FlinkDeployment as owner (its uid exists only after creation)."""
-        if self.config_map is None:
+        return self._owned(self.config_map, uid)
+
+    def owned_by(self, uid: str) -> list[dict[str, Any]]:
+        """The ConfigMap and the Secret (those there are), owned by the created resource: garbage-collected with it."""
+        return [owned for owned in (self._owned(self.config_map, uid), self._owned(self.secret, uid)) if owned]
+
+    def _owned(self, document: dict[str, Any] | None, uid: str) -> dict[str, Any] | None:
+        if document is None:
             return None
-        owned = copy.deepcopy(self.config_map)
+        owned = copy.deepcopy(document)
         owned["metadata"]["ownerReferences"] = [
             {"apiVersion": API_VERSION, "kind": self.kind, "name": self.name, "uid": uid}
         ]
@@ -171,15 +186,51 @@ def _sql_pod_template(config_map: str) -> dict[str, Any]:
     }
 
 
+def secret_name(name: str) -> str:
+    return f"{name}-secrets"
+
+
+def _with_secret_env(pod_template: dict[str, Any] | None, secret: str) -> dict[str, Any]:
+    """``pod_template`` (JobManager and TaskManagers) with ``FLINK_PROPERTIES`` from the Secret (main container)."""
+    template: dict[str, Any] = copy.deepcopy(pod_template) if pod_template else {"apiVersion": "v1", "kind": "Pod"}
+    pod_spec: dict[str, Any] = template.setdefault("spec", {})
+    containers: list[dict[str, Any]] = pod_spec.setdefault("containers", [])
+    main = next((c for c in containers if c.get("name") == MAIN_CONTAINER), None)
+    if main is None:
+        main = {"name": MAIN_CONTAINER}
+        containers.append(main)
+    reference = {"secretKeyRef": {"name": secret, "key": SECRET_PROPERTIES_KEY}}
+    main.setdefault("env", []).append({"name": FLINK_PROPERTIES_ENV, "valueFrom": reference})
+    return template
+
+
+def _secret(metadata: dict[str, Any], name: str, secrets: dict[str, Any]) -> dict[str, Any]:
+    # JSON strings are YAML scalars: any value (quotes, colons, newlines) survives as one config.yaml line.
+    lines = "".join(f"{key}: {json.dumps(str(value))}\n" for key, value in sorted(secrets.items()))
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {**copy.deepcopy(metadata), "name": name},
+        "stringData": {SECRET_PROPERTIES_KEY: lines},
+    }
+
+
 def render(request: JobRequest, options: KubernetesTargetOptions, *, archive_dir: str | None = None) -> Manifests:
     """The resources that run ``request`` (one attempt) as ``options`` say."""
     name = resource_name(request.identity, request.attempt, options.name_prefix)
     metadata = _metadata(request, options, name)
     args = runner_program_args(request.statements)
     inline_bytes = sum(len(arg) + 1 for arg in args)
-    config = flink_configuration(request, options, archive_dir)
+    config, secrets = split_secret_config(flink_configuration(request, options, archive_dir))
 
     if options.mode == "session":
+        if secrets:
+            raise ManifestError(
+                f"flink_config keys {sorted(secrets)} are secret (config_secrets): a FlinkSessionJob has no pods "
+                "of its own to receive a Kubernetes Secret, so they would be stored in its spec. Configure them on "
+                "the session cluster (its FlinkDeployment, e.g. from a Secret) or use mode='application'"
+            )
         if inline_bytes > MAX_INLINE_SESSION_BYTES:
             raise ManifestError(
                 f"the SQL is {inline_bytes // 1024} KiB encoded; a FlinkSessionJob carries it inline and allows at "
@@ -229,5 +280,9 @@ def render(request: JobRequest, options: KubernetesTargetOptions, *, archive_dir
         spec["imagePullPolicy"] = options.image_pull_policy
     if options.pod_template is not None:
         spec["podTemplate"] = copy.deepcopy(options.pod_template)
+    secret = None
+    if secrets:
+        secret = _secret(metadata, secret_name(name), secrets)
+        spec["podTemplate"] = _with_secret_env(options.pod_template, secret_name(name))
     resource = {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": spec}
-    return Manifests(kind, plural, name, options.namespace, resource, config_map)
+    return Manifests(kind, plural, name, options.namespace, resource, config_map, secret)

@@ -104,6 +104,12 @@ class KubernetesTargetOptions(BaseModel):
         description="Flink web UI URL for the task page link, e.g. https://flink.example.com/{namespace}/{name}/",
     )
     delete_after_success: bool = True
+    stall_grace: float = Field(
+        default=600.0,
+        gt=0,
+        description="seconds a resource may stay in a state the operator can keep for ever (JobManager ERROR, "
+        "submission retried, session cluster missing or not READY, Job Not Found) before the task fails",
+    )
     keep_failed_hours: float = Field(
         default=24.0, ge=0, description="failed/cancelled resources are kept this long for debugging, then deleted"
     )

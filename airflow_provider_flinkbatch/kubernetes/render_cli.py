@@ -98,6 +98,7 @@ def _literal_dumper() -> Any:
 def render_command(args: argparse.Namespace) -> int:
     import yaml
 
+    from airflow_provider_flinkbatch.config_secrets import is_secret_config_key
     from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint, normalize_flink_config
     from airflow_provider_flinkbatch.kubernetes.manifests import render
     from airflow_provider_flinkbatch.kubernetes.schema import validate_resource
@@ -124,8 +125,13 @@ def render_command(args: argparse.Namespace) -> int:
     )
     manifests = render(request, options, archive_dir=args.archive_dir)  # type: ignore[arg-type]
     documents = [manifests.custom_resource]
-    owned = manifests.config_map_owned_by(OWNER_UID_PLACEHOLDER.format(kind=manifests.kind, name=manifests.name))
-    if owned is not None:
+    for owned in manifests.owned_by(OWNER_UID_PLACEHOLDER.format(kind=manifests.kind, name=manifests.name)):
+        if owned["kind"] == "Secret":  # shown without its values: they are secrets
+            keys = sorted(k for k in (request.flink_config or {}) if is_secret_config_key(k))
+            owned["stringData"] = {
+                key: f"<{len(keys)} secret flink_config value(s), not shown: {', '.join(keys)}>"
+                for key in owned["stringData"]
+            }
         documents.append(owned)
     if not args.no_validate:
         validate_resource(manifests.custom_resource)

@@ -19,6 +19,11 @@ Decisions (documented in ``docs/kubernetes.md``):
   Only resources carrying this provider's ``app.kubernetes.io/managed-by`` label are ever deleted.
 * **Reattach**: the name and labels are computed from the job identity, so a retry lists the
   resources of its task instance by label and follows the latest attempt instead of creating another.
+* **Job id**: every Flink call uses ``.status.jobStatus.jobId`` (:meth:`KubernetesTarget.flink_id`): a
+  FlinkSessionJob runs under an id the operator generates; the handle keeps the provider's id (labels).
+* **Outcome**: read only through :class:`~airflow_provider_flinkbatch.kubernetes.state.ResourceState`; a state
+  the operator can keep for ever fails after ``stall_grace`` (:class:`~.state.StallWatch`).
+* **Secrets**: secret ``flink_config`` keys go to the owned Secret ``<name>-secrets`` (see ``manifests``).
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from airflow_provider_flinkbatch.jobs import SUCCESS_STATE
 from airflow_provider_flinkbatch.kubernetes import manifests as m
 from airflow_provider_flinkbatch.kubernetes.hook import SUSPEND, FlinkResources, ResourceExists, ResourceRefused
 from airflow_provider_flinkbatch.kubernetes.options import KubernetesTargetOptions
-from airflow_provider_flinkbatch.kubernetes.state import ResourceState
+from airflow_provider_flinkbatch.kubernetes.state import ResourceState, StallWatch, flink_job_id
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError
@@ -76,6 +81,10 @@ class KubernetesTarget:
         self.resources = resources
         self.flink_settings = flink_settings
         self.plural = resources.plural
+        #: Per resource: the Flink job id the operator reports (a FlinkSessionJob's is the operator's choice)
+        #: and the clock of a stalled status (bounded waits, see ``kubernetes.state``).
+        self._flink_ids: dict[str, str] = {}
+        self._stalls: dict[str, StallWatch] = {}
 
     @classmethod
     def from_connections(cls, flink_conn_id: str, options: KubernetesTargetOptions) -> KubernetesTarget:
@@ -141,7 +150,7 @@ class KubernetesTarget:
             raise SubmissionRejected(str(err), sql_error=False) from err
         self.sweep()
         try:
-            self.resources.create(manifests.custom_resource, manifests.config_map_owned_by)
+            self.resources.create(manifests.custom_resource, manifests.owned_by)
         except ResourceExists as err:
             exists = f"{manifests.kind} {manifests.ref} exists"
             raise SubmissionRejected(exists, sql_error=False, duplicate=True) from err
@@ -215,17 +224,33 @@ class KubernetesTarget:
             annotations = self.resource(handle)["metadata"].get("annotations") or {}
             return annotations.get(m.FINGERPRINT_ANNOTATION)
         except FlinkNotFoundError:
-            config = self._archived_or_raise(handle, calls.job_config(handle.job_id))
+            config = self._archived_or_raise(handle, calls.job_config(self.flink_id(handle)))
             user_config = (config.get("execution-config") or {}).get("user-config") or {}
             fingerprint = user_config.get(f"{PARAM_PREFIX}fingerprint")
             return str(fingerprint) if fingerprint is not None else None
+
+    def flink_id(self, handle: JobHandle, resource: dict[str, Any] | None = None) -> str:
+        """The id Flink knows the job by: ``.status.jobStatus.jobId`` (read once), else the handle's."""
+        ref = str(handle.ref or "")
+        if ref not in self._flink_ids and ref:
+            if resource is None:
+                try:
+                    resource = self.resource(handle)
+                except FlinkNotFoundError:
+                    return handle.job_id
+            found = flink_job_id(resource, "")
+            if not found:
+                return handle.job_id
+            self._flink_ids[ref] = found
+        return self._flink_ids.get(ref, handle.job_id)
 
     def _archived_or_raise(self, handle: JobHandle, call: calls.ApiCall[dict[str, Any]]) -> dict[str, Any]:
         """For a job whose resource is gone: Flink's answer (JobManager if it still runs, HistoryServer)."""
         answer = self._from_flink(handle, call)
         if answer is None:
             raise FlinkNotFoundError(
-                f"Flink job {handle.job_id}: its resource {handle.ref} is gone and no HistoryServer knows the job",
+                f"Flink job {self.flink_id(handle)}: its resource {handle.ref} is gone and no HistoryServer "
+                "knows the job",
                 url="kubernetes",
                 status=404,
             )
@@ -236,7 +261,8 @@ class KubernetesTarget:
         """The JobManager's REST API (``rest_url_template``), with the flink connection's auth and TLS."""
         if not handle.ref:
             return None
-        url = self.options.url(self.options.rest_url_template, name=self._name(handle), job_id=handle.job_id)
+        name = self._name(handle)
+        url = self.options.url(self.options.rest_url_template, name=name, job_id=self.flink_id(handle))
         if url is None:
             return None
         if self.flink_settings is None:
@@ -274,13 +300,19 @@ class KubernetesTarget:
         try:
             resource = self.resource(handle)
         except FlinkNotFoundError:
-            return self._archived_or_raise(handle, calls.job_details(handle.job_id))
-        observed = ResourceState.of(resource)
-        flink = self._from_flink(handle, calls.job_details(handle.job_id)) if observed.jobmanager_may_answer else None
-        return observed.job_details(resource, handle.job_id, flink)
+            return self._archived_or_raise(handle, calls.job_details(self.flink_id(handle)))
+        observed = self._observe(handle, resource)
+        job_id = self.flink_id(handle, resource)
+        flink = self._from_flink(handle, calls.job_details(job_id)) if observed.jobmanager_may_answer else None
+        return observed.job_details(resource, job_id, flink)
+
+    def _observe(self, handle: JobHandle, resource: dict[str, Any]) -> ResourceState:
+        """The resource's state, a stall past ``stall_grace`` read as FAILED (the same clock for the handle)."""
+        watch = self._stalls.setdefault(str(handle.ref), StallWatch(self.options.stall_grace))
+        return watch.check(ResourceState.of(resource), time.monotonic())
 
     def job_exceptions(self, handle: JobHandle) -> dict[str, Any]:
-        return self._from_flink(handle, calls.job_exceptions(handle.job_id)) or {}
+        return self._from_flink(handle, calls.job_exceptions(self.flink_id(handle))) or {}
 
     def job_accumulators(self, handle: JobHandle) -> dict[str, Any]:
         """The runner's rows-written counters (the HistoryServer's copy once the deployment is gone)."""
@@ -299,6 +331,7 @@ class KubernetesTarget:
         settings = self.rest_settings(handle)
         return FlinkKubernetesTrigger(
             job_id=handle.job_id,
+            stall_grace=self.options.stall_grace,
             ref=str(handle.ref),
             plural=self.plural,
             kubernetes_conn_id=self.options.kubernetes_conn_id,
@@ -309,7 +342,8 @@ class KubernetesTarget:
 
     def link_info(self, handle: JobHandle) -> dict[str, Any]:
         name = self._name(handle) if handle.ref else ""
-        ui = self.options.url(self.options.ui_url_template, name=name, job_id=handle.job_id)
+        job_id = self.flink_id(handle) if handle.ref else handle.job_id
+        ui = self.options.url(self.options.ui_url_template, name=name, job_id=job_id)
         return {
             "web_ui_url": ui,
             "history_server_url": self.flink_settings.history_server_url if self.flink_settings else None,
@@ -320,26 +354,32 @@ class KubernetesTarget:
         """Deployment failures: the operator's ``status.error``. Job failures: Flink's root cause
         (JobManager, HistoryServer, archive), else ``status.error``."""
         try:
-            observed = ResourceState.of(self.resource(handle))
+            resource = self.resource(handle)
+            observed: ResourceState | None = self._observe(handle, resource)
         except FlinkNotFoundError:
             observed = None
+        job_id = self.flink_id(handle)
         if observed is None or not observed.deployment_failed:
             try:
                 include_jobmanager = self.options.rest_url_template is not None
                 diagnosis: Diagnosis = _history_hook(self, handle).diagnose(
-                    handle.job_id, include_jobmanager=include_jobmanager, retry_on=retry_on
+                    job_id, include_jobmanager=include_jobmanager, retry_on=retry_on
                 )
                 return diagnosis
             except (JobHistoryNotFound, FlinkRestError) as err:
                 tried = str(err)
         else:
             tried = "the deployment failed before Flink ran the job"
+        if observed is not None and not observed.terminal and observed.stalled:
+            # The trigger gave up on a stall (its own clock): say why, as it did.
+            observed = observed.timed_out(self.options.stall_grace)
         if observed is not None and observed.error:
-            found = diagnose_submission(handle.job_id, observed.error, retry_on)
-            return found.model_copy(
-                update={"source": f"kubernetes {handle.ref}", "state": state, "sources_tried": [tried]}
-            )
-        return diagnose_unknown(handle.job_id, state, tried, retry_on)
+            found = diagnose_submission(job_id, observed.error, retry_on)
+            update: dict[str, Any] = {"source": f"kubernetes {handle.ref}", "state": state, "sources_tried": [tried]}
+            if observed.deployment_failed or observed.stalled:  # the operator's cause, not Flink's: the state knows
+                update["retryable"] = observed.retryable if retry_on is None else found.retryable
+            return found.model_copy(update=update)
+        return diagnose_unknown(job_id, state, tried, retry_on)
 
     # ------------------------------------------------------------------ cleanup
     def after_terminal(self, handle: JobHandle, state: str) -> None:
@@ -369,7 +409,7 @@ class KubernetesTarget:
         try:
             while True:
                 try:
-                    client.call(calls.job_details(handle.job_id))
+                    client.call(calls.job_details(self.flink_id(handle)))
                     return True
                 except FlinkRestError:
                     if time.monotonic() >= deadline:

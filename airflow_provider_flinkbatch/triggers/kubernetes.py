@@ -14,6 +14,7 @@ resource (``spec.job.state: suspended``): the operator cancels the Flink job.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any, Unpack
 
@@ -21,7 +22,7 @@ from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
 from airflow_provider_flinkbatch.kubernetes.hook import AsyncFlinkResource
-from airflow_provider_flinkbatch.kubernetes.state import ResourceState
+from airflow_provider_flinkbatch.kubernetes.state import ResourceState, StallWatch, details_from_status
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkRestError
@@ -43,9 +44,11 @@ class FlinkKubernetesTrigger(JobWaitTrigger):
         kubernetes_conn_id: str,
         flink_conn_id: str | None = None,
         rest_url: str | None = None,
+        stall_grace: float = 600.0,
         **wait: Unpack[WaitArgs],
     ) -> None:
         super().__init__(job_id, **wait)
+        self.stall_grace = stall_grace
         self.ref = ref
         self.plural = plural
         self.kubernetes_conn_id = kubernetes_conn_id
@@ -67,33 +70,35 @@ class FlinkKubernetesTrigger(JobWaitTrigger):
             async with self._resource() as api:
                 retry = RetryPolicy(budget=self.transient_error_budget)  # the package's one retry policy
                 last_seen: tuple[str, Any, Any, str] | None = None
+                stall = StallWatch(self.stall_grace)
+                observed: ResourceState | None = None
                 while True:
-                    async for attempt in retry.async_retrying(self._retry_transient, min_wait=self.poll_interval):
-                        with attempt:
-                            resource = await api.get()
-                    observed = ResourceState.of(resource)
+                    try:
+                        async for attempt in retry.async_retrying(self._retry_transient, min_wait=self.poll_interval):
+                            with attempt:
+                                resource = await api.get()
+                    except Exception as err:
+                        if getattr(err, "status", None) != 404:
+                            raise
+                        gone = ResourceState.deleted(self.ref, observed)
+                        yield TriggerEvent(self._terminal(gone, details_from_status({}, self.job_id, "", gone)))
+                        return
+                    observed = stall.check(ResourceState.of(resource), time.monotonic())
+                    # A FlinkSessionJob runs under the id the operator chose: follow .status.jobStatus.jobId.
+                    flink_job_id = observed.job_id or self.job_id
                     flink = None
                     if rest is not None and observed.jobmanager_running:
-                        flink = await self._job_details(rest)
-                    details = observed.job_details(resource, self.job_id, flink)
+                        flink = await self._job_details(rest, flink_job_id)
+                    details = observed.job_details(resource, flink_job_id, flink)
                     state = str(details["state"])
                     if is_terminal(state):
-                        event: dict[str, Any] = {
-                            "status": "terminal",
-                            "job_id": self.job_id,
-                            "state": str(details["state"]),
-                            "summary": summarize_job(details).model_dump(),
-                            "source": "jobmanager" if details.get("vertices") else "kubernetes",
-                            "ref": self.ref,
-                        }
-                        if observed.error:
-                            event["message"] = observed.error
-                        yield TriggerEvent(event)
+                        yield TriggerEvent(self._terminal(observed, details))
                         return
                     vertices = details.get("vertices") or []
                     done = sum(1 for v in vertices if v.get("status") == "FINISHED")
                     progress = f", {done}/{len(vertices)} vertices finished" if vertices else ""
-                    seen = (state, observed.lifecycle, observed.deployment, progress)
+                    stalled = f" ({observed.stalled})" if observed.stalled else ""
+                    seen = (state, observed.lifecycle, observed.deployment, progress + stalled)
                     if seen != last_seen:  # one line per change, not per poll
                         self.log.info("%s: job %s, lifecycle %s, JobManager %s%s", self.ref, *seen)
                         last_seen = seen
@@ -103,6 +108,21 @@ class FlinkKubernetesTrigger(JobWaitTrigger):
         finally:
             if rest is not None:
                 await rest.aclose()
+
+    def _terminal(self, observed: ResourceState, details: dict[str, Any]) -> dict[str, Any]:
+        event: dict[str, Any] = {
+            "status": "terminal",
+            "job_id": self.job_id,
+            "flink_job_id": observed.job_id or self.job_id,
+            "state": str(details["state"]),
+            "summary": summarize_job(details).model_dump(),
+            "source": "jobmanager" if details.get("vertices") else "kubernetes",
+            "ref": self.ref,
+            "retryable": observed.retryable,
+        }
+        if observed.error:
+            event["message"] = observed.error
+        return event
 
     def _retry_transient(self, err: BaseException) -> bool:
         """API errors that can pass (5xx, 429, connection loss) are retried; the rest end the wait."""
@@ -127,10 +147,10 @@ class FlinkKubernetesTrigger(JobWaitTrigger):
         await base.aclose()
         return AsyncFlinkRestClient(settings, retry)
 
-    async def _job_details(self, rest: Any) -> dict[str, Any] | None:
+    async def _job_details(self, rest: Any, job_id: str) -> dict[str, Any] | None:
         """The JobManager's view of the job; ``None`` while it is not reachable (not up yet, or gone)."""
         try:
-            details: dict[str, Any] = await rest.call(calls.job_details(self.job_id))
+            details: dict[str, Any] = await rest.call(calls.job_details(job_id))
             return details
         except FlinkRestError as err:
             self.log.debug("JobManager REST for %s not available: %s", self.ref, err)
@@ -154,8 +174,6 @@ def _transient(err: BaseException) -> bool:
 
 def _describe(err: Exception, ref: str) -> str:
     status = getattr(err, "status", None)
-    if status == 404:
-        return f"the Flink resource {ref} was deleted while the job was being watched"
     reason = getattr(err, "reason", None)
     if isinstance(status, int) and reason:
         return f"Kubernetes API answered {status} {reason} for {ref}"

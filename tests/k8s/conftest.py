@@ -65,6 +65,7 @@ def operator_emulator(
     finally:
         emulator.stop()
     assert not emulator.errors, emulator.errors
+    assert not emulator.dropped, emulator.dropped  # every status written was stored as written
 
 
 @pytest.fixture

@@ -1,112 +1,97 @@
-"""ResourceState: the Flink Kubernetes Operator's documented ``.status`` shapes of a batch job, read as outcomes.
+"""ResourceState: every case of the Flink Kubernetes Operator's batch status facts, read as the user's outcome.
 
-Each row is a status the operator writes (flink-kubernetes-operator ``CommonStatus`` / ``JobStatusObserver`` /
-``FlinkResourceExceptionUtils``, as recorded in the team's batch status facts): the success path of a
-FlinkDeployment, a failed job, deployment errors, suspension, the JobManager going away after the job,
-and the FlinkSessionJob variants.
+Each case (``frames.CASES``) is the operator's sequence of full statuses; the watch follows it like the trigger
+does (the first terminal read ends it, a stall past the grace fails it) and the table asserts what the
+facts say the user must see: the outcome, the message (the real exception text, no ``SerializedThrowable``,
+every cause kept) and whether a retry of the task can help.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
+from k8s.frames import CASES, GRACE, JOB_ID, OPERATOR_JOB_ID, Case, frame, resource
 
-from airflow_provider_flinkbatch.kubernetes.state import ResourceState, details_from_status
+from airflow_provider_flinkbatch.kubernetes.state import ResourceState, StallWatch, details_from_status, flink_job_id
 
-JOB_ID = "4f3c2b1a4f3c2b1a4f3c2b1a4f3c2b1a"
-JOB_FAILED_ERROR = json.dumps(
-    {
-        "type": "org.apache.flink.util.SerializedThrowable",
-        "message": "Recovery is suppressed by NoRestartBackoffTimeStrategy",
-        "throwableList": [
-            {"type": "org.apache.flink.util.SerializedThrowable", "message": "java.io.FileNotFoundException: /in"}
-        ],
+OUTCOMES = {"FINISHED": "succeeded", "FAILED": "failed", "CANCELED": "cancelled"}
+REF = "flink-jobs/r"
+
+
+def follow(case: Case) -> tuple[str, ResourceState]:
+    """Read the frames in order like the trigger: ``(final state, last observed)``."""
+    watch = StallWatch(GRACE)
+    observed: ResourceState | None = None
+    state = "INITIALIZING"
+    for second, status in case.frames:
+        if status is None:
+            observed = ResourceState.deleted(REF, observed)
+            state = observed.state
+        else:
+            item = resource(case, status)
+            observed = watch.check(ResourceState.of(item), second)
+            flink: dict[str, Any] | None = None
+            if case.flink_state and observed.jobmanager_may_answer:
+                flink = {"jid": observed.job_id, "state": case.flink_state, "vertices": []}
+            state = str(observed.job_details(item, observed.job_id or JOB_ID, flink)["state"])
+        if state in OUTCOMES:
+            break
+    assert observed is not None
+    return state, observed
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_each_case_of_the_facts_reads_as_its_outcome(case: Case) -> None:
+    state, observed = follow(case)
+    assert OUTCOMES.get(state, "running") == case.outcome
+    message = case.message.format(ref=REF) if case.message else None
+    assert observed.error == message
+    assert observed.retryable == case.retryable
+    assert "SerializedThrowable" not in (observed.error or "")
+
+
+def test_every_frame_has_a_state_and_no_intermediate_frame_is_an_outcome() -> None:
+    """Frames before the last of a successful case never read as an outcome (no early success or failure)."""
+    for case in CASES:
+        if case.outcome != "succeeded" or case.flink_state:
+            continue
+        reads = [ResourceState.of(resource(case, s)).state for _, s in case.frames if s is not None]
+        first_terminal = next(i for i, s in enumerate(reads) if s in OUTCOMES)
+        assert reads[first_terminal] == "FINISHED", case.name
+        assert all(s not in OUTCOMES for s in reads[:first_terminal]), case.name
+
+
+def test_suspended_deployment_is_cancelled_not_a_success() -> None:
+    observed = ResourceState.of({"metadata": {}, "status": frame("SUSPENDED", "MISSING", "FINISHED")})
+    assert (observed.state, observed.terminal, observed.succeeded) == ("CANCELED", True, False)
+
+
+def test_session_job_follows_the_operator_generated_job_id() -> None:
+    item = {
+        "metadata": {},
+        "spec": {"deploymentName": "s"},
+        "status": frame("STABLE", job="RUNNING", job_id=OPERATOR_JOB_ID),
     }
-)
-IMAGE_PULL_ERROR = json.dumps(
-    {
-        "type": "org.apache.flink.kubernetes.operator.exception.DeploymentFailedException",
-        "message": '[flink-main-container] Back-off pulling image "registry.invalid/flink:missing"',
-        "additionalMetadata": {"reason": "ImagePullBackOff"},
-        "throwableList": [],
-    }
-)
-VALIDATION_ERROR = json.dumps(
-    {"type": "org.apache.flink.kubernetes.operator.exception.ValidationException", "message": "Job jarURI missing"}
-)
+    assert flink_job_id(item, JOB_ID) == OPERATOR_JOB_ID
+    assert flink_job_id({"metadata": {}, "status": {}}, JOB_ID) == JOB_ID
+    assert details_from_status(item, JOB_ID, "")["jid"] == OPERATOR_JOB_ID
 
 
-def status(lifecycle: str | None, jm: str | None, job: str | None, error: str | None = None) -> dict[str, Any]:
-    job_status = {"state": job, "jobId": JOB_ID} if job else {}
-    raw = {"lifecycleState": lifecycle, "jobManagerDeploymentStatus": jm, "jobStatus": job_status, "error": error}
-    return {"metadata": {"name": "r"}, "status": {k: v for k, v in raw.items() if v is not None}}
-
-
-CASES = [
-    # id, resource, state, terminal, the failure is the deployment's, JobManager polled
-    ("not reconciled yet", {"metadata": {"name": "r"}}, "INITIALIZING", False, False, False),
-    ("created", status("CREATED", "MISSING", None), "INITIALIZING", False, False, False),
-    ("submitted", status("DEPLOYED", "DEPLOYING", "RECONCILING"), "RECONCILING", False, False, False),
-    ("jm not ready", status("DEPLOYED", "DEPLOYED_NOT_READY", "RECONCILING"), "RECONCILING", False, False, False),
-    ("running", status("STABLE", "READY", "RUNNING"), "RUNNING", False, False, True),
-    ("finished", status("STABLE", "READY", "FINISHED"), "FINISHED", True, False, True),
-    ("jm gone after ttl", status("STABLE", "MISSING", "FINISHED"), "FINISHED", True, False, False),
-    ("job failed", status("FAILED", "READY", "FAILED", JOB_FAILED_ERROR), "FAILED", True, False, True),
-    ("image pull", status("DEPLOYED", "ERROR", "RECONCILING", IMAGE_PULL_ERROR), "FAILED", True, True, False),
-    ("validation", status("FAILED", None, None, VALIDATION_ERROR), "FAILED", True, True, False),
-    ("cancelled outside", status("SUSPENDED", "MISSING", "CANCELED"), "CANCELED", True, False, False),
-    ("session job cancelling", status("UPGRADING", None, "CANCELLING"), "CANCELLING", False, False, True),
-    ("session job cancelled", status("UPGRADING", None, "CANCELED"), "CANCELED", True, False, True),
-    ("session job finished", status("STABLE", None, "FINISHED"), "FINISHED", True, False, True),
-    (
-        "session job rest down",
-        status("STABLE", None, "RECONCILING", "Job Not Found"),
-        "RECONCILING",
-        False,
-        False,
-        True,
-    ),
-    pytest.param(
-        "suspended deployment",
-        status("SUSPENDED", "MISSING", "FINISHED"),
-        "CANCELED",
-        True,
-        False,
-        False,
-        marks=pytest.mark.xfail(
-            strict=True, reason="a suspended FlinkDeployment reports jobStatus FINISHED: read as success today"
-        ),
-    ),
-]
-
-
-@pytest.mark.parametrize(("case", "resource", "state", "terminal", "deployment_failed", "jm_polled"), CASES)
-def test_status_maps_to_outcome(
-    case: str, resource: dict[str, Any], state: str, terminal: bool, deployment_failed: bool, jm_polled: bool
-) -> None:
-    observed = ResourceState.of(resource)
-    assert (observed.state, observed.terminal, observed.deployment_failed) == (state, terminal, deployment_failed)
-    assert observed.jobmanager_running == jm_polled
-
-
-def test_error_json_becomes_one_readable_line_with_its_causes() -> None:
-    observed = ResourceState.of(status("FAILED", "READY", "FAILED", JOB_FAILED_ERROR))
-    assert observed.error == (
-        "org.apache.flink.util.SerializedThrowable: Recovery is suppressed by NoRestartBackoffTimeStrategy; "
-        "caused by org.apache.flink.util.SerializedThrowable: java.io.FileNotFoundException: /in"
-    )
-
-
-def test_plain_text_error_stays_as_it_is() -> None:
-    assert ResourceState.of(status("STABLE", None, "RECONCILING", "Job Not Found")).error == "Job Not Found"
+def test_a_stall_that_ends_restarts_the_clock() -> None:
+    watch = StallWatch(GRACE)
+    stuck: dict[str, Any] = {"metadata": {}, "status": frame("DEPLOYED", "ERROR", "RECONCILING", "x")}
+    up = {"metadata": {}, "status": frame("DEPLOYED", "READY", "RECONCILING")}
+    assert not watch.check(ResourceState.of(stuck), 0).terminal
+    assert not watch.check(ResourceState.of(up), GRACE - 1).terminal
+    assert not watch.check(ResourceState.of(stuck), GRACE + 1).terminal
+    assert watch.check(ResourceState.of(stuck), 2 * GRACE + 1).state == "FAILED"
 
 
 def test_status_wins_over_a_jobmanager_that_has_not_caught_up() -> None:
-    resource = status("STABLE", "READY", "FAILED", JOB_FAILED_ERROR)
+    item = {"metadata": {}, "status": frame("FAILED", "READY", "FAILED", "boom")}
     running = {"jid": JOB_ID, "state": "RUNNING", "vertices": [{"status": "RUNNING"}]}
-    details = ResourceState.of(resource).job_details(resource, JOB_ID, running)
-    assert details == details_from_status(resource, JOB_ID, "") and details["state"] == "FAILED"
+    details = ResourceState.of(item).job_details(item, JOB_ID, running)
+    assert details == details_from_status(item, JOB_ID, "") and details["state"] == "FAILED"
     finished = {"jid": JOB_ID, "state": "FINISHED", "vertices": [{"status": "FINISHED"}]}
-    assert ResourceState.of(resource).job_details(resource, JOB_ID, finished) is finished
+    assert ResourceState.of(item).job_details(item, JOB_ID, finished) is finished

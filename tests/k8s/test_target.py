@@ -58,13 +58,16 @@ def config_maps(kube_api: ApiServer) -> dict[str, Any]:
 
 
 def test_deployment_error_fails_with_the_operators_message(make_target: Callable[..., Any]) -> None:
-    target = make_target(image="registry.invalid/flink:missing")
+    # The operator keeps JobManager ERROR (the pod may still come up): the wait ends after stall_grace.
+    target = make_target(image="registry.invalid/flink:missing", stall_grace=3)
     handle = attach_or_submit(target, make_request(slow_sql(5), "k8s-bad-image")).handle
 
     event = wait_for_event(target.trigger(handle, WAIT))
 
     assert event["status"] == "terminal" and event["state"] == "FAILED"
-    assert 'Back-off pulling image "registry.invalid/flink:missing"' in event["message"]
+    assert 'Back-off pulling image "registry.invalid/flink:missing" (ImagePullBackOff)' in event["message"]
+    assert event["message"].startswith("the JobManager does not come up: ") and "(stall_grace)" in event["message"]
+    assert event["retryable"] is False
     diagnosis = target.diagnose(handle, "FAILED", None)
     assert diagnosis.exception_class == "org.apache.flink.kubernetes.operator.exception.DeploymentFailedException"
     assert diagnosis.source == f"kubernetes {handle.ref}"
@@ -113,7 +116,7 @@ def test_reattach_after_a_crash_follows_the_same_resource(
     assert len(mine) == 1
     event = wait_for_event(make_target().trigger(second.handle, WAIT))
     assert event["state"] == "FINISHED" and event["summary"]["vertices_finished"] >= 1
-    submissions = [h for h in operator_emulator.history if h[2] == request.job_id and h[3] == "RECONCILING"]
+    submissions = [h for h in operator_emulator.history if h[2] == request.job_id and h[3] == "UPGRADING"]
     assert len(submissions) == 1  # the job ran once
     print(f"K8S-E2E reattach: {second.handle.ref} job {request.job_id} {event['state']}")
 
@@ -130,14 +133,20 @@ def test_cancel_on_kill_suspends_the_resource_and_flink_cancels_the_job(
 
     event = wait_for_event(trigger)
     assert event["state"] == "CANCELED"
-    flink = requests.get(f"{flink_cluster.rest_url}/jobs/{handle.job_id}", timeout=10).json()
-    assert flink["state"] == "CANCELED"
-    # The JobManager may report CANCELED a moment before the operator writes SUSPENDED (as in a real cluster).
+    wait_until(  # the operator's REST cancel (it deletes the JobManager right after asking)
+        lambda: (
+            requests.get(f"{flink_cluster.rest_url}/jobs/{handle.job_id}", timeout=10).json()["state"] == "CANCELED"
+        ),
+        "Flink to cancel the job",
+    )
     resource = wait_until(
         lambda: (r := resource_of(kube_api, handle)) and r["status"].get("lifecycleState") == "SUSPENDED" and r,
         "the operator to mark the resource SUSPENDED",
     )
     assert resource["spec"]["job"]["state"] == "suspended"  # kept, not deleted: its status stays readable
+    # The operator stores FINISHED for a suspended FlinkDeployment; the task still reads it as CANCELED.
+    assert resource["status"]["jobStatus"]["state"] == "FINISHED"
+    assert target.job_details(handle)["state"] == "CANCELED"
     print(f"K8S-E2E cancel: {handle.ref} job {handle.job_id} {event['state']}")
 
 
@@ -163,7 +172,9 @@ def test_big_script_runs_from_an_owned_configmap_and_cleanup_removes_both(
     assert config_map.metadata.name not in config_maps(kube_api)
 
 
-def test_session_job_runs_on_the_session_deployment(make_target: Callable[..., Any], kube_api: ApiServer) -> None:
+def test_session_job_runs_on_the_session_deployment(
+    make_target: Callable[..., Any], kube_api: ApiServer, flink_cluster: LocalClusterInfo
+) -> None:
     from kubernetes import client
 
     session = {
@@ -181,6 +192,13 @@ def test_session_job_runs_on_the_session_deployment(make_target: Callable[..., A
     event = wait_for_event(target.trigger(handle, WAIT))
 
     assert event["state"] == "FINISHED"
+    # The operator chose the Flink job id (the one the provider asked for is ignored): every Flink call follows it.
+    stored = resource_of(kube_api, handle, "flinksessionjobs")
+    assert stored is not None
+    flink_job_id = stored["status"]["jobStatus"]["jobId"]
+    assert event["flink_job_id"] == flink_job_id != handle.job_id
+    assert requests.get(f"{flink_cluster.rest_url}/jobs/{flink_job_id}", timeout=10).json()["state"] == "FINISHED"
+    assert target.job_details(handle)["jid"] == flink_job_id
     target.after_terminal(handle, "FINISHED")
     assert resource_of(kube_api, handle, "flinksessionjobs") is None
     # Cleanup never touches resources it did not create: the session deployment survives a full sweep.
@@ -205,11 +223,9 @@ def test_resource_deleted_while_watched_ends_the_wait_with_a_clear_error(
 
     event = wait_for_event(target.trigger(handle, WAIT))
 
-    assert event == {
-        "status": "error",
-        "job_id": handle.job_id,
-        "message": f"the Flink resource {handle.ref} was deleted while the job was being watched",
-    }
+    # Deleting cancels the job (the operator's finalizer): the task sees a cancellation saying so.
+    assert (event["status"], event["state"], event["job_id"]) == ("terminal", "CANCELED", handle.job_id)
+    assert event["message"].startswith(f"the Flink resource {handle.ref} was deleted while the job was being watched")
     # like the operator's finalizer, deleting the resource stopped the job
     wait_until(
         lambda: (
