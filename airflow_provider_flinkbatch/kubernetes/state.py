@@ -21,8 +21,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, is_terminal
 from airflow_provider_flinkbatch.kubernetes.manifests import JOB_NAME_ANNOTATION
+from airflow_provider_flinkbatch.session.state import JobState, is_terminal
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class ResourceState:
 
     @property
     def succeeded(self) -> bool:
-        return self.state == SUCCESS_STATE
+        return JobState.of(self.state).succeeded
 
     @property
     def jobmanager_running(self) -> bool:
