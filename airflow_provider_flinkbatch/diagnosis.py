@@ -15,6 +15,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel
 
 from airflow_provider_flinkbatch.jobs import root_cause_from_exceptions
+from airflow_provider_flinkbatch.session.state import JobState
 
 Category = Literal[
     "sql_error",
@@ -236,15 +237,16 @@ def is_sql_error(errors: list[str]) -> bool:
 
 def classify(state: str | None, root_cause: str, chain: str) -> Rule:
     """The rule for a failure: finished and cancelled jobs first, then the root cause, then anything in the chain."""
-    if state == "FINISHED":  # failed attempts a restart recovered from are history, not the verdict
+    outcome = JobState.of(state)
+    if outcome.succeeded:  # failed attempts a restart recovered from are history, not the verdict
         return _FINISHED
-    if state == "CANCELED" and not root_cause:
+    if outcome.cancelled and not root_cause:
         return _CANCELLED
     for text in (root_cause, chain):
         for rule in RULES:
             if text and rule.matches(text):
                 return rule
-    return _CANCELLED if state == "CANCELED" else _UNKNOWN
+    return _CANCELLED if outcome.cancelled else _UNKNOWN
 
 
 class Diagnosis(BaseModel):

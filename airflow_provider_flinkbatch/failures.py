@@ -15,6 +15,8 @@ from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose_unknown
 from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook, JobHistoryNotFound
 from airflow_provider_flinkbatch.history.sources import ArchiveError
 from airflow_provider_flinkbatch.rest.errors import FlinkRestError
+from airflow_provider_flinkbatch.sql.errors import describe_rejection
+from airflow_provider_flinkbatch.targets.base import SubmissionRejected
 
 DIAGNOSIS_XCOM_KEY = "flink_diagnosis"
 
@@ -38,3 +40,14 @@ def raise_for_failed_job(
     if will_retry:
         raise AirflowException(f"{diagnosis.headline()} (retried: {sentence})")
     raise AirflowFailException(f"{diagnosis.headline()} ({diagnosis.advice}; retried: {sentence})")
+
+
+def raise_for_rejected_submission(log: Any, err: SubmissionRejected, script: str, where: str) -> NoReturn:
+    """A job the target refused before it ran: wrong SQL fails at once, naming the statement in ``where``
+    (the task's ``.sql`` file or its inline SQL); anything else may be retried."""
+    # Flink's answer holds its Java stack trace: keep it for debugging, out of the task log.
+    log.debug("Flink's answer to the submission: %s", err.__cause__ or err)
+    if err.sql_error:
+        message = describe_rejection(str(err), script, where)
+        raise AirflowFailException(f"Flink rejected the SQL, nothing was submitted: {message}") from None
+    raise AirflowException(f"Flink refused the job: {err}") from None

@@ -1,4 +1,5 @@
-"""What the provider knows about a Flink job: states, the success summary, the failure's root cause.
+"""What the provider knows about a Flink job: the success summary, the failure's root cause (its state:
+:mod:`~airflow_provider_flinkbatch.session.state`).
 
 Pure functions over Flink's REST JSON, shared by the blocking and the deferrable paths and (later)
 by HistoryServer-based diagnosis, which reads the same JSON from archives.
@@ -6,13 +7,12 @@ by HistoryServer-based diagnosis, which reads the same JSON from archives.
 
 from __future__ import annotations
 
+import ast
 import re
 from typing import Any
 
 from pydantic import BaseModel
 
-TERMINAL_STATES = frozenset({"FINISHED", "FAILED", "CANCELED", "SUSPENDED"})
-SUCCESS_STATE = "FINISHED"
 _CAUSED_BY = re.compile(r"^Caused by: (\S+?)(?::\s*(.*))?$", re.MULTILINE)
 _FIRST_LINE = re.compile(r"^(\S+?)(?::\s*(.*))?$")
 _JDK_FRAMES = ("java.", "javax.", "jdk.", "sun.")
@@ -159,10 +159,6 @@ def _size(value: int | None) -> str:
     return f"{value} B"
 
 
-def is_terminal(state: str) -> bool:
-    return state in TERMINAL_STATES
-
-
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
@@ -178,8 +174,6 @@ NOT_COUNTED_SHARED = "sources chained into one vertex: Flink counts only their s
 
 def _inputs(node: dict[str, Any]) -> list[dict[str, Any]]:
     """A plan / stream-graph node's inputs (the stream graph writes them as a Python-literal string)."""
-    import ast
-
     raw = node.get("inputs") or []
     if isinstance(raw, str):
         try:

@@ -189,6 +189,17 @@ def cluster_level(names: Iterable[str]) -> list[str]:
     return [name for name in names if PRESETS[name].cluster_level]
 
 
+def session_warning(names: Iterable[str]) -> str | None:
+    """What to tell a user who sends cluster-level presets with a job to a session cluster, or None."""
+    shared = cluster_level(names)
+    if not shared:
+        return None
+    return (
+        f"Preset(s) {shared} are cluster-level: on a session cluster they take effect only if the cluster was "
+        "started with them (Kubernetes application mode and yarn-application apply them per job)"
+    )
+
+
 def describe_presets() -> str:
     """A readable list of the presets (``flinkbatch presets``)."""
     lines = []

@@ -25,12 +25,16 @@ import logging
 from dataclasses import dataclass, field
 from typing import Literal
 
-from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, is_terminal
+from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
+from airflow_provider_flinkbatch.session.state import JobState, is_terminal
 from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected, Target
 
 log = logging.getLogger(__name__)
 
 Action = Literal["submit", "reattach", "finished"]
+
+#: Status reported for a stored job id the target no longer knows, or whose SQL/config changed.
+GONE, STALE = "UNKNOWN", "STALE"
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,7 @@ def decide(existing: list[ExistingJob], fingerprint: str, *, rerun_finished: boo
         if same:
             return Decision("reattach", attempt=latest.attempt, job=latest, cancel=running_others)
         return Decision("submit", attempt=next_attempt, cancel=[*running_others, latest])
-    if latest.state == SUCCESS_STATE and same and not rerun_finished:
+    if JobState.of(latest.state).succeeded and same and not rerun_finished:
         return Decision("finished", attempt=latest.attempt, job=latest, cancel=running_others)
     return Decision("submit", attempt=next_attempt, cancel=running_others)
 
@@ -106,3 +110,19 @@ def attach_or_submit(target: Target, request: JobRequest, *, rerun_finished: boo
         handle = JobHandle(target=target.kind, conn_id=target.conn_id, job_id=attempt_request.job_id)
         return Outcome(handle, "reattach", decision.attempt)
     return Outcome(handle, "submit", decision.attempt)
+
+
+def stored_job_status(target: Target, handle: JobHandle, fingerprint: str) -> str:
+    """State of the job id a previous try stored (``ResumableJobMixin``): ``GONE`` if the target no longer
+    knows it, ``STALE`` if its SQL/config differ from this try's ``fingerprint``."""
+    try:
+        state = str(target.job_details(handle)["state"])
+        stored = target.job_fingerprint(handle)
+    except FlinkNotFoundError:
+        return GONE
+    return STALE if stored != fingerprint else state
+
+
+def is_stored_job_active(status: str) -> bool:
+    """The stored job (:func:`stored_job_status`) still runs with this try's SQL: follow it."""
+    return status not in (GONE, STALE) and JobState.of(status).running

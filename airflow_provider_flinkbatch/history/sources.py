@@ -5,17 +5,24 @@ The JobManager and the HistoryServer serve these paths over HTTP; an archive fil
 three, and :class:`JobLookup` is the one "ask the JobManager, then the HistoryServer, then the
 archives" chain every target and the diagnosis use: which sources a backend has differs (a YARN
 application's JobManager is behind the web proxy, a Kubernetes one behind ``rest_url_template``),
-the order and the error handling do not.
+the order does not. What a source's *failure* means is the caller's policy, stated as ``on_error``: a
+diagnosis after the fact skips a dead source (``"skip"``); a task waiting for its job must not mistake an
+outage for "job unknown" and lets non-404 errors through (``"raise"``). :class:`AsyncJobLookup` is the
+same chain for the triggers; :func:`listed_attempts` is the one scan of a source's ``/jobs/overview`` for
+a task instance's earlier attempts.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, TypeVar
 
+from airflow_provider_flinkbatch.identity import PARAM_PREFIX
 from airflow_provider_flinkbatch.rest import calls
-from airflow_provider_flinkbatch.rest.client import FlinkRestClient
-from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError
+from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, FlinkRestClient
+from airflow_provider_flinkbatch.rest.errors import FlinkBadResponseError, FlinkNotFoundError, FlinkRestError
 
 
 class ArchiveError(RuntimeError):
@@ -30,35 +37,128 @@ class JobSource(Protocol):
     def get(self, path: str) -> Any | None: ...
 
 
+T = TypeVar("T")
+
+#: What a failing source (unreachable, proxy error page, unreadable archive) means to the chain.
+OnError = Literal["skip", "raise"]
+
+
+class AsyncJobSource(Protocol):
+    """:class:`JobSource` for the triggers' event loop."""
+
+    name: str
+
+    async def get(self, path: str) -> Any | None: ...
+
+
 class JobLookup:
     """Ask each source in turn; the first that knows the path answers.
 
-    A source that fails (unreachable, proxy error page, unreadable archive) is skipped like one that
-    does not know the path; ``tried`` says what each one said, for the user's message.
+    ``on_error="skip"`` (default): a source that fails is skipped like one that does not know the path;
+    ``"raise"``: its error ends the lookup. ``tried`` says what each one said, for the user's message.
     """
 
-    def __init__(self, sources: list[JobSource]) -> None:
+    def __init__(self, sources: Sequence[JobSource], *, on_error: OnError = "skip") -> None:
         self.sources = sources
+        self.on_error = on_error
 
     def first(self, path: str) -> tuple[JobSource | None, Any, list[str]]:
         """(source, answer, what was tried) from the first source that knows ``path``; source and answer are
         ``None`` when none does."""
-        tried: list[str] = []
+        tried = _Tried(self.on_error)
         for source in self.sources:
-            try:
-                answer = source.get(path)
-            except (FlinkRestError, ArchiveError) as err:
-                tried.append(f"{source!r}: {err}")
-                continue
-            if answer is None:
-                tried.append(f"{source!r}: not found")
-                continue
-            tried.append(f"{source!r}: found")
-            return source, answer, tried
-        return None, None, tried
+            if tried.knows(source, *_answer(source.get, path)):
+                return source, tried.answer, list(tried)
+        return None, None, list(tried)
 
     def get(self, path: str) -> Any | None:
         return self.first(path)[1]
+
+
+class AsyncJobLookup:
+    """:class:`JobLookup` for the triggers (same order, same ``on_error`` policies)."""
+
+    def __init__(self, sources: Sequence[AsyncJobSource], *, on_error: OnError = "skip") -> None:
+        self.sources = sources
+        self.on_error = on_error
+
+    async def first(self, path: str) -> tuple[AsyncJobSource | None, Any, list[str]]:
+        tried = _Tried(self.on_error)
+        for source in self.sources:
+            if tried.knows(source, *await _async_answer(source.get, path)):
+                return source, tried.answer, list(tried)
+        return None, None, list(tried)
+
+
+_FAILURES = (FlinkRestError, ArchiveError)
+
+
+def _answer(get: Any, path: str) -> tuple[Any, Exception | None]:
+    try:
+        return get(path), None
+    except _FAILURES as err:
+        return None, err
+
+
+async def _async_answer(get: Any, path: str) -> tuple[Any, Exception | None]:
+    try:
+        return await get(path), None
+    except _FAILURES as err:
+        return None, err
+
+
+class _Tried(list[str]):
+    """What each source of a chain said; applies the chain's ``on_error`` to a failed source."""
+
+    def __init__(self, on_error: OnError) -> None:
+        super().__init__()
+        self.on_error = on_error
+        self.answer: Any = None
+
+    def knows(self, source: object, answer: Any, error: Exception | None) -> bool:
+        if error is not None:
+            if self.on_error == "raise":
+                raise error
+            self.append(f"{source!r}: {error}")
+            return False
+        self.append(f"{source!r}: " + ("not found" if answer is None else "found"))
+        self.answer = answer
+        return answer is not None
+
+
+def parse_answer(call: calls.ApiCall[T], answer: Any, source: object) -> T:
+    """``call``'s parser on what a source of the chain answered; a malformed answer is a
+    :class:`FlinkBadResponseError` (as the REST client reports it), not a ``KeyError``."""
+    try:
+        return call.parse(answer)
+    except (KeyError, TypeError, ValueError) as err:
+        message = f"{source!r} answered {call.path} without Flink's fields: {err}"
+        raise FlinkBadResponseError(message, url=repr(source)) from err
+
+
+@dataclass(frozen=True)
+class ListedAttempt:
+    """A job of a task instance that a source's ``/jobs/overview`` lists, with its submitted fingerprint."""
+
+    job_id: str
+    attempt: int
+    state: str
+    fingerprint: str | None
+
+
+def listed_attempts(source: JobSource, candidates: Mapping[str, int]) -> list[ListedAttempt]:
+    """The jobs among ``candidates`` (job id -> attempt) that ``source`` lists, in its overview's order; their
+    fingerprint comes from ``/jobs/<id>/config``. A failing source raises (the caller decides what it means)."""
+    found = []
+    for job in (source.get("/jobs/overview") or {"jobs": []}).get("jobs", []):
+        job_id = str(job.get("jid"))
+        if job_id not in candidates:
+            continue
+        config = source.get(f"/jobs/{job_id}/config") or {}
+        user_config = (config.get("execution-config") or {}).get("user-config") or {}
+        fingerprint = user_config.get(f"{PARAM_PREFIX}fingerprint")
+        found.append(ListedAttempt(job_id, candidates[job_id], str(job.get("state")), fingerprint))
+    return found
 
 
 class RestJobSource:
@@ -71,6 +171,23 @@ class RestJobSource:
     def get(self, path: str) -> Any | None:
         try:
             return self.client.call(calls.ApiCall("GET", path, lambda body: body))
+        except FlinkNotFoundError:
+            return None
+
+    def __repr__(self) -> str:
+        return f"{self.name} ({self.client.settings.rest_url})"
+
+
+class AsyncRestJobSource:
+    """:class:`RestJobSource` on an async client (the triggers')."""
+
+    def __init__(self, name: str, client: AsyncFlinkRestClient) -> None:
+        self.name = name
+        self.client = client
+
+    async def get(self, path: str) -> Any | None:
+        try:
+            return await self.client.call(calls.ApiCall("GET", path, lambda body: body))
         except FlinkNotFoundError:
             return None
 

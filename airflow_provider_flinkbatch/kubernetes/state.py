@@ -29,8 +29,8 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, is_terminal
 from airflow_provider_flinkbatch.kubernetes.manifests import JOB_NAME_ANNOTATION
+from airflow_provider_flinkbatch.session.state import JobState, is_terminal
 
 SERIALIZED_THROWABLE = "org.apache.flink.util.SerializedThrowable"
 _VALIDATION = "ValidationException"
@@ -151,7 +151,7 @@ class ResourceState:
 
     @property
     def succeeded(self) -> bool:
-        return self.state == SUCCESS_STATE
+        return JobState.of(self.state).succeeded
 
     @property
     def jobmanager_running(self) -> bool:

@@ -38,9 +38,8 @@ from airflow.triggers.base import BaseTrigger
 
 from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose_submission, diagnose_unknown
 from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook, JobHistoryNotFound
-from airflow_provider_flinkbatch.history.sources import JobLookup, RestJobSource
+from airflow_provider_flinkbatch.history.sources import JobLookup, RestJobSource, listed_attempts
 from airflow_provider_flinkbatch.identity import PARAM_PREFIX, JobIdentity
-from airflow_provider_flinkbatch.jobs import SUCCESS_STATE
 from airflow_provider_flinkbatch.kubernetes import manifests as m
 from airflow_provider_flinkbatch.kubernetes.hook import SUSPEND, FlinkResources, ResourceExists, ResourceRefused
 from airflow_provider_flinkbatch.kubernetes.options import KubernetesTargetOptions
@@ -50,6 +49,7 @@ from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError, FlinkConnectionSettings
 from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+from airflow_provider_flinkbatch.session.state import is_success
 from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected, WaitOptions
 from airflow_provider_flinkbatch.triggers.kubernetes import FlinkKubernetesTrigger
 
@@ -175,22 +175,16 @@ class KubernetesTarget:
         client = self._history_client()
         if client is None:
             return []
-        candidates = identity.candidate_job_ids()
         found = []
         try:
-            for job in client.call(calls.jobs_overview()).get("jobs", []):
-                job_id = str(job.get("jid"))
-                if job_id not in candidates:
-                    continue
-                config = client.call(calls.job_config(job_id))
-                user_config = (config.get("execution-config") or {}).get("user-config") or {}
-                name = m.resource_name(identity, candidates[job_id], self.options.name_prefix)
+            for job in listed_attempts(RestJobSource("historyserver", client), identity.candidate_job_ids()):
+                name = m.resource_name(identity, job.attempt, self.options.name_prefix)
                 found.append(
                     ExistingJob(
-                        handle=self._handle(job_id, name),
-                        attempt=candidates[job_id],
-                        state=str(job.get("state")),
-                        fingerprint=user_config.get(f"{PARAM_PREFIX}fingerprint"),
+                        handle=self._handle(job.job_id, name),
+                        attempt=job.attempt,
+                        state=job.state,
+                        fingerprint=job.fingerprint,
                     )
                 )
         except FlinkRestError as err:  # the HistoryServer is a fallback: its outage must not block submissions
@@ -387,10 +381,10 @@ class KubernetesTarget:
         if not handle.ref:
             return
         name = self._name(handle)
-        if state == SUCCESS_STATE and self.options.delete_after_success and self._archived_job(handle):
+        if is_success(state) and self.options.delete_after_success and self._archived_job(handle):
             self._delete(name)
             return
-        if state == SUCCESS_STATE and self.options.delete_after_success:
+        if is_success(state) and self.options.delete_after_success:
             log.info(
                 "Keeping %s %s until a later submission sweeps it (%.0f min): no HistoryServer has the job yet, "
                 "and the resource is what proves to a retry that the job already FINISHED",

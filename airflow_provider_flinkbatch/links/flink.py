@@ -57,3 +57,13 @@ def job_info(target: Target, handle: JobHandle, *, finished: bool) -> dict[str, 
     if handle.ref:
         info["ref"] = handle.ref
     return info
+
+
+def stored_job_id(context: Any, external_id_key: str, task_id: str) -> str | None:
+    """The job id a try left behind: the task state store (``ResumableJobMixin``), else the ``flink_job`` XCom."""
+    store = context.get("task_state_store")
+    job_id = store.get(external_id_key) if store is not None else None
+    if not job_id:
+        info = context["ti"].xcom_pull(task_ids=task_id, key=XCOM_KEY)
+        job_id = info.get("job_id") if isinstance(info, dict) else None
+    return str(job_id) if job_id else None

@@ -10,7 +10,6 @@ between submit and saving the id).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,29 +19,31 @@ from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_flinkbatch.diagnosis import check_retry_on
-from airflow_provider_flinkbatch.failures import raise_for_failed_job
-from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, JobSummary, complete_summary, is_terminal, summarize_job
-from airflow_provider_flinkbatch.lineage import facets_of_script, job_lineage
-from airflow_provider_flinkbatch.links.flink import XCOM_KEY, FlinkHistoryServerLink, FlinkJobLink, job_info
+from airflow_provider_flinkbatch.failures import raise_for_failed_job, raise_for_rejected_submission
+from airflow_provider_flinkbatch.jobs import summarize_job
+from airflow_provider_flinkbatch.lineage import facets_of_script
+from airflow_provider_flinkbatch.links.flink import (
+    XCOM_KEY,
+    FlinkHistoryServerLink,
+    FlinkJobLink,
+    job_info,
+    stored_job_id,
+)
 from airflow_provider_flinkbatch.links.urls import job_links
 from airflow_provider_flinkbatch.links.yarn import YarnApplicationLink
-from airflow_provider_flinkbatch.presets import check_preset_names, cluster_level
-from airflow_provider_flinkbatch.reattach import attach_or_submit
+from airflow_provider_flinkbatch.presets import check_preset_names, session_warning
+from airflow_provider_flinkbatch.reattach import attach_or_submit, is_stored_job_active, stored_job_status
 from airflow_provider_flinkbatch.rest.client import RetryPolicy
-from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID, FlinkConnectionError
-from airflow_provider_flinkbatch.sql.errors import describe_rejection
+from airflow_provider_flinkbatch.session.state import JobState
 from airflow_provider_flinkbatch.sql.statements import split_statements
 from airflow_provider_flinkbatch.targets.base import JobHandle, JobRequest, SubmissionRejected, Target, WaitOptions
+from airflow_provider_flinkbatch.targets.finish import clean_up, finished_summary, wait_in_worker
 from airflow_provider_flinkbatch.targets.registry import create_target, validate_target_options
 from airflow_provider_flinkbatch.targets.request import JobDefinitionError, SqlFileSizeGuard, build_request
-from airflow_provider_flinkbatch.triggers.poller import job_interval
 
 PLAN_XCOM_KEY = "flink_plan"
 METRICS_XCOM_KEY = "flink_metrics"
-
-#: Status reported for a stored job id the target no longer knows, or whose SQL/config changed.
-GONE, STALE = "UNKNOWN", "STALE"
 
 
 class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
@@ -149,12 +150,8 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
             self._request = build_request(context["ti"], self.sql, self.flink_config, self.presets, self.job_name)
         except JobDefinitionError as err:
             raise AirflowFailException(f"{self.task_id}: {err}") from err
-        if self.target == "session" and (shared := cluster_level(self.presets)):
-            self.log.warning(
-                "Preset(s) %s are cluster-level: on a session cluster they take effect only if the cluster was "
-                "started with them (Kubernetes application mode and yarn-application apply them per job)",
-                shared,
-            )
+        if self.target == "session" and (warning := session_warning(self.presets)):
+            self.log.warning("%s", warning)
         if self.explain:
             self._check_plan(context, self._request)
         return self.execute_resumable(context)
@@ -162,14 +159,13 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
     def _check_plan(self, context: Context, request: JobRequest) -> None:
         """Plan insight before submitting: log the report, push it to XCom, fail on warnings if asked."""
         # Flink tooling (a local JVM and the Flink jars): loaded only for tasks with explain=True.
-        from airflow_provider_flinkbatch.plan.explain import ExplainError, explain
+        from airflow_provider_flinkbatch.plan.explain import ExplainError, explain_script
 
         try:
-            insight = explain(request.statements, request.flink_config)
-        except ExplainError as err:
             where = self.sql_file or "the task's SQL"
-            message = describe_rejection(str(err), self.sql, where, statement_offset=err.statement_offset)
-            raise AirflowFailException(f"{self.task_id}: EXPLAIN failed, nothing was submitted: {message}") from None
+            insight = explain_script(request.statements, request.flink_config, self.sql, where)
+        except ExplainError as err:
+            raise AirflowFailException(f"{self.task_id}: {err}") from None
         self.log.info("Optimized plan:\n%s\nPlan insight:\n%s", insight.plan, insight.describe())
         context["ti"].xcom_push(key=PLAN_XCOM_KEY, value=insight.model_dump())
         if insight.warnings and self.plan_check == "fail":
@@ -185,33 +181,19 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         except FlinkConnectionError as err:
             raise AirflowFailException(str(err)) from err
         except SubmissionRejected as err:
-            # Flink's answer holds its Java stack trace: keep it for debugging, out of the task log.
-            self.log.debug("Flink's answer to the submission: %s", err.__cause__ or err)
-            if err.sql_error:
-                where = self.sql_file or "the task's SQL"
-                message = describe_rejection(str(err), self.sql, where)
-                raise AirflowFailException(f"Flink rejected the SQL, nothing was submitted: {message}") from None
-            raise AirflowException(f"Flink refused the job: {err}") from None
+            raise_for_rejected_submission(self.log, err, self.sql, self.sql_file or "the task's SQL")
         self.log.info("%s", outcome.describe(self._request, target))
         return outcome.handle.job_id
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
-        """State of the job id a previous try stored; ``STALE`` if its SQL/config differ from now."""
         assert self._request is not None
-        target = self._target()
-        try:
-            handle = self._handle(str(external_id))
-            state = str(target.job_details(handle)["state"])
-            fingerprint = target.job_fingerprint(handle)
-        except FlinkNotFoundError:
-            return GONE
-        return STALE if fingerprint != self._request.identity.fingerprint else state
+        return stored_job_status(self._target(), self._handle(str(external_id)), self._request.identity.fingerprint)
 
     def is_job_active(self, status: str) -> bool:
-        return status not in (GONE, STALE) and not is_terminal(status)
+        return is_stored_job_active(status)
 
     def is_job_succeeded(self, status: str) -> bool:
-        return status == SUCCESS_STATE and not self.rerun_finished
+        return JobState.of(status).succeeded and not self.rerun_finished
 
     # The mixin returns poll_until_complete()'s value when it reconnects, so it returns the summary too.
     def poll_until_complete(self, external_id: Any, context: Context) -> dict[str, Any]:  # type: ignore[override]
@@ -221,7 +203,7 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         self.job_id = handle.job_id
         context["ti"].xcom_push(key=XCOM_KEY, value=job_info(target, handle, finished=False))
         details = target.job_details(handle)
-        if self.deferrable and not is_terminal(str(details["state"])):  # already over: no need to defer
+        if self.deferrable and JobState.from_json(details).running:  # already over: no need to defer
             wait = WaitOptions(
                 poll_interval=self.poll_interval,
                 transient_error_budget=self.transient_error_budget,
@@ -231,9 +213,7 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
             self.defer(
                 trigger=target.trigger(handle, wait), method_name="execute_complete", timeout=self.execution_timeout
             )
-        while not is_terminal(str(details["state"])):  # in the worker, as often as the trigger would poll
-            time.sleep(job_interval(details, min(0.5, self.poll_interval), self.poll_interval))
-            details = target.job_details(handle)
+        details = wait_in_worker(target, handle, details, self.poll_interval)
         self._result = self._finish(context, target, handle, summarize_job(details).model_dump())
         return self._result
 
@@ -253,12 +233,7 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         """A deferral that timed out (or whose trigger crashed) fails here: stop the Flink job first."""
         if next_method == TRIGGER_FAIL_REPR and self.cancel_on_kill:
-            store = context.get("task_state_store")
-            job_id = store.get(self.external_id_key) if store is not None else None
-            if not job_id:
-                info = context["ti"].xcom_pull(task_ids=self.task_id, key=XCOM_KEY)
-                job_id = info.get("job_id") if isinstance(info, dict) else None
-            self.job_id = str(job_id) if job_id else None
+            self.job_id = stored_job_id(context, self.external_id_key, self.task_id)
             if self.job_id:
                 self.log.warning("Waiting for Flink job %s ended without a result: cancelling it", self.job_id)
                 self.on_kill()
@@ -266,35 +241,17 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
 
     def _finish(self, context: Context, target: Target, handle: JobHandle, summary: dict[str, Any]) -> dict[str, Any]:
         context["ti"].xcom_push(key=XCOM_KEY, value=job_info(target, handle, finished=True))
-        state = summary["state"]
-        # Optional target hook (Kubernetes: delete the resource after success, mark failures for keeping).
-        after_terminal = getattr(target, "after_terminal", None)
-        if after_terminal is not None:
-            try:
-                after_terminal(handle, state)
-            except Exception as err:  # cleanup is housekeeping: it must not change the task's outcome
-                self.log.warning("Cleanup after Flink job %s failed: %s", handle.job_id, err)
-        if state != SUCCESS_STATE:
-            diagnosis = target.diagnose(handle, state, self.retry_on)
+        clean_up(target, handle, summary["state"], self.log)
+        if not JobState.of(summary["state"]).succeeded:
+            diagnosis = target.diagnose(handle, summary["state"], self.retry_on)
             raise_for_failed_job(self.log, context, diagnosis, links=job_links(target.link_info(handle), handle.job_id))
         # after a deferral this is a fresh operator: the INSERT targets come from the (rendered) script
         statements = self._request.statements if self._request is not None else split_statements(self.sql)
-        sinks = [table.table for table in job_lineage(statements).outputs]
-        summary = complete_summary(summary, sinks, self._accumulators(target, handle))
-        figures = JobSummary.model_validate(summary)
+        summary, figures = finished_summary(target, handle, summary, statements, self.log)
         context["ti"].xcom_push(key=METRICS_XCOM_KEY, value=figures.metrics())
         self.log.info("Flink job %s metrics:\n%s", handle.job_id, figures.metrics_table())
         self.log.info("%s", figures.finished_line())
         return summary
-
-    def _accumulators(self, target: Target, handle: JobHandle) -> dict[str, Any] | None:
-        """The job's accumulators (the runner's rows-written counters), from targets that reach its REST API."""
-        read = getattr(target, "job_accumulators", None)
-        try:
-            return read(handle) if read is not None else None
-        except Exception as err:  # the figures are informative: never fail a finished job over them
-            self.log.warning("Could not read the rows-written counters of Flink job %s: %s", handle.job_id, err)
-            return None
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """Input/output datasets of the script (see :mod:`~airflow_provider_flinkbatch.lineage`); ``None``
@@ -322,4 +279,4 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         except Exception as err:
             self.log.error("Could not look for this task's Flink jobs to cancel: %s", err)
             return []
-        return [job.handle.job_id for job in existing if not is_terminal(str(job.state))]
+        return [job.handle.job_id for job in existing if not JobState.of(job.state).terminal]

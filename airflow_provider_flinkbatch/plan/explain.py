@@ -21,6 +21,7 @@ from airflow_provider_flinkbatch.distribution import find_flink_distribution
 from airflow_provider_flinkbatch.local.jars import JarResolutionError, connector_jars
 from airflow_provider_flinkbatch.plan.insight import WIDE_TABLE_COLUMNS, PlanInsight, optimized_plan, scan_insights
 from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, ensure_runner_jar, runner_program_args
+from airflow_provider_flinkbatch.sql.errors import describe_rejection
 from airflow_provider_flinkbatch.sql.factories import needed_jars
 
 _BEGIN, _END, _TABLES = "=== FLINKBATCH PLAN BEGIN ===", "=== FLINKBATCH PLAN END ===", "FLINKBATCH-TABLES "
@@ -115,3 +116,13 @@ def explain(
     text, tables = run_explain(statements, flink_config, extra_jars=extra_jars)
     plan = optimized_plan(text)
     return PlanInsight(plan=plan, scans=scan_insights(plan, tables, wide_table_columns))
+
+
+def explain_script(statements: Sequence[str], flink_config: dict[str, Any], script: str, where: str) -> PlanInsight:
+    """:func:`explain` for a task's script, an error naming the statement in ``where`` (the task's ``.sql`` file
+    or "the task's SQL") as the user wrote it."""
+    try:
+        return explain(statements, flink_config)
+    except ExplainError as err:
+        message = describe_rejection(str(err), script, where, statement_offset=err.statement_offset)
+        raise ExplainError(f"EXPLAIN failed, nothing was submitted: {message}") from None

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import httpx  # already loaded by airflow.sdk: no cost to DAG parsing
 import tenacity
 
 from airflow_provider_flinkbatch.rest import calls
@@ -32,7 +33,6 @@ from airflow_provider_flinkbatch.rest.errors import (
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
 
 if TYPE_CHECKING:
-    import httpx
     import requests
 
 T = TypeVar("T")
@@ -254,8 +254,6 @@ class AsyncFlinkRestClient:
         return other
 
     def _client(self) -> httpx.AsyncClient:
-        import httpx
-
         if self._owner is not None:
             return self._owner._client()
         if self._http is None:
@@ -276,8 +274,6 @@ class AsyncFlinkRestClient:
         raise AssertionError("unreachable: tenacity returns or raises")
 
     async def _once(self, call: calls.ApiCall[T]) -> T:
-        import httpx
-
         url = self.settings.rest_url + call.path
         try:
             response = await self._client().request(call.method, call.path, params=call.params or None, json=call.json)

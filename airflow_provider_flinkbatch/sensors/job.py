@@ -16,9 +16,10 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_flinkbatch.failures import diagnose_or_placeholder, raise_for_failed_job
 from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook, JobHistoryNotFound
-from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, is_terminal, summarize_job
+from airflow_provider_flinkbatch.jobs import summarize_job
 from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
+from airflow_provider_flinkbatch.session.state import JobState
 from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
 
 
@@ -61,14 +62,15 @@ class FlinkJobSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> bool:
         details = self._details()
-        if not is_terminal(str(details["state"])):
-            self.log.info("Flink job %s is %s", self.job_id, details["state"])
+        state = JobState.of(details["state"], self.job_id)
+        if state.running:
+            self.log.info("%s", state.message)
             return False
         self._summary = self._check(context, summarize_job(details).model_dump())
         return True
 
     def _check(self, context: Context, summary: dict[str, Any]) -> dict[str, Any]:
-        if summary["state"] == SUCCESS_STATE:
+        if JobState.of(summary["state"]).succeeded:
             return summary
         state = summary["state"]
         raise_for_failed_job(self.log, context, diagnose_or_placeholder(self.flink_conn_id, self.job_id, state, None))

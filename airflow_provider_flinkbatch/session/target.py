@@ -13,7 +13,13 @@ from urllib.parse import urlsplit
 
 from airflow_provider_flinkbatch import jobs
 from airflow_provider_flinkbatch.diagnosis import Diagnosis, is_sql_error
-from airflow_provider_flinkbatch.history.sources import JobSource
+from airflow_provider_flinkbatch.history.sources import (
+    JobLookup,
+    JobSource,
+    RestJobSource,
+    listed_attempts,
+    parse_answer,
+)
 from airflow_provider_flinkbatch.identity import PARAM_PREFIX, JobIdentity
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
@@ -51,6 +57,8 @@ class SessionTarget:
         self._runner_jar = runner_jar
         # The HistoryServer remembers jobs a restarted JobManager forgot: lookups fall back to it.
         self.history = history
+        self.jobmanager = RestJobSource("jobmanager", client)
+        self.lookup = JobLookup([self.jobmanager, *([history] if history is not None else [])], on_error="raise")
 
     @classmethod
     def from_connection(cls, flink_conn_id: str, retry: RetryPolicy) -> SessionTarget:
@@ -154,32 +162,18 @@ class SessionTarget:
         """``/jobs/overview`` of the JobManager (fresh, not cached), then of the HistoryServer for jobs
         a restarted JobManager forgot, matched against the identity's computable job ids."""
         candidates = identity.candidate_job_ids()
-        found: dict[str, ExistingJob] = {}
-        sources: list[tuple[Any, Any]] = [(self.client.call(calls.jobs_overview()), self._jobmanager_config)]
+        listed = listed_attempts(self.jobmanager, candidates)
         if self.history is not None:
             try:
-                sources.append((self.history.get("/jobs/overview") or {"jobs": []}, self._history_config))
+                listed += listed_attempts(self.history, candidates)
             except FlinkRestError as err:  # history is a fallback: its outage must not block submissions
                 log.warning("HistoryServer not reachable while looking for earlier attempts: %s", err)
-        for overview, read_config in sources:
-            for job in overview.get("jobs", []):
-                job_id = str(job.get("jid"))
-                if job_id not in candidates or job_id in found:
-                    continue
-                user_config = ((read_config(job_id) or {}).get("execution-config") or {}).get("user-config") or {}
-                found[job_id] = ExistingJob(
-                    handle=JobHandle(target=self.kind, conn_id=self.conn_id, job_id=job_id),
-                    attempt=candidates[job_id],
-                    state=str(job.get("state")),
-                    fingerprint=user_config.get(f"{PARAM_PREFIX}fingerprint"),
-                )
+        found: dict[str, ExistingJob] = {}
+        for job in listed:
+            handle = JobHandle(target=self.kind, conn_id=self.conn_id, job_id=job.job_id)
+            existing = ExistingJob(handle=handle, attempt=job.attempt, state=job.state, fingerprint=job.fingerprint)
+            found.setdefault(job.job_id, existing)
         return sorted(found.values(), key=lambda job: job.attempt)
-
-    def _jobmanager_config(self, job_id: str) -> dict[str, Any]:
-        return self.client.call(calls.job_config(job_id))
-
-    def _history_config(self, job_id: str) -> dict[str, Any] | None:
-        return self.history.get(f"/jobs/{job_id}/config") if self.history is not None else None
 
     def job_details(self, handle: JobHandle) -> dict[str, Any]:
         return self._with_history(calls.job_details(handle.job_id))
@@ -191,14 +185,12 @@ class SessionTarget:
         return self._with_history(calls.job_accumulators(handle.job_id))
 
     def _with_history(self, call: calls.ApiCall[dict[str, Any]]) -> dict[str, Any]:
-        """Ask the JobManager; if it no longer knows the job (restarted), ask the HistoryServer."""
-        try:
-            return self.client.call(call)
-        except FlinkNotFoundError:
-            answer = self.history.get(call.path) if self.history is not None else None
-            if answer is None:
-                raise
-            return call.parse(answer)
+        """Ask the JobManager; if it no longer knows the job (restarted), ask the HistoryServer. An outage
+        of either is an error, not "unknown" (``on_error="raise"``): a waiting task must not resubmit."""
+        source, answer, tried = self.lookup.first(call.path)
+        if source is None:
+            raise FlinkNotFoundError(f"{call.path}: {'; '.join(tried)}", url=self.client.settings.rest_url, status=404)
+        return parse_answer(call, answer, source)
 
     def cancel(self, handle: JobHandle) -> None:
         self.client.call(calls.cancel_job(handle.job_id))

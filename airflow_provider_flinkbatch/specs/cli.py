@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +92,6 @@ def _cmd_test(args: argparse.Namespace) -> int:
         with_jars=parse_with(args.with_jars),
     ) as runner:
         if args.rest_url is None and any(spec.test_cases for spec in wanted):
-            import time
-
             started = time.monotonic()
             runner.target()  # start the private cluster now, so the first case's time is its own
             print(f"Started a local Flink cluster at {runner.rest_url} ({time.monotonic() - started:.0f}s)", flush=True)

@@ -25,15 +25,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint, normalize_flink_config
-from airflow_provider_flinkbatch.jobs import SUCCESS_STATE, is_terminal, root_cause_from_exceptions
+from airflow_provider_flinkbatch.jobs import root_cause_from_exceptions
 from airflow_provider_flinkbatch.lineage import job_lineage
 from airflow_provider_flinkbatch.local import LocalCluster
 from airflow_provider_flinkbatch.local.jars import connector_jars
 from airflow_provider_flinkbatch.presets import PRESETS, apply_presets
 from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
+from airflow_provider_flinkbatch.session.state import JobState
 from airflow_provider_flinkbatch.session.target import SessionTarget
-from airflow_provider_flinkbatch.specs.effective import flink_config, render_sql
+from airflow_provider_flinkbatch.specs.effective import SpecRenderError, flink_config, render_sql
 from airflow_provider_flinkbatch.specs.model import JobSpec, SpecTest
 from airflow_provider_flinkbatch.specs.rows import (
     RowsError,
@@ -44,8 +45,8 @@ from airflow_provider_flinkbatch.specs.rows import (
     read_output,
     write_input,
 )
-from airflow_provider_flinkbatch.specs.tables import rewrite_to_local
-from airflow_provider_flinkbatch.sql.statements import split_statements
+from airflow_provider_flinkbatch.specs.tables import TableRewriteError, rewrite_to_local
+from airflow_provider_flinkbatch.sql.statements import SqlScriptError, split_statements
 from airflow_provider_flinkbatch.targets.base import JobRequest, SubmissionRejected
 
 DEFAULT_TIMEOUT = 300.0
@@ -154,11 +155,6 @@ class SpecTestRunner:
             try:
                 self._run_case(spec, case, folder, result)
             except Exception as err:
-                from airflow_provider_flinkbatch.specs.effective import SpecRenderError
-                from airflow_provider_flinkbatch.specs.rows import RowsError
-                from airflow_provider_flinkbatch.specs.tables import TableRewriteError
-                from airflow_provider_flinkbatch.sql.statements import SqlScriptError
-
                 if not isinstance(err, (SpecRenderError, RowsError, TableRewriteError, SqlScriptError, TimeoutError)):
                     raise
                 result.error = str(err)
@@ -233,18 +229,17 @@ class SpecTestRunner:
         result.job_id = handle.job_id
         deadline = time.monotonic() + self.timeout
         while True:
-            details = target.job_details(handle)
-            state = str(details["state"])
-            if is_terminal(state):
+            state = JobState.from_json(target.job_details(handle))
+            if state.terminal:
                 break
             if time.monotonic() > deadline:
                 target.cancel(handle)
-                raise TimeoutError(f"job {handle.job_id} still {state} after {self.timeout:.0f}s: cancelled")
+                raise TimeoutError(f"job {handle.job_id} still {state.state} after {self.timeout:.0f}s: cancelled")
             time.sleep(0.3)
-        if state == SUCCESS_STATE:
+        if state.succeeded:
             return None
         cause = root_cause_from_exceptions(target.job_exceptions(handle))
-        return f"Flink job {state}: " + (cause.describe() if cause else "no exception recorded")
+        return f"Flink job {state.state}: " + (cause.describe() if cause else "no exception recorded")
 
 
 def rest_settings(rest_url: str) -> Any:

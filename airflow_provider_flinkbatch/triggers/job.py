@@ -19,12 +19,14 @@ from typing import Any, Unpack
 
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
+from airflow_provider_flinkbatch.history.sources import AsyncJobLookup, AsyncRestJobSource, parse_answer
+from airflow_provider_flinkbatch.jobs import summarize_job
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkUnreachableError
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
 from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+from airflow_provider_flinkbatch.session.state import JobState
 from airflow_provider_flinkbatch.triggers.base import JobWaitTrigger, WaitArgs
 from airflow_provider_flinkbatch.triggers.poller import ClusterPoller, job_interval, poller_for
 
@@ -92,7 +94,7 @@ class FlinkJobTrigger(JobWaitTrigger):
                 # a lasting error (401, 404: no overview here) falls through to the job's own details,
                 # which end in the precise error (or the HistoryServer's answer)
                 job = cycle.jobs.get(self.job_id)
-                if job is not None and not is_terminal(str(job.get("state"))):
+                if job is not None and JobState.from_json(job).running:
                     poller.want(token, self._interval(job))
                     continue
                 # ended, or not listed (a restarted JobManager forgot it): one detail call decides
@@ -111,39 +113,42 @@ class FlinkJobTrigger(JobWaitTrigger):
             await asyncio.sleep(self._interval(self._last_details))
 
     async def _event_if_terminal(self, client: AsyncFlinkRestClient) -> TriggerEvent | None:
-        source = "jobmanager"
-        try:
-            details = await client.call(calls.job_details(self.job_id))
-        except FlinkNotFoundError:
-            # A restarted JobManager forgets finished jobs; the HistoryServer still has them.
-            details = await self._from_history_server(client)
-            source = "historyserver"
+        details, source = await self._details(client)
         self._last_details = details
-        state = str(details["state"])
-        if not is_terminal(state):
-            self.log.debug("Flink job %s is %s", self.job_id, state)
+        state = JobState.of(details["state"], self.job_id)
+        if state.running:
+            self.log.debug("%s", state.message)
             return None
         summary = summarize_job(details).model_dump()
         return TriggerEvent(
-            {"status": "terminal", "job_id": self.job_id, "state": state, "summary": summary, "source": source}
+            {"status": "terminal", "job_id": self.job_id, "state": state.state, "summary": summary, "source": source}
         )
 
-    async def _from_history_server(self, client: AsyncFlinkRestClient) -> dict[str, Any]:
+    async def _details(self, client: AsyncFlinkRestClient) -> tuple[dict[str, Any], str]:
+        """``/jobs/<id>`` and who answered: the JobManager, else (a restarted one forgets finished jobs) the
+        HistoryServer. Errors other than "not found" end the wait (``on_error="raise"``), as they should."""
         settings = client.settings.for_history_server()
+        history = (
+            AsyncFlinkRestClient(settings, RetryPolicy(budget=min(30.0, self.transient_error_budget)))
+            if settings is not None
+            else None
+        )
+        sources = [AsyncRestJobSource("jobmanager", client)]
+        sources += [AsyncRestJobSource("historyserver", history)] if history is not None else []
+        call = calls.job_details(self.job_id)
+        try:
+            source, details, _ = await AsyncJobLookup(sources, on_error="raise").first(call.path)
+        finally:
+            if history is not None:
+                await history.aclose()
+        if source is not None:
+            return parse_answer(call, details, source), source.name
         unknown = f"the JobManager ({client.settings.rest_url}) does not know job {self.job_id}"
         if settings is None:
             raise FlinkNotFoundError(
                 f"{unknown}, and the connection has no history_server_url", url=client.settings.rest_url
             )
-        history = AsyncFlinkRestClient(settings, RetryPolicy(budget=min(30.0, self.transient_error_budget)))
-        try:
-            return await history.call(calls.job_details(self.job_id))
-        except FlinkNotFoundError as err:
-            raise FlinkNotFoundError(
-                f"{unknown}, nor does the HistoryServer ({settings.rest_url})", url=err.url
-            ) from err
-        finally:
-            await history.aclose()
+        raise FlinkNotFoundError(f"{unknown}, nor does the HistoryServer ({settings.rest_url})", url=settings.rest_url)
 
     async def on_kill(self) -> None:
         """The user stopped the deferred task: cancel the Flink job so nothing keeps running."""

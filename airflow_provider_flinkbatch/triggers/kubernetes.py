@@ -20,7 +20,7 @@ from typing import Any, Unpack
 
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
+from airflow_provider_flinkbatch.jobs import summarize_job
 from airflow_provider_flinkbatch.kubernetes.hook import AsyncFlinkResource
 from airflow_provider_flinkbatch.kubernetes.state import ResourceState, StallWatch, details_from_status
 from airflow_provider_flinkbatch.rest import calls
@@ -28,6 +28,7 @@ from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryP
 from airflow_provider_flinkbatch.rest.errors import FlinkRestError
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
 from airflow_provider_flinkbatch.session.hook import FlinkRestHook
+from airflow_provider_flinkbatch.session.state import JobState
 from airflow_provider_flinkbatch.triggers.base import JobWaitTrigger, WaitArgs
 
 _TRANSIENT_STATUS = frozenset({0, 408, 429, 500, 502, 503, 504})
@@ -91,7 +92,7 @@ class FlinkKubernetesTrigger(JobWaitTrigger):
                         flink = await self._job_details(rest, flink_job_id)
                     details = observed.job_details(resource, flink_job_id, flink)
                     state = str(details["state"])
-                    if is_terminal(state):
+                    if JobState.of(state).terminal:
                         yield TriggerEvent(self._terminal(observed, details))
                         return
                     vertices = details.get("vertices") or []

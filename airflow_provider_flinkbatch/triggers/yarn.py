@@ -16,10 +16,12 @@ from typing import Any, Unpack
 
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_flinkbatch.jobs import is_terminal, summarize_job
+from airflow_provider_flinkbatch.history.sources import AsyncJobLookup, AsyncRestJobSource, parse_answer
+from airflow_provider_flinkbatch.jobs import summarize_job
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkRestError
+from airflow_provider_flinkbatch.session.state import JobState
 from airflow_provider_flinkbatch.triggers.base import JobWaitTrigger, WaitArgs
 from airflow_provider_flinkbatch.triggers.poller import job_interval
 from airflow_provider_flinkbatch.yarn import calls as rm_calls
@@ -53,7 +55,7 @@ class YarnApplicationTrigger(JobWaitTrigger):
                 observed = ApplicationState.of(app)
                 if observed.running:
                     details = await self._flink_get(rm.settings, proxy_url(rm.settings, app))
-                    if details is not None and not is_terminal(str(details.get("state"))):
+                    if details is not None and JobState.from_json(details).running:
                         self._log_progress(summarize_job(details).model_dump())
                         details = None
                 elif observed.final:
@@ -96,13 +98,17 @@ class YarnApplicationTrigger(JobWaitTrigger):
     async def _flink_get(self, settings: YarnConnectionSettings, base_url: str) -> dict[str, Any] | None:
         """``/jobs/<id>`` from a Flink REST endpoint; None when it does not (yet) answer with the job."""
         client = async_flink_client(settings, base_url, RetryPolicy(budget=min(self.poll_interval, 10.0)))
-        try:
-            return await client.call(calls.job_details(self.job_id))
-        except FlinkRestError as err:  # the proxy shows a page while the JobManager starts or stops
-            self.log.debug("Flink REST at %s: %s", base_url, err)
-            return None
+        call = calls.job_details(self.job_id)
+        try:  # on_error="skip": the proxy shows a page while the JobManager starts or stops
+            source, details, tried = await AsyncJobLookup([AsyncRestJobSource("flink", client)]).first(call.path)
         finally:
             await client.aclose()
+        try:
+            return parse_answer(call, details, source) if source is not None else None
+        except FlinkRestError as err:  # a page that is not Flink's JSON: not (yet) the JobManager
+            tried.append(str(err))
+        self.log.debug("Flink REST at %s: %s", base_url, "; ".join(tried))
+        return None
 
     async def _after_end(self, settings: YarnConnectionSettings, app: dict[str, Any]) -> dict[str, Any] | None:
         """The HistoryServer's archive of the job, waiting up to ``history_grace`` after the end for it."""
