@@ -86,6 +86,9 @@ def _cmd_local_status(args: argparse.Namespace) -> int:
     )
     print(f"Flink HistoryServer : {status['history_url']} ({answers[bool(status['history_answers'])]})")
     print(f"Logs                : {status['log_dir']}")
+    jars = status.get("jars")
+    if isinstance(jars, list) and jars:
+        print(f"Connector jars      : {', '.join(jars)}")
     if not status["running"]:
         print("Not running         : restart it with `flinkbatch local up` (stops what is left, starts again)")
         return 3

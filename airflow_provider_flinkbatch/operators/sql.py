@@ -38,7 +38,7 @@ from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID, FlinkConn
 from airflow_provider_flinkbatch.session.state import JobState
 from airflow_provider_flinkbatch.sql.statements import split_statements
 from airflow_provider_flinkbatch.targets.base import JobHandle, JobRequest, SubmissionRejected, Target, WaitOptions
-from airflow_provider_flinkbatch.targets.finish import clean_up, finished_summary, wait_in_worker
+from airflow_provider_flinkbatch.targets.finish import cancel_task_jobs, clean_up, finished_summary, wait_in_worker
 from airflow_provider_flinkbatch.targets.registry import create_target, validate_target_options
 from airflow_provider_flinkbatch.targets.request import JobDefinitionError, SqlFileSizeGuard, build_request
 
@@ -259,24 +259,5 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         return facets_of_script(self.sql)
 
     def on_kill(self) -> None:
-        if not self.cancel_on_kill:
-            return
-        job_ids = [self.job_id] if self.job_id else self._submitted_job_ids()
-        for job_id in job_ids:
-            try:
-                self._target().cancel(self._handle(job_id))
-                self.log.info("Cancelled Flink job %s", job_id)
-            except Exception as err:
-                self.log.error("Could not cancel Flink job %s: %s", job_id, err)
-
-    def _submitted_job_ids(self) -> list[str]:
-        """Killed while submitting (the job id is not known yet; on YARN the CLI runs for many seconds
-        after the application exists): this task instance's live jobs, found by their identity."""
-        if self._request is None:
-            return []
-        try:
-            existing = self._target().find_existing(self._request.identity)
-        except Exception as err:
-            self.log.error("Could not look for this task's Flink jobs to cancel: %s", err)
-            return []
-        return [job.handle.job_id for job in existing if not JobState.of(job.state).terminal]
+        if self.cancel_on_kill:
+            cancel_task_jobs(self._target(), self.job_id, self._request, self.log)

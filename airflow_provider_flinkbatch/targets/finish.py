@@ -1,5 +1,5 @@
 """Waiting for a job in the worker and what follows its end, whatever the target: the target's optional
-cleanup, then the success summary.
+cleanup, then the success summary; and cancelling the task's jobs when the task is killed.
 
 The operator only reports; the steps that need the target (its ``after_terminal`` housekeeping, its
 ``job_accumulators`` for the runner's rows-written counters) live here, next to the target interface,
@@ -15,7 +15,7 @@ from typing import Any
 from airflow_provider_flinkbatch.jobs import JobSummary, complete_summary
 from airflow_provider_flinkbatch.lineage import job_lineage
 from airflow_provider_flinkbatch.session.state import JobState
-from airflow_provider_flinkbatch.targets.base import JobHandle, Target
+from airflow_provider_flinkbatch.targets.base import JobHandle, JobRequest, Target
 from airflow_provider_flinkbatch.triggers.poller import job_interval
 
 
@@ -56,3 +56,23 @@ def _accumulators(target: Target, handle: JobHandle, log: logging.Logger | Any) 
     except Exception as err:  # the figures are informative: never fail a finished job over them
         log.warning("Could not read the rows-written counters of Flink job %s: %s", handle.job_id, err)
         return None
+
+
+def cancel_task_jobs(target: Target, job_id: str | None, request: JobRequest | None, log: logging.Logger | Any) -> None:
+    """Cancel the task's Flink job (``on_kill``). Killed while still submitting, the job id is not known yet
+    (on YARN the CLI runs for many seconds after the application exists): then the task instance's live
+    jobs, found by their identity, are cancelled. Errors are logged, never raised: the kill goes on."""
+    job_ids = [job_id] if job_id else []
+    if not job_ids and request is not None:
+        try:
+            existing = target.find_existing(request.identity)
+        except Exception as err:
+            log.error("Could not look for this task's Flink jobs to cancel: %s", err)
+            return
+        job_ids = [job.handle.job_id for job in existing if not JobState.of(job.state).terminal]
+    for found in job_ids:
+        try:
+            target.cancel(target.handle_for(found, request))
+            log.info("Cancelled Flink job %s", found)
+        except Exception as err:
+            log.error("Could not cancel Flink job %s: %s", found, err)

@@ -108,7 +108,7 @@ def test_status_lists_the_connector_jars_it_loaded(
     flink_cluster: LocalClusterInfo, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The session cluster of the tests is `flinkbatch local up --with parquet,avro,kafka`."""
-    assert main(["local", "--state-dir", flink_cluster.state_dir, "status"]) == 0
+    assert main(["local", "--state-dir", flink_cluster.state_dir, "status", "--json"]) == 0
     jars = set(json.loads(capsys.readouterr().out)["jars"])
     assert {
         "flink-sql-parquet-2.3.0.jar",
@@ -117,6 +117,9 @@ def test_status_lists_the_connector_jars_it_loaded(
         "flink-sql-avro-2.3.0.jar",
         "flink-sql-connector-kafka-5.0.0-2.2.jar",
     } == jars
+    assert main(["local", "--state-dir", flink_cluster.state_dir, "status"]) == 0
+    shown = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("Connector jars"))
+    assert set(shown.split(": ", 1)[1].split(", ")) == jars
 
 
 def test_up_with_an_unknown_jar_name_says_which_exist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -172,9 +172,8 @@ def test_a_topic_that_does_not_exist_fails_with_its_name(
     log = capfd.readouterr().out
     failure = next(line for line in log.splitlines() if "AirflowFailException" in line and "serches" in line)
     assert "[missing_source]: " in failure and "UnknownTopicOrPartitionException" in failure, failure
-    assert (
-        "not retried: Kafka topic 'serches' does not exist on the brokers of 'properties.bootstrap.servers'" in failure
-    )
+    assert "Kafka topic 'serches' does not exist on the brokers of 'properties.bootstrap.servers'" in failure
+    assert "retried: no, this failure is not retried" in failure
     assert "create the topic or fix the table's 'topic' option" in failure
 
 

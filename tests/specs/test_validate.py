@@ -10,6 +10,9 @@ from spec_helpers import EXAMPLE_SPECS
 from airflow_provider_flinkbatch.cli import main
 from airflow_provider_flinkbatch.local import LocalClusterInfo
 
+#: example_dags/specs: three file ingestion specs and, in kafka/, three Kafka -> Parquet specs
+EXAMPLE_COUNT = 6
+
 
 def _home_with_cluster(tmp_path: Path, cluster: LocalClusterInfo) -> Path:
     """A state folder like the demo's (<project>/.flinkbatch) whose local-cluster is the running test cluster."""
@@ -34,9 +37,11 @@ def test_validate_uses_the_running_local_cluster_when_the_connection_is_not_defi
         f"connection 'flink_batch_default' is not defined in this shell: using the local cluster at "
         f"{flink_cluster.rest_url} (flinkbatch local up)"
     )
-    assert out[1] == f"Planning 3 spec(s) on the local cluster at {flink_cluster.rest_url}"
-    assert all("connection: local cluster; Flink planned it (on the cluster)" in line for line in out[2:5]), out
-    assert out[-1] == "3 spec(s): 3 valid, 0 with errors"
+    assert out[1] == f"Planning {EXAMPLE_COUNT} spec(s) on the local cluster at {flink_cluster.rest_url}"
+    assert all(
+        "connection: local cluster; Flink planned it (on the cluster)" in line for line in out[2 : 2 + EXAMPLE_COUNT]
+    ), out
+    assert out[-1] == f"{EXAMPLE_COUNT} spec(s): {EXAMPLE_COUNT} valid, 0 with errors"
 
 
 def test_validate_without_connection_or_cluster_says_what_it_skipped_and_how_to_fix(
@@ -51,8 +56,8 @@ def test_validate_without_connection_or_cluster_says_what_it_skipped_and_how_to_
         """with AIRFLOW_CONN_FLINK_BATCH_DEFAULT='{"conn_type": "flink_batch", "host": "http://<jobmanager>:8081"}' """
         "or start the local cluster (flinkbatch local up), or pass --no-connections"
     )
-    assert all(line.endswith("connection check skipped") for line in out[1:4]), out
-    assert out[-1] == "3 spec(s): 3 valid, 0 with errors"
+    assert all(line.endswith("connection check skipped") for line in out[1 : 1 + EXAMPLE_COUNT]), out
+    assert out[-1] == f"{EXAMPLE_COUNT} spec(s): {EXAMPLE_COUNT} valid, 0 with errors"
 
 
 def test_a_malformed_connection_is_still_an_error(
