@@ -134,6 +134,9 @@ def test_runtime_failure_is_diagnosed_from_the_live_jobmanager_and_from_the_arch
         ended = wait_until_final(local_yarn, xcom_value(dag_run, "after_exit", "flink_job")["ref"])
         assert (ended["state"], ended["finalStatus"]) == ("FINISHED", "FAILED")
         job_id = xcom_value(dag_run, "after_exit", "flink_job")["job_id"]
+        # The JobManager writes the archive as the application ends; the HistoryServer picks it up on its
+        # next scan, which can trail YARN's FINISHED by a few seconds on a loaded machine.
+        assert archived_state(info.history_url, job_id) == "FAILED"
         capfd.readouterr()
         assert main(["diagnose", job_id, "--history-url", info.history_url, "--json"]) == 0
         archived = json.loads(capfd.readouterr().out)
