@@ -52,7 +52,8 @@ def archived_state(history_url: str, job_id: str, timeout: float = 60) -> str | 
     deadline = time.monotonic() + timeout
     while True:
         answer = requests.get(f"{history_url}/jobs/{job_id}", timeout=10)
-        state = answer.json().get("state") if answer.ok else None
+        # While it unpacks an archive the HistoryServer can answer 200 with an empty body.
+        state = answer.json().get("state") if answer.ok and answer.content.strip() else None
         if state or time.monotonic() > deadline:
             return state
         time.sleep(1)
