@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,34 @@ def test_deferrable_and_blocking_tasks_run_as_real_yarn_applications(
         assert archived_state(info.history_url, job_id) == "FINISHED"
     deferrable = app_of(dag_run, "deferrable", local_yarn)
     assert deferrable["queue"] == "root.etl" and "team-sales" in deferrable["applicationTags"].split(",")
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
+
+
+def test_the_yarn_example_dag_runs_on_the_cluster(
+    run_yarn_dag: RunDag, local_yarn: LocalYarnCluster, data_dir: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """``example_dags/flink_batch_sql_yarn.py`` as shipped, with ``data_root`` pointed at a local folder."""
+    day = data_dir / "warehouse" / "orders" / "dt=2026-03-01"
+    day.mkdir(parents=True)
+    (day / "orders.csv").write_text("1,DE,120.50\n2,FR,35.00\n3,DE,80.25\n4,US,410.00\n")
+
+    dag_run, tis = run_yarn_dag(
+        "flink_batch_sql_yarn",
+        EXAMPLES,
+        logical_date=datetime(2026, 3, 1, tzinfo=UTC),
+        data_root=f"file://{data_dir / 'warehouse'}",
+    )
+
+    assert tis["daily_totals"].state == "success"
+    # Flink's csv format writes a DECIMAL as Jackson's number node: trailing zeros go, 410.00 reads 4.1E+2.
+    totals = read_output(data_dir / "warehouse" / "totals" / "dt=2026-03-01")
+    assert totals == ["DE,200.75", "FR,35", "US,4.1E+2"]
+    found = wait_until_final(local_yarn, xcom_value(dag_run, "daily_totals", "flink_job")["ref"])
+    assert (found["state"], found["finalStatus"], found["queue"]) == ("FINISHED", "SUCCEEDED", "root.etl")
+    with capfd.disabled():
+        print(f"\nexample: {found['id']} {found['name']} {found['state']}/{found['finalStatus']} in {found['queue']}")
 
 
 def test_runtime_failure_is_diagnosed_from_the_live_jobmanager_and_from_the_archive(
