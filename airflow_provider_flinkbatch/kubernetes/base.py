@@ -134,4 +134,3 @@ def merge_pod_template(base: dict[str, Any] | None, ours: dict[str, Any] | None)
             existing.setdefault(key, []).extend(copy.deepcopy(container.get(key) or []))
     spec.setdefault("volumes", []).extend(copy.deepcopy((ours.get("spec") or {}).get("volumes") or []))
     return merged
-

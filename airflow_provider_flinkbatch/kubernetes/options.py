@@ -44,6 +44,12 @@ class Resources(BaseModel):
         return value.strip()
 
 
+def _check_dns_label(value: str | None) -> str | None:
+    if value is not None and (len(value) > 63 or not _DNS_LABEL.match(value)):
+        raise ValueError(f"{value!r} is not a valid Kubernetes name (lower-case letters, digits, '-', max 63)")
+    return value
+
+
 def _check_template(value: str | None, field: str) -> str | None:
     if value is None:
         return None
@@ -142,9 +148,7 @@ class KubernetesTargetOptions(BaseModel):
     @field_validator("namespace", "session_deployment")
     @classmethod
     def _dns_label(cls, value: str | None) -> str | None:
-        if value is not None and (len(value) > 63 or not _DNS_LABEL.match(value)):
-            raise ValueError(f"{value!r} is not a valid Kubernetes name (lower-case letters, digits, '-', max 63)")
-        return value
+        return _check_dns_label(value)
 
     @field_validator("name_prefix")
     @classmethod
@@ -195,3 +199,37 @@ class KubernetesTargetOptions(BaseModel):
     def url(self, template: str | None, *, name: str, job_id: str) -> str | None:
         """A URL template filled in for one resource."""
         return template.format(name=name, namespace=self.namespace, job_id=job_id) if template else None
+
+
+class WatchOptions(BaseModel):
+    """What watching a resource someone else created needs (:class:`~airflow_provider_flinkbatch.sensors.
+    kubernetes.FlinkKubernetesBatchSensor`): where it is and how to read its job. Nothing is rendered or
+    submitted, so the submission fields (``image``...) do not apply."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kubernetes_conn_id: str = "kubernetes_default"
+    namespace: str = "default"
+    name: str
+    kind: Literal["FlinkDeployment", "FlinkSessionJob"] = "FlinkDeployment"
+    rest_url_template: str | None = None
+    ui_url_template: str | None = None
+    stall_grace: float = Field(default=600.0, gt=0)
+
+    @field_validator("namespace", "name")
+    @classmethod
+    def _dns_label(cls, value: str) -> str | None:
+        return _check_dns_label(value)
+
+    @field_validator("rest_url_template", "ui_url_template")
+    @classmethod
+    def _templates(cls, value: str | None, info: Any) -> str | None:
+        return _check_template(value, info.field_name)
+
+    def target_options(self) -> KubernetesTargetOptions:
+        """The target's options for this watch: the validated fields above, the rest left at their defaults
+        (``model_construct``: a watcher never renders, so ``image`` is not required)."""
+        fields = self.model_dump(exclude={"name", "kind"})
+        if self.kind == "FlinkSessionJob":
+            return KubernetesTargetOptions.model_construct(mode="session", session_deployment=None, **fields)
+        return KubernetesTargetOptions.model_construct(**fields)

@@ -94,6 +94,12 @@ def k8s_env(
 
 
 @pytest.fixture
+def k8s_dags(k8s_env: dict[str, Any], flink_cluster: LocalClusterInfo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The DAGs of ``tests/dags/flinkbatch_k8s_dags.py`` read the emulated JobManager's REST URL when parsed."""
+    monkeypatch.setenv("FLINKBATCH_TEST_K8S_REST_URL", flink_cluster.rest_url)
+
+
+@pytest.fixture
 def make_target(k8s_env: dict[str, Any], flink_conn: str) -> Callable[..., Any]:
     """``make_target(**option_overrides)`` -> a KubernetesTarget built the way the operator builds it."""
     from airflow_provider_flinkbatch.rest.client import RetryPolicy

@@ -307,7 +307,9 @@ class OperatorEmulator:
                 }
             self._status(plural, name, update, job_id)
             return
-        job = {"state": "RECONCILING", "jobName": config.get("pipeline.name", ""), "startTime": _now_ms()}
+        job = {"state": "RECONCILING", "startTime": _now_ms()}
+        if config.get("pipeline.name"):  # a resource without one (not rendered by the provider): no name known yet
+            job["jobName"] = config["pipeline.name"]
         self._status(plural, name, {"lifecycleState": "DEPLOYED", "jobStatus": job}, job_id)
 
     def _pod_error(self, spec: dict[str, Any]) -> str | None:
