@@ -80,7 +80,7 @@ class UpstreamSensorWatch:
         while not stop.is_set():
             if any(r["metadata"]["name"] == self.name for r in resources(self.kube_api)):
                 try:
-                    said = "success" if sensor.poke({}) else "waiting"  # type: ignore[arg-type]
+                    said = "success" if sensor.poke({}) else "waiting"
                 except Exception as err:  # it raises on MISSING / ERROR
                     said = f"failed: {err}"
                 self.pokes.append((said, self.flink_state()))
