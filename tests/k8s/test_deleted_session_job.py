@@ -33,27 +33,6 @@ INSERT INTO amounts SELECT CAST(note AS INT) FROM notes;
 """
 
 
-@pytest.fixture
-def session_cluster(kube_api: ApiServer) -> None:
-    """The session FlinkDeployment the FlinkSessionJobs run on (shared with other tests of the session)."""
-    from kubernetes import client
-    from kubernetes.client.exceptions import ApiException
-
-    body = {
-        "apiVersion": "flink.apache.org/v1beta1",
-        "kind": "FlinkDeployment",
-        "metadata": {"name": "shared-session"},
-        "spec": {"image": "flink:2.3", "flinkVersion": "v2_3", "serviceAccount": "flink"},
-    }
-    try:
-        client.CustomObjectsApi(kube_api.api_client()).create_namespaced_custom_object(
-            "flink.apache.org", "v1beta1", NAMESPACE, "flinkdeployments", body
-        )
-    except ApiException as err:
-        if err.status != 409:
-            raise
-
-
 def run_then_delete_behind_the_operator(
     target: Any, request: Any, kube_api: ApiServer, emulator: OperatorEmulator, flink: LocalClusterInfo, final: str
 ) -> tuple[JobHandle, str, dict[str, Any]]:
@@ -101,7 +80,7 @@ def run_then_delete_behind_the_operator(
 
 def test_deleted_session_job_that_finished_is_reported_finished_and_not_run_again(
     make_target: Callable[..., Any],
-    session_cluster: None,
+    session_cluster: str,
     kube_api: ApiServer,
     operator_emulator: OperatorEmulator,
     flink_cluster: LocalClusterInfo,
@@ -131,7 +110,7 @@ def test_deleted_session_job_that_finished_is_reported_finished_and_not_run_agai
 
 def test_deleted_session_job_that_failed_is_diagnosed_from_the_history_server(
     make_target: Callable[..., Any],
-    session_cluster: None,
+    session_cluster: str,
     kube_api: ApiServer,
     operator_emulator: OperatorEmulator,
     flink_cluster: LocalClusterInfo,

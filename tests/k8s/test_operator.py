@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 
 def ours(kube_api: ApiServer, job_id: str) -> list[dict[str, Any]]:
-    return [r for r in resources(kube_api) if r["metadata"]["labels"].get("flinkbatch/job-id") == job_id]
+    return [r for r in resources(kube_api) if (r["metadata"].get("labels") or {}).get("flinkbatch/job-id") == job_id]
 
 
 def test_success_runs_a_flinkdeployment_and_deletes_it_afterwards(
