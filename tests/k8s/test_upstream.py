@@ -110,6 +110,20 @@ def upstream_watch(k8s_conn: str, kube_api: Any, flink_cluster: LocalClusterInfo
     finally:
         stop.set()
         thread.join(timeout=30)
+        _delete(kube_api, watch.name)  # nobody else cleans up what the upstream operator created
+
+
+def _delete(kube_api: Any, name: str) -> None:
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        client.CustomObjectsApi(kube_api.api_client()).delete_namespaced_custom_object(
+            "flink.apache.org", "v1beta1", NAMESPACE, "flinkdeployments", name
+        )
+    except ApiException as err:
+        if err.status != 404:
+            raise
 
 
 def test_upstream_operator_creates_and_our_sensor_waits_for_the_batch_job_to_finish(
