@@ -78,29 +78,18 @@ class JobLookup:
 
     def find_provider_job(self, job_id: str, *, limit: int = SCAN_LIMIT) -> tuple[JobSource | None, str | None]:
         """(source, Flink job id) of the job the provider submitted as ``job_id`` but Flink runs under another id
-        (a FlinkSessionJob's, chosen by the operator), found by its identity parameters; ``(None, None)`` if no
-        source has it. Each source's newest ``limit`` jobs are looked at (one ``/jobs/<id>/config`` each)."""
+        (a FlinkSessionJob's, chosen by the operator), found by its identity parameters among each source's newest
+        ``limit`` jobs (:func:`listed_attempts`); ``(None, None)`` if no source has it."""
         for source in self.sources:
             try:
-                for job in _newest(source, limit):
-                    flink_id = str(job.get("jid"))
-                    if flink_id == job_id or provider_job_id(_user_config(source, flink_id)) == job_id:
-                        return source, flink_id
+                found = listed_attempts(source, {job_id: 0}, by_parameters=True, limit=limit)
             except _FAILURES:
                 if self.on_error == "raise":
                     raise
+                continue
+            if found:
+                return source, found[0].flink_job_id or found[0].job_id
         return None, None
-
-
-def _newest(source: JobSource, limit: int) -> list[dict[str, Any]]:
-    jobs = (source.get("/jobs/overview") or {"jobs": []}).get("jobs", [])
-    return sorted(jobs, key=lambda job: -int(job.get("start-time") or 0))[:limit]
-
-
-def _user_config(source: JobSource, job_id: str) -> dict[str, Any]:
-    """A job's global job parameters (where the provider puts its identity)."""
-    config = source.get(f"/jobs/{job_id}/config") or {}
-    return dict((config.get("execution-config") or {}).get("user-config") or {})
 
 
 class AsyncJobLookup:
@@ -199,6 +188,17 @@ def listed_attempts(
         other = flink_id if flink_id != job_id else None
         found.append(ListedAttempt(job_id, candidates[job_id], str(job.get("state")), fingerprint, other))
     return found
+
+
+def _newest(source: JobSource, limit: int) -> list[dict[str, Any]]:
+    jobs = (source.get("/jobs/overview") or {"jobs": []}).get("jobs", [])
+    return sorted(jobs, key=lambda job: -int(job.get("start-time") or 0))[:limit]
+
+
+def _user_config(source: JobSource, job_id: str) -> dict[str, Any]:
+    """A job's global job parameters (where the provider puts its identity)."""
+    config = source.get(f"/jobs/{job_id}/config") or {}
+    return dict((config.get("execution-config") or {}).get("user-config") or {})
 
 
 class RestJobSource:

@@ -202,9 +202,9 @@ class KubernetesTargetOptions(BaseModel):
 
 
 class WatchOptions(BaseModel):
-    """What watching a resource someone else created needs (:class:`~airflow_provider_flinkbatch.sensors.
-    kubernetes.FlinkKubernetesBatchSensor`): where it is and how to read its job. Nothing is rendered or
-    submitted, so the submission fields (``image``...) do not apply."""
+    """What watching a resource someone else created needs (the ``FlinkKubernetesBatchSensor``): where it is
+    and how to read its job. Nothing is rendered or submitted, so the submission fields (``image``...) do not
+    apply."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
