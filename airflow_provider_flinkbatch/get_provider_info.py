@@ -35,7 +35,9 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "operators": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.operators.sql"]}],
-        "sensors": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.sensors.job"]}],
+        "sensors": [
+            {"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.sensors.job", f"{_PKG}.sensors.kubernetes"]}
+        ],
         "hooks": [{"integration-name": INTEGRATION, "python-modules": [f"{_PKG}.session.hook", f"{_PKG}.yarn.hook"]}],
         "triggers": [
             {

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -53,9 +54,7 @@ class JobIdentity(BaseModel):
 
     def job_id(self, attempt: int) -> str:
         """The Flink job id of ``attempt`` (32 hex characters, the form Flink requires)."""
-        if not 0 <= attempt < MAX_ATTEMPTS:
-            raise ValueError(f"attempt must be in [0, {MAX_ATTEMPTS}), got {attempt}")
-        return hashlib.sha256(f"{self.key}/{attempt}".encode()).hexdigest()[:32]
+        return attempt_job_id(self.key, attempt)
 
     def candidate_job_ids(self) -> dict[str, int]:
         """Every job id this task instance may have used, mapped to its attempt number."""
@@ -69,6 +68,23 @@ class JobIdentity(BaseModel):
             f"{PARAM_PREFIX}dag_id": self.dag_id,
             f"{PARAM_PREFIX}task_id": self.task_id,
         }
+
+
+def attempt_job_id(key: str, attempt: int) -> str:
+    """The provider's job id of ``attempt`` of the task instance ``key``: computable again from the identity
+    parameters a job carries (``airflow.identity``, ``airflow.attempt``), whatever id Flink runs it under."""
+    if not 0 <= attempt < MAX_ATTEMPTS:
+        raise ValueError(f"attempt must be in [0, {MAX_ATTEMPTS}), got {attempt}")
+    return hashlib.sha256(f"{key}/{attempt}".encode()).hexdigest()[:32]
+
+
+def provider_job_id(user_config: Mapping[str, Any]) -> str | None:
+    """:func:`attempt_job_id` from a job's global job parameters (``/jobs/<id>/config`` user-config), if it has them."""
+    key, attempt = user_config.get(f"{PARAM_PREFIX}identity"), user_config.get(f"{PARAM_PREFIX}attempt")
+    try:
+        return attempt_job_id(str(key), int(str(attempt))) if key and attempt is not None else None
+    except ValueError:
+        return None
 
 
 def flink_map_option(values: dict[str, str], existing: str | None = None) -> str:

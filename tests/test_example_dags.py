@@ -32,3 +32,30 @@ def test_flink_batch_sql_local(
     summary = xcom_value(dag_run, "daily_revenue")
     assert summary["state"] == "FINISHED" and summary["name"] == "example.daily_revenue"
     assert xcom_value(dag_run, "daily_revenue", "_link_FlinkJobLink").startswith(flink_cluster.rest_url)
+
+
+def test_kubernetes_migration_examples_parse_and_render_on_the_users_deployment(airflow_db: None) -> None:
+    """Both migration DAGs parse; the application_file DAG renders a CRD-valid FlinkDeployment on the YAML's base."""
+    from conftest import load_dag
+
+    from airflow_provider_flinkbatch.identity import JobIdentity
+    from airflow_provider_flinkbatch.kubernetes import manifests
+    from airflow_provider_flinkbatch.kubernetes.options import KubernetesTargetOptions
+    from airflow_provider_flinkbatch.kubernetes.schema import validate_resource
+    from airflow_provider_flinkbatch.targets.base import JobRequest
+    from airflow_provider_flinkbatch.targets.registry import validate_target_options
+
+    sensor = load_dag("flink_batch_kubernetes_upstream", EXAMPLES).get_task("wait_for_job")
+    assert (sensor.application_name, sensor.namespace) == ("daily-revenue", "flink-jobs")
+    task = load_dag("flink_batch_kubernetes_application_file", EXAMPLES).get_task("daily_revenue")
+    options = validate_target_options(task.target, task.target_options)
+    assert isinstance(options, KubernetesTargetOptions) and options.namespace == "flink-jobs"
+    identity = JobIdentity(dag_id="d", task_id="t", run_id="r", fingerprint="0" * 16)
+    request = JobRequest(statements=["INSERT INTO t SELECT 1"], flink_config={}, job_name="j", identity=identity)
+    resource = manifests.render(request, options).custom_resource
+    validate_resource(resource)
+    spec = resource["spec"]
+    assert spec["image"] == "registry.example.com/flink:2.3-sql" and spec["taskManager"]["replicas"] == 2
+    assert spec["podTemplate"]["spec"]["nodeSelector"] == {"pool": "batch"}
+    assert spec["flinkConfiguration"]["execution.runtime-mode"] == "BATCH"
+    assert resource["metadata"]["labels"]["team"] == "sales-analytics"

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
-from airflow_provider_flinkbatch.identity import PARAM_PREFIX
+from airflow_provider_flinkbatch.identity import PARAM_PREFIX, provider_job_id
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, FlinkRestClient
 from airflow_provider_flinkbatch.rest.errors import FlinkBadResponseError, FlinkNotFoundError, FlinkRestError
@@ -41,6 +41,8 @@ T = TypeVar("T")
 
 #: What a failing source (unreachable, proxy error page, unreadable archive) means to the chain.
 OnError = Literal["skip", "raise"]
+#: How many of a source's newest jobs a search by identity parameters reads the configuration of.
+SCAN_LIMIT = 500
 
 
 class AsyncJobSource(Protocol):
@@ -73,6 +75,21 @@ class JobLookup:
 
     def get(self, path: str) -> Any | None:
         return self.first(path)[1]
+
+    def find_provider_job(self, job_id: str, *, limit: int = SCAN_LIMIT) -> tuple[JobSource | None, str | None]:
+        """(source, Flink job id) of the job the provider submitted as ``job_id`` but Flink runs under another id
+        (a FlinkSessionJob's, chosen by the operator), found by its identity parameters among each source's newest
+        ``limit`` jobs (:func:`listed_attempts`); ``(None, None)`` if no source has it."""
+        for source in self.sources:
+            try:
+                found = listed_attempts(source, {job_id: 0}, by_parameters=True, limit=limit)
+            except _FAILURES:
+                if self.on_error == "raise":
+                    raise
+                continue
+            if found:
+                return source, found[0].flink_job_id or found[0].job_id
+        return None, None
 
 
 class AsyncJobLookup:
@@ -144,21 +161,44 @@ class ListedAttempt:
     attempt: int
     state: str
     fingerprint: str | None
+    #: The id Flink runs the job under, when it is not the provider's ``job_id`` (a FlinkSessionJob's).
+    flink_job_id: str | None = None
 
 
-def listed_attempts(source: JobSource, candidates: Mapping[str, int]) -> list[ListedAttempt]:
+def listed_attempts(
+    source: JobSource, candidates: Mapping[str, int], *, by_parameters: bool = False, limit: int = SCAN_LIMIT
+) -> list[ListedAttempt]:
     """The jobs among ``candidates`` (job id -> attempt) that ``source`` lists, in its overview's order; their
-    fingerprint comes from ``/jobs/<id>/config``. A failing source raises (the caller decides what it means)."""
+    fingerprint comes from ``/jobs/<id>/config``. A failing source raises (the caller decides what it means).
+
+    ``by_parameters``: the jobs run under ids the provider did not choose (FlinkSessionJobs: the operator's), so
+    the source's newest ``limit`` jobs are matched by their identity parameters instead of their ids.
+    """
+    jobs = _newest(source, limit) if by_parameters else (source.get("/jobs/overview") or {"jobs": []}).get("jobs", [])
     found = []
-    for job in (source.get("/jobs/overview") or {"jobs": []}).get("jobs", []):
-        job_id = str(job.get("jid"))
-        if job_id not in candidates:
+    for job in jobs:
+        flink_id = str(job.get("jid"))
+        if not by_parameters and flink_id not in candidates:
             continue
-        config = source.get(f"/jobs/{job_id}/config") or {}
-        user_config = (config.get("execution-config") or {}).get("user-config") or {}
+        user_config = _user_config(source, flink_id)
+        job_id = provider_job_id(user_config) if by_parameters else flink_id
+        if job_id is None or job_id not in candidates:
+            continue
         fingerprint = user_config.get(f"{PARAM_PREFIX}fingerprint")
-        found.append(ListedAttempt(job_id, candidates[job_id], str(job.get("state")), fingerprint))
+        other = flink_id if flink_id != job_id else None
+        found.append(ListedAttempt(job_id, candidates[job_id], str(job.get("state")), fingerprint, other))
     return found
+
+
+def _newest(source: JobSource, limit: int) -> list[dict[str, Any]]:
+    jobs = (source.get("/jobs/overview") or {"jobs": []}).get("jobs", [])
+    return sorted(jobs, key=lambda job: -int(job.get("start-time") or 0))[:limit]
+
+
+def _user_config(source: JobSource, job_id: str) -> dict[str, Any]:
+    """A job's global job parameters (where the provider puts its identity)."""
+    config = source.get(f"/jobs/{job_id}/config") or {}
+    return dict((config.get("execution-config") or {}).get("user-config") or {})
 
 
 class RestJobSource:

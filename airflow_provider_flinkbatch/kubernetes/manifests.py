@@ -24,12 +24,13 @@ from typing import Any
 
 from airflow_provider_flinkbatch.config_secrets import split_secret_config
 from airflow_provider_flinkbatch.identity import JobIdentity
+from airflow_provider_flinkbatch.kubernetes import base as b
+from airflow_provider_flinkbatch.kubernetes.base import GROUP
 from airflow_provider_flinkbatch.kubernetes.options import KubernetesTargetOptions
 from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, runner_program_args, runner_statements_file
 from airflow_provider_flinkbatch.targets.base import JobRequest
 from airflow_provider_flinkbatch.targets.job_config import effective_flink_config
 
-GROUP = "flink.apache.org"
 VERSION = "v1beta1"
 API_VERSION = f"{GROUP}/{VERSION}"
 DEPLOYMENT = ("FlinkDeployment", "flinkdeployments")
@@ -146,8 +147,10 @@ def _metadata(request: JobRequest, options: KubernetesTargetOptions, name: str) 
 def flink_configuration(
     request: JobRequest, options: KubernetesTargetOptions, archive_dir: str | None = None
 ) -> dict[str, str]:
-    """Presets < the job's configuration (shared with the session target) < the deterministic job id."""
-    config = {**options.flink_configuration, **effective_flink_config(request), JOB_ID_OPTION: request.job_id}
+    """The base's (``application_file``) < presets < the job's configuration (shared with the session target)
+    < the deterministic job id."""
+    base = _strings(options.base_spec.get("flinkConfiguration"))
+    config = {**base, **options.flink_configuration, **effective_flink_config(request), JOB_ID_OPTION: request.job_id}
     if archive_dir and options.mode == "application":
         config.setdefault(ARCHIVE_DIR_OPTION, archive_dir)  # the HistoryServer reads what the JobManager archives
     return config
@@ -245,8 +248,11 @@ def render(request: JobRequest, options: KubernetesTargetOptions, *, archive_dir
         resource = {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": session_spec}
         return Manifests(kind, plural, name, options.namespace, resource)
 
+    base = options.application_file
+    base_spec = options.base_spec
     config_map: dict[str, Any] | None = None
-    job_manager: dict[str, Any] = {"resource": _resource(options.job_manager), "replicas": 1}
+    job_manager = _component(base_spec, "jobManager", options, "job_manager", {"replicas": 1})
+    sql_template: dict[str, Any] | None = None
     if inline_bytes > options.inline_sql_max_bytes:
         content = runner_statements_file(request.statements)
         if len(content) > MAX_CONFIG_MAP_BYTES:
@@ -262,20 +268,25 @@ def render(request: JobRequest, options: KubernetesTargetOptions, *, archive_dir
             "data": {SQL_KEY: content},
         }
         args = ["--statements-file", f"{SQL_MOUNT}/{SQL_KEY}"]
-        job_manager["podTemplate"] = _sql_pod_template(cm_name)
-    task_manager: dict[str, Any] = {"resource": _resource(options.task_manager)}
+        sql_template = _sql_pod_template(cm_name)
+    if sql_template is not None:
+        job_manager["podTemplate"] = b.merge_pod_template(job_manager.get("podTemplate"), sql_template)
+    task_manager = _component(base_spec, "taskManager", options, "task_manager", {})
     if options.task_manager_replicas is not None:
         task_manager["replicas"] = options.task_manager_replicas
     kind, plural = DEPLOYMENT
-    spec: dict[str, Any] = {
-        "image": options.image,
-        "flinkVersion": options.flink_version,
-        "serviceAccount": options.service_account,
-        "flinkConfiguration": config,
-        "jobManager": job_manager,
-        "taskManager": task_manager,
-        "job": _job(options, args),
-    }
+    spec: dict[str, Any] = {k: copy.deepcopy(v) for k, v in base_spec.items()}
+    for option, key in (("image", "image"), ("flink_version", "flinkVersion"), ("service_account", "serviceAccount")):
+        if options.explicit(option) or key not in spec:
+            spec[key] = getattr(options, option)
+    spec.update(
+        {
+            "flinkConfiguration": config,
+            "jobManager": job_manager,
+            "taskManager": task_manager,
+            "job": b.merge_job(base, _job(options, args)),
+        }
+    )
     if options.image_pull_policy:
         spec["imagePullPolicy"] = options.image_pull_policy
     if options.pod_template is not None:
@@ -283,6 +294,22 @@ def render(request: JobRequest, options: KubernetesTargetOptions, *, archive_dir
     secret = None
     if secrets:
         secret = _secret(metadata, secret_name(name), secrets)
-        spec["podTemplate"] = _with_secret_env(options.pod_template, secret_name(name))
+        spec["podTemplate"] = _with_secret_env(spec.get("podTemplate"), secret_name(name))
+    metadata = b.merge_metadata(base, metadata)
     resource = {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": spec}
     return Manifests(kind, plural, name, options.namespace, resource, config_map, secret)
+
+
+def _strings(config: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (config or {}).items()}
+
+
+def _component(
+    base_spec: dict[str, Any], key: str, options: KubernetesTargetOptions, option: str, defaults: dict[str, Any]
+) -> dict[str, Any]:
+    """``spec.jobManager`` / ``spec.taskManager``: the base's, with ``resource`` from the option when it is set
+    explicitly or the base has none, and ``defaults`` for what the base leaves out."""
+    component: dict[str, Any] = {**defaults, **copy.deepcopy(base_spec.get(key) or {})}
+    if options.explicit(option) or "resource" not in component:
+        component["resource"] = _resource(getattr(options, option))
+    return component

@@ -132,13 +132,17 @@ class ResourceState:
         return current
 
     @classmethod
-    def deleted(cls, ref: str, last: ResourceState | None = None) -> ResourceState:
+    def deleted(cls, ref: str, last: ResourceState | None = None, flink_state: str | None = None) -> ResourceState:
         """The resource is gone (404) while its job was followed: the operator's finalizer cancelled the job.
 
-        An outcome seen before the delete (``last``) stands; otherwise CANCELED, saying who to ask.
+        An outcome seen before the delete (``last``) stands; then Flink's own terminal state (``flink_state``,
+        from the JobManager or HistoryServer: a FlinkSessionJob deleted after its job finished); otherwise
+        CANCELED, saying who to ask.
         """
         if last is not None and last.terminal:
             return last
+        if flink_state is not None and is_terminal(flink_state):
+            return cls(flink_state.upper(), last.job_id if last else None, None, None, None)
         message = (
             f"the Flink resource {ref} was deleted while the job was being watched: the operator cancels a "
             "deleted resource's job; look for who deleted it (kubectl get events)"

@@ -85,6 +85,7 @@ class KubernetesTarget:
         #: and the clock of a stalled status (bounded waits, see ``kubernetes.state``).
         self._flink_ids: dict[str, str] = {}
         self._stalls: dict[str, StallWatch] = {}
+        self._searched: set[str] = set()
 
     @classmethod
     def from_connections(cls, flink_conn_id: str, options: KubernetesTargetOptions) -> KubernetesTarget:
@@ -176,9 +177,14 @@ class KubernetesTarget:
         if client is None:
             return []
         found = []
+        # A FlinkSessionJob ran under the operator's id: found by its identity parameters, not by id.
+        by_parameters = self.options.mode == "session"
         try:
-            for job in listed_attempts(RestJobSource("historyserver", client), identity.candidate_job_ids()):
+            source = RestJobSource("historyserver", client)
+            for job in listed_attempts(source, identity.candidate_job_ids(), by_parameters=by_parameters):
                 name = m.resource_name(identity, job.attempt, self.options.name_prefix)
+                if job.flink_job_id:
+                    self._flink_ids[self._ref(name)] = job.flink_job_id
                 found.append(
                     ExistingJob(
                         handle=self._handle(job.job_id, name),
@@ -223,20 +229,43 @@ class KubernetesTarget:
             fingerprint = user_config.get(f"{PARAM_PREFIX}fingerprint")
             return str(fingerprint) if fingerprint is not None else None
 
-    def flink_id(self, handle: JobHandle, resource: dict[str, Any] | None = None) -> str:
-        """The id Flink knows the job by: ``.status.jobStatus.jobId`` (read once), else the handle's."""
-        ref = str(handle.ref or "")
-        if ref not in self._flink_ids and ref:
-            if resource is None:
+    def flink_id(self, handle: JobHandle, resource: dict[str, Any] | None = None, *, search: bool = True) -> str:
+        """The id Flink knows the job by: ``.status.jobStatus.jobId`` (read once), else the handle's. Once the
+        resource is gone (``search``): found by the job's identity parameters (:meth:`_gone_flink_id`)."""
+        ref = str(handle.ref or "") or handle.job_id
+        if ref not in self._flink_ids:
+            if resource is None and handle.ref:
                 try:
                     resource = self.resource(handle)
                 except FlinkNotFoundError:
-                    return handle.job_id
-            found = flink_job_id(resource, "")
+                    resource = None
+            found: str | None = None
+            if resource is not None:
+                found = flink_job_id(resource, "")
+            elif search and ref not in self._searched:
+                self._searched.add(ref)  # one search per handle: a job no source knows stays unknown
+                found = self._gone_flink_id(handle)
             if not found:
                 return handle.job_id
             self._flink_ids[ref] = found
         return self._flink_ids.get(ref, handle.job_id)
+
+    def _gone_flink_id(self, handle: JobHandle) -> str | None:
+        """The id Flink ran a job under once its resource is gone. A FlinkDeployment's is the provider's; a
+        FlinkSessionJob's was the operator's choice: the JobManager / HistoryServer find it by the job's identity
+        parameters (the one lookup chain), so a finished job is reported as it ended, not as unknown."""
+        if self.options.mode != "session":
+            return None
+        sources, clients = self._sources(handle)
+        try:
+            source, found = JobLookup(sources).find_provider_job(handle.job_id)
+        finally:
+            for client in clients:
+                client.close()
+        if found:
+            gone = handle.ref or "FlinkSessionJob"
+            log.info("Flink job %s of the deleted %s ran as %s (found in %r)", handle.job_id, gone, found, source)
+        return found
 
     def _archived_or_raise(self, handle: JobHandle, call: calls.ApiCall[dict[str, Any]]) -> dict[str, Any]:
         """For a job whose resource is gone: Flink's answer (JobManager if it still runs, HistoryServer)."""
@@ -256,7 +285,8 @@ class KubernetesTarget:
         if not handle.ref:
             return None
         name = self._name(handle)
-        url = self.options.url(self.options.rest_url_template, name=name, job_id=self.flink_id(handle))
+        job_id = self.flink_id(handle, search=False)  # (searching asks this JobManager too)
+        url = self.options.url(self.options.rest_url_template, name=name, job_id=job_id)
         if url is None:
             return None
         if self.flink_settings is None:
@@ -271,19 +301,19 @@ class KubernetesTarget:
         settings = self.flink_settings.for_history_server() if self.flink_settings else None
         return FlinkRestClient(settings, RetryPolicy(budget=REST_RETRY_BUDGET)) if settings else None
 
+    def _sources(self, handle: JobHandle) -> tuple[list[RestJobSource], list[FlinkRestClient]]:
+        """The lookup chain's sources for this job, JobManager first, and their clients (the caller closes them)."""
+        named = [("jobmanager", self._rest_client(handle)), ("historyserver", self._history_client())]
+        present = [(name, client) for name, client in named if client is not None]
+        return [RestJobSource(name, client) for name, client in present], [client for _, client in present]
+
     def _from_flink(self, handle: JobHandle, call: calls.ApiCall[dict[str, Any]]) -> dict[str, Any] | None:
         """Ask the JobManager, then the HistoryServer; ``None`` if neither knows (or is reachable)."""
-        clients = [
-            (name, client)
-            for name, client in (("jobmanager", self._rest_client(handle)), ("historyserver", self._history_client()))
-            if client is not None
-        ]
+        sources, clients = self._sources(handle)
         try:
-            source, answer, tried = JobLookup([RestJobSource(name, client) for name, client in clients]).first(
-                call.path
-            )
+            source, answer, tried = JobLookup(sources).first(call.path)
         finally:
-            for _, client in clients:
+            for client in clients:
                 client.close()
         if source is None:
             log.debug("Flink job %s: %s", handle.job_id, "; ".join(tried))
@@ -310,7 +340,7 @@ class KubernetesTarget:
 
     def job_accumulators(self, handle: JobHandle) -> dict[str, Any]:
         """The runner's rows-written counters (the HistoryServer's copy once the deployment is gone)."""
-        return self._from_flink(handle, calls.job_accumulators(handle.job_id)) or {}
+        return self._from_flink(handle, calls.job_accumulators(self.flink_id(handle))) or {}
 
     def cancel(self, handle: JobHandle) -> None:
         """Suspend the resource: the operator cancels the job and keeps the resource (see module doc)."""

@@ -20,6 +20,7 @@ from typing import Any, Unpack
 
 from airflow.triggers.base import TriggerEvent
 
+from airflow_provider_flinkbatch.history.sources import AsyncJobLookup, AsyncRestJobSource
 from airflow_provider_flinkbatch.jobs import summarize_job
 from airflow_provider_flinkbatch.kubernetes.hook import AsyncFlinkResource
 from airflow_provider_flinkbatch.kubernetes.state import ResourceState, StallWatch, details_from_status
@@ -81,8 +82,11 @@ class FlinkKubernetesTrigger(JobWaitTrigger):
                     except Exception as err:
                         if getattr(err, "status", None) != 404:
                             raise
-                        gone = ResourceState.deleted(self.ref, observed)
-                        yield TriggerEvent(self._terminal(gone, details_from_status({}, self.job_id, "", gone)))
+                        flink = await self._flink_after_delete(rest, observed)
+                        gone = ResourceState.deleted(self.ref, observed, str(flink["state"]) if flink else None)
+                        details = flink if flink and gone.state == flink["state"] else None
+                        details = details or details_from_status({}, self.job_id, "", gone)
+                        yield TriggerEvent(self._terminal(gone, details))
                         return
                     observed = stall.check(ResourceState.of(resource), time.monotonic())
                     # A FlinkSessionJob runs under the id the operator chose: follow .status.jobStatus.jobId.
@@ -147,6 +151,33 @@ class FlinkKubernetesTrigger(JobWaitTrigger):
         settings = base.settings.model_copy(update={"rest_url": self.rest_url})
         await base.aclose()
         return AsyncFlinkRestClient(settings, retry)
+
+    async def _flink_after_delete(self, rest: Any, observed: ResourceState | None) -> dict[str, Any] | None:
+        """Flink's ``/jobs/<id>`` of a job whose resource was deleted (JobManager, then HistoryServer: the one
+        lookup chain), when its id was seen and no outcome was; ``None`` if no source knows it."""
+        if observed is None or observed.terminal or not observed.job_id:
+            return None
+        history = await self._history_client()
+        sources = [AsyncRestJobSource("jobmanager", rest)] if rest is not None else []
+        if history is not None:
+            sources.append(AsyncRestJobSource("historyserver", history))
+        try:
+            source, answer, tried = await AsyncJobLookup(sources).first(f"/jobs/{observed.job_id}")
+        finally:
+            if history is not None:
+                await history.aclose()
+        self.log.info("%s was deleted; Flink job %s: %s", self.ref, observed.job_id, "; ".join(tried) or "no source")
+        return dict(answer) if source is not None else None
+
+    async def _history_client(self) -> AsyncFlinkRestClient | None:
+        """The flink connection's HistoryServer, if it has one."""
+        if self.flink_conn_id is None:
+            return None
+        retry = RetryPolicy(budget=min(10.0, self.transient_error_budget))
+        base = await FlinkRestHook.async_client(self.flink_conn_id, retry)
+        settings = base.settings.for_history_server()
+        await base.aclose()
+        return AsyncFlinkRestClient(settings, retry) if settings is not None else None
 
     async def _job_details(self, rest: Any, job_id: str) -> dict[str, Any] | None:
         """The JobManager's view of the job; ``None`` while it is not reachable (not up yet, or gone)."""

@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
+from airflow.providers.apache.flink.operators.flink_kubernetes import FlinkKubernetesOperator
 from airflow.sdk import DAG
 
 from airflow_provider_flinkbatch.operators.sql import FlinkBatchSqlOperator
+from airflow_provider_flinkbatch.sensors.kubernetes import FlinkKubernetesBatchSensor
 
 START = datetime(2026, 1, 1)
 PARAMS = {"data_dir": "/nonexistent"}
@@ -77,3 +79,24 @@ INSERT INTO amounts SELECT order_id, CAST(note AS INT) FROM orders;
         poll_interval=0.5,
         retries=0,
     )
+
+# apache-airflow-providers-apache-flink's operator creates the FlinkDeployment (the test passes its YAML and name);
+# this provider's sensor waits for its batch job, deferred and in the worker.
+with DAG("it_k8s_upstream", schedule=None, start_date=START, params={"deployment": "", "name": "unset"}):
+    create = FlinkKubernetesOperator(
+        task_id="create",
+        application_file="{{ params.deployment }}",
+        namespace="flink-jobs",
+        kubernetes_conn_id="kubernetes_test",
+    )
+    for task_id, deferrable in (("wait", True), ("wait_blocking", False)):
+        create >> FlinkKubernetesBatchSensor(
+            task_id=task_id,
+            application_name="{{ params.name }}",
+            namespace="flink-jobs",
+            kubernetes_conn_id="kubernetes_test",
+            rest_url_template=K8S_OPTIONS["rest_url_template"],
+            deferrable=deferrable,
+            poke_interval=0.5,
+            retries=0,
+        )

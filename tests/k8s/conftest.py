@@ -94,6 +94,34 @@ def k8s_env(
 
 
 @pytest.fixture
+def session_cluster(kube_api: ApiServer, operator_emulator: OperatorEmulator) -> str:
+    """The session FlinkDeployment ``shared-session`` FlinkSessionJobs run on (created once, shared by the tests)."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    body = {
+        "apiVersion": "flink.apache.org/v1beta1",
+        "kind": "FlinkDeployment",
+        "metadata": {"name": "shared-session"},
+        "spec": {"image": "flink:2.3", "flinkVersion": "v2_3", "serviceAccount": "flink"},
+    }
+    try:
+        client.CustomObjectsApi(kube_api.api_client()).create_namespaced_custom_object(
+            "flink.apache.org", "v1beta1", NAMESPACE, "flinkdeployments", body
+        )
+    except ApiException as err:
+        if err.status != 409:
+            raise
+    return "shared-session"
+
+
+@pytest.fixture
+def k8s_dags(k8s_env: dict[str, Any], flink_cluster: LocalClusterInfo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The DAGs of ``tests/dags/flinkbatch_k8s_dags.py`` read the emulated JobManager's REST URL when parsed."""
+    monkeypatch.setenv("FLINKBATCH_TEST_K8S_REST_URL", flink_cluster.rest_url)
+
+
+@pytest.fixture
 def make_target(k8s_env: dict[str, Any], flink_conn: str) -> Callable[..., Any]:
     """``make_target(**option_overrides)`` -> a KubernetesTarget built the way the operator builds it."""
     from airflow_provider_flinkbatch.rest.client import RetryPolicy

@@ -89,6 +89,8 @@ class OperatorEmulator:
     tracked: dict[tuple[str, str, str], Tracked] = field(default_factory=dict)
     #: Every (plural, name, job id, state) the emulator wrote, in order: what the tests report.
     history: list[tuple[str, str, str, str]] = field(default_factory=list)
+    #: Resources the operator has fallen behind on: not reconciled (no status written) until removed from here.
+    held: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         from kubernetes import client
@@ -144,6 +146,8 @@ class OperatorEmulator:
     # ------------------------------------------------------------------ one resource
     def reconcile(self, plural: str, listed: dict[str, Any], key: tuple[str, str, str]) -> None:
         name = listed["metadata"]["name"]
+        if name in self.held:
+            return
         scenario = (listed["metadata"].get("annotations") or {}).get(SCENARIO_ANNOTATION)
         if scenario:
             if key not in self.players:
@@ -307,7 +311,9 @@ class OperatorEmulator:
                 }
             self._status(plural, name, update, job_id)
             return
-        job = {"state": "RECONCILING", "jobName": config.get("pipeline.name", ""), "startTime": _now_ms()}
+        job = {"state": "RECONCILING", "startTime": _now_ms()}
+        if config.get("pipeline.name"):  # a resource without one (not rendered by the provider): no name known yet
+            job["jobName"] = config["pipeline.name"]
         self._status(plural, name, {"lifecycleState": "DEPLOYED", "jobStatus": job}, job_id)
 
     def _pod_error(self, spec: dict[str, Any]) -> str | None:

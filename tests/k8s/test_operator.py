@@ -16,18 +16,11 @@ from k8s.apiserver import ApiServer
 from k8s.conftest import resources
 from k8s.emulator import OperatorEmulator
 
-from airflow_provider_flinkbatch.local import LocalClusterInfo
-
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def k8s_dags(k8s_env: dict[str, Any], flink_cluster: LocalClusterInfo, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FLINKBATCH_TEST_K8S_REST_URL", flink_cluster.rest_url)
-
-
 def ours(kube_api: ApiServer, job_id: str) -> list[dict[str, Any]]:
-    return [r for r in resources(kube_api) if r["metadata"]["labels"].get("flinkbatch/job-id") == job_id]
+    return [r for r in resources(kube_api) if (r["metadata"].get("labels") or {}).get("flinkbatch/job-id") == job_id]
 
 
 def test_success_runs_a_flinkdeployment_and_deletes_it_afterwards(

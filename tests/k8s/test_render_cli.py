@@ -110,3 +110,43 @@ def test_example_kubernetes_dag_parses_and_renders_valid_manifests(
     validate_resource(deployment)
     assert deployment["spec"]["podTemplate"]["spec"]["nodeSelector"] == {"pool": "batch"}
     assert deployment["spec"]["taskManager"] == {"resource": {"cpu": 2.0, "memory": "4096m"}, "replicas": 2}
+
+
+def test_render_merges_into_the_users_application_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The FlinkDeployment a user keeps for the upstream operator is the base; render shows the merged result."""
+    script = tmp_path / "daily_revenue.sql"
+    script.write_text(SQL)
+    base = tmp_path / "flink-deployment.yaml"
+    base.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "flink.apache.org/v1beta1",
+                "kind": "FlinkDeployment",
+                "metadata": {"name": "daily", "namespace": "analytics"},
+                "spec": {
+                    "image": "registry.example.com/flink:2.3-platform",
+                    "serviceAccount": "platform",
+                    "flinkConfiguration": {"taskmanager.numberOfTaskSlots": "8"},
+                    "taskManager": {"replicas": 4, "resource": {"cpu": 2, "memory": "8g"}},
+                },
+            }
+        )
+    )
+
+    code = main(
+        ["render", "--target", "kubernetes", str(script), "--dag-id", "sales", "--target-options",
+         json.dumps({"application_file": str(base)})]
+    )  # fmt: skip
+
+    out, _ = capsys.readouterr()
+    assert code == 0
+    [deployment] = yaml.safe_load_all(out)
+    validate_resource(deployment)
+    spec = deployment["spec"]
+    assert deployment["metadata"]["namespace"] == "analytics" and deployment["metadata"]["name"] != "daily"
+    assert (spec["image"], spec["serviceAccount"]) == ("registry.example.com/flink:2.3-platform", "platform")
+    assert spec["taskManager"]["replicas"] == 4 and spec["flinkConfiguration"]["taskmanager.numberOfTaskSlots"] == "8"
+    assert (
+        spec["job"]["entryClass"] == "FlinkBatchSqlRunner"
+        and spec["flinkConfiguration"]["execution.runtime-mode"] == "BATCH"
+    )

@@ -95,3 +95,14 @@ def test_status_wins_over_a_jobmanager_that_has_not_caught_up() -> None:
     assert details == details_from_status(item, JOB_ID, "") and details["state"] == "FAILED"
     finished = {"jid": JOB_ID, "state": "FINISHED", "vertices": [{"status": "FINISHED"}]}
     assert ResourceState.of(item).job_details(item, JOB_ID, finished) is finished
+
+
+def test_a_deleted_resource_reads_as_flinks_own_outcome_when_a_source_still_has_the_job() -> None:
+    running = ResourceState("RUNNING", OPERATOR_JOB_ID, None, "STABLE", None)
+    assert ResourceState.deleted(REF, running, "FINISHED").state == "FINISHED"
+    assert ResourceState.deleted(REF, running, "FINISHED").job_id == OPERATOR_JOB_ID
+    assert ResourceState.deleted(REF, running, "RUNNING").state == "CANCELED"  # still running: the finalizer stops it
+    gone = ResourceState.deleted(REF, running, None)
+    assert gone.state == "CANCELED" and str(gone.error).startswith(f"the Flink resource {REF} was deleted")
+    failed = ResourceState("FAILED", OPERATOR_JOB_ID, "boom", "FAILED", None)
+    assert ResourceState.deleted(REF, failed, "FINISHED") is failed  # an outcome seen before stands

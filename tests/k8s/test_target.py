@@ -112,7 +112,8 @@ def test_reattach_after_a_crash_follows_the_same_resource(
     second = attach_or_submit(make_target(), request)
 
     assert second.action == "reattach" and second.handle == first.handle
-    mine = [r for r in resources(kube_api) if r["metadata"]["labels"]["flinkbatch/identity"] == request.identity.key]
+    key = request.identity.key
+    mine = [r for r in resources(kube_api) if (r["metadata"].get("labels") or {}).get("flinkbatch/identity") == key]
     assert len(mine) == 1
     event = wait_for_event(make_target().trigger(second.handle, WAIT))
     assert event["state"] == "FINISHED" and event["summary"]["vertices_finished"] >= 1
@@ -173,18 +174,8 @@ def test_big_script_runs_from_an_owned_configmap_and_cleanup_removes_both(
 
 
 def test_session_job_runs_on_the_session_deployment(
-    make_target: Callable[..., Any], kube_api: ApiServer, flink_cluster: LocalClusterInfo
+    make_target: Callable[..., Any], session_cluster: str, kube_api: ApiServer, flink_cluster: LocalClusterInfo
 ) -> None:
-    from kubernetes import client
-
-    session = {
-        "apiVersion": "flink.apache.org/v1beta1",
-        "kind": "FlinkDeployment",
-        "metadata": {"name": "shared-session"},
-        "spec": {"image": "flink:2.3", "flinkVersion": "v2_3", "serviceAccount": "flink"},
-    }
-    api = client.CustomObjectsApi(kube_api.api_client())
-    api.create_namespaced_custom_object("flink.apache.org", "v1beta1", NAMESPACE, "flinkdeployments", session)
     target = make_target(mode="session", session_deployment="shared-session", image=None)
     handle = attach_or_submit(target, make_request(slow_sql(10, 1000), "k8s-session")).handle
     assert resource_of(kube_api, handle, "flinksessionjobs") is not None
