@@ -15,8 +15,11 @@ import re
 import ssl
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import httpx
+import requests
+
 from airflow_provider_flinkbatch.rest.calls import ApiCall
-from airflow_provider_flinkbatch.rest.client import RetryPolicy, _transport_error
+from airflow_provider_flinkbatch.rest.client import AsyncRetryingClient, RetryingClient, RetryPolicy, _transport_error
 from airflow_provider_flinkbatch.rest.errors import (
     FlinkAuthError,
     FlinkBadResponseError,
@@ -27,9 +30,6 @@ from airflow_provider_flinkbatch.rest.errors import (
 )
 
 if TYPE_CHECKING:
-    import httpx
-    import requests
-
     from airflow_provider_flinkbatch.yarn.settings import YarnConnectionSettings
 
 T = TypeVar("T")
@@ -175,26 +175,18 @@ def _ssl_verify(verify: bool | str) -> Any:
     return verify
 
 
-class YarnRmClient:
+class YarnRmClient(RetryingClient["YarnConnectionSettings"]):
     """Blocking RM client (worker side: submit, find, kill)."""
 
     def __init__(self, settings: YarnConnectionSettings, retry: RetryPolicy | None = None) -> None:
-        import requests
-
-        self.settings = settings
-        self.retry = retry or RetryPolicy()
+        super().__init__(settings, retry)
         self._rms = _ResourceManagers(settings.rm_urls)
         self._session: requests.Session = requests.Session()
         self._session.headers.update({"Accept": "application/json"})
         self._session.auth = requests_auth(settings)
 
-    def call(self, call: ApiCall[T]) -> T:
-        for attempt in self.retry.retrying(self.retry.for_call(call)):
-            with attempt:
-                return self._any_rm(call)
-        raise AssertionError("unreachable: tenacity returns or raises")
-
-    def _any_rm(self, call: ApiCall[T]) -> T:
+    def _attempt(self, call: ApiCall[T]) -> T:
+        """Each RM in turn (the last one that answered first); only when none answers is this try lost."""
         errors: list[FlinkRestError] = []
         for base in self._rms.order():
             try:
@@ -207,8 +199,6 @@ class YarnRmClient:
         raise self._rms.exhausted(errors)
 
     def _once(self, base: str, call: ApiCall[T]) -> T:
-        import requests
-
         url = base + call.path
         try:
             response = self._session.request(
@@ -230,8 +220,6 @@ class YarnRmClient:
             raise _not_found(err, call, self._cluster_info(base)) from err
 
     def _cluster_info(self, base: str) -> str | None:
-        import requests
-
         try:
             answer = self._session.get(
                 base + CLUSTER_INFO,
@@ -247,14 +235,11 @@ class YarnRmClient:
         self._session.close()
 
 
-class AsyncYarnRmClient:
+class AsyncYarnRmClient(AsyncRetryingClient["YarnConnectionSettings"]):
     """Non-blocking twin of :class:`YarnRmClient` for the trigger; same calls, errors, failover."""
 
     def __init__(self, settings: YarnConnectionSettings, retry: RetryPolicy | None = None) -> None:
-        import httpx
-
-        self.settings = settings
-        self.retry = retry or RetryPolicy()
+        super().__init__(settings, retry)
         self._rms = _ResourceManagers(settings.rm_urls)
         self._client: httpx.AsyncClient = httpx.AsyncClient(
             headers={"Accept": "application/json"},
@@ -264,13 +249,7 @@ class AsyncYarnRmClient:
             follow_redirects=True,
         )
 
-    async def call(self, call: ApiCall[T]) -> T:
-        async for attempt in self.retry.async_retrying(self.retry.for_call(call)):
-            with attempt:
-                return await self._any_rm(call)
-        raise AssertionError("unreachable: tenacity returns or raises")
-
-    async def _any_rm(self, call: ApiCall[T]) -> T:
+    async def _attempt(self, call: ApiCall[T]) -> T:
         errors: list[FlinkRestError] = []
         for base in self._rms.order():
             try:
@@ -283,8 +262,6 @@ class AsyncYarnRmClient:
         raise self._rms.exhausted(errors)
 
     async def _once(self, base: str, call: ApiCall[T]) -> T:
-        import httpx
-
         url = base + call.path
         try:
             response = await self._client.request(
@@ -300,8 +277,6 @@ class AsyncYarnRmClient:
             raise _not_found(err, call, await self._cluster_info(base)) from err
 
     async def _cluster_info(self, base: str) -> str | None:
-        import httpx
-
         try:
             answer = await self._client.get(
                 base + CLUSTER_INFO, params=_params(self.settings, ApiCall("GET", CLUSTER_INFO, dict)) or None
