@@ -174,13 +174,20 @@ def interpret_response(call: calls.ApiCall[T], url: str, status: int, content_ty
         )
     if not call.expect_json:
         return call.parse(body)
-    if json_error is not None or body is None:
-        raise FlinkBadResponseError(
-            f"{call.method} {url} answered HTTP {status} with {_describe_body(None, content_type, text, json_error)} "
-            "instead of Flink's JSON: is the URL the Flink REST endpoint (not a proxy login page)?",
-            url=url,
-            status=status,
-        )
+    not_json = (
+        f"{call.method} {url} answered HTTP {status} with {_describe_body(None, content_type, text, json_error)} "
+        "instead of Flink's JSON: is the URL the Flink REST endpoint (not a proxy login page)?"
+    )
+    return parse_json(call, url, status, body, text, not_json=not_json)
+
+
+def parse_json(call: calls.ApiCall[T], url: str, status: int, body: Any, text: str, *, not_json: str) -> T:
+    """``call``'s value from a JSON answer (Flink's or the RM's); missing fields name the call and the body.
+
+    ``body`` is None when the answer was not JSON: then ``not_json`` is the message (what the URL should be).
+    """
+    if body is None:
+        raise FlinkBadResponseError(not_json, url=url, status=status)
     try:
         return call.parse(body)
     except (KeyError, TypeError, ValueError) as err:

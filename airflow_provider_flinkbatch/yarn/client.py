@@ -19,10 +19,15 @@ import httpx
 import requests
 
 from airflow_provider_flinkbatch.rest.calls import ApiCall
-from airflow_provider_flinkbatch.rest.client import AsyncRetryingClient, RetryingClient, RetryPolicy, _transport_error
+from airflow_provider_flinkbatch.rest.client import (
+    AsyncRetryingClient,
+    RetryingClient,
+    RetryPolicy,
+    _transport_error,
+    parse_json,
+)
 from airflow_provider_flinkbatch.rest.errors import (
     FlinkAuthError,
-    FlinkBadResponseError,
     FlinkNotFoundError,
     FlinkRestError,
     FlinkServerError,
@@ -98,19 +103,11 @@ def interpret_rm_response(call: ApiCall[T], url: str, status: int, content_type:
         raise FlinkUnreachableError(f"{where} answered HTTP {status}: {detail}", url=url, status=status)
     if status >= 400:
         raise FlinkServerError(f"{where} failed with HTTP {status}: {detail}", url=url, status=status, errors=[detail])
-    if body is None:
-        raise FlinkBadResponseError(
-            f"{where} answered HTTP {status} with {text[:200]!r} instead of JSON: is the URL a YARN "
-            "ResourceManager (http://<rm>:8088)?",
-            url=url,
-            status=status,
-        )
-    try:
-        return call.parse(body)
-    except (KeyError, TypeError, ValueError) as err:
-        raise FlinkBadResponseError(
-            f"{where} answered JSON without the expected fields ({err}): {text[:300]!r}", url=url, status=status
-        ) from err
+    not_json = (
+        f"{where} answered HTTP {status} with {text[:200]!r} instead of JSON: is the URL a YARN "
+        "ResourceManager (http://<rm>:8088)?"
+    )
+    return parse_json(call, url, status, body, text, not_json=not_json)
 
 
 class _ResourceManagers:
