@@ -33,6 +33,7 @@ def get_connection(hook: Any, conn_id: str, conn_type: str, example: str) -> Any
 
 async def aget_connection(conn_id: str, conn_type: str, example: str) -> Any:
     """Without blocking the triggerer's event loop."""
+    # Airflow's async connection API: needed in the triggerer only.
     from airflow.providers.common.compat.connection import get_async_connection
 
     try:

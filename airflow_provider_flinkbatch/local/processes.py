@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 from airflow_provider_flinkbatch.distribution import FlinkDistribution, find_flink_distribution
+from airflow_provider_flinkbatch.errors import FlinkBatchError
 from airflow_provider_flinkbatch.local.tls import LocalTls
 
 Info = TypeVar("Info")
 
 
-class LocalClusterError(RuntimeError):
+class LocalClusterError(FlinkBatchError, RuntimeError):
     """The local cluster could not start or answer; the message names the log to read."""
 
 

@@ -226,6 +226,7 @@ class FlinkRestClient(RetryingClient[FlinkConnectionSettings]):
     """Blocking client for one cluster; reuses one ``requests.Session`` (connection pooling)."""
 
     def __init__(self, settings: FlinkConnectionSettings, retry: RetryPolicy | None = None) -> None:
+        # requests is not loaded by airflow.sdk: DAG files that import the operator must not pay for it.
         import requests
 
         super().__init__(settings, retry)
@@ -239,6 +240,7 @@ class FlinkRestClient(RetryingClient[FlinkConnectionSettings]):
         return self.settings.rest_url + path
 
     def _attempt(self, call: calls.ApiCall[T]) -> T:
+        # requests is not loaded by airflow.sdk: DAG files that import the operator must not pay for it.
         import requests
 
         url = self.url(call.path)
@@ -259,6 +261,7 @@ class FlinkRestClient(RetryingClient[FlinkConnectionSettings]):
 
     def upload_jar(self, jar_path: Path, upload_name: str) -> str:
         """``POST /jars/upload`` (multipart); returns the jar id Flink assigned."""
+        # requests is not loaded by airflow.sdk: DAG files that import the operator must not pay for it.
         import requests
 
         url = self.url(calls.upload_path())

@@ -9,11 +9,13 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from airflow_provider_flinkbatch.errors import FlinkBatchError
+
 CONN_TYPE = "flink_batch"
 DEFAULT_CONN_ID = "flink_batch_default"
 
 
-class FlinkConnectionError(ValueError):
+class FlinkConnectionError(FlinkBatchError, ValueError):
     """The connection is missing or malformed; the message names the field and the fix."""
 
 

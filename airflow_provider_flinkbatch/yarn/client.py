@@ -149,6 +149,7 @@ def requests_auth(settings: YarnConnectionSettings) -> Any:
     if not settings.spnego:
         return None
     try:
+        # optional extra [kerberos]: only for connections with spnego.
         from requests_kerberos import OPTIONAL, HTTPKerberosAuth
     except ImportError as err:
         raise _missing_kerberos(err) from err
@@ -159,6 +160,7 @@ def httpx_auth(settings: YarnConnectionSettings) -> Any:
     if not settings.spnego:
         return None
     try:
+        # optional extra [kerberos]: only for connections with spnego.
         from httpx_gssapi import OPTIONAL, HTTPSPNEGOAuth
     except ImportError as err:
         raise _missing_kerberos(err) from err
