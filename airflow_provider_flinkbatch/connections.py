@@ -13,7 +13,7 @@ from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from airflow_provider_flinkbatch.rest.client import RetryPolicy
-from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
+from airflow_provider_flinkbatch.rest.settings import ConnectionFields, FlinkConnectionError
 
 
 def missing_connection(conn_id: str, conn_type: str, example: str) -> str:
@@ -33,6 +33,7 @@ def get_connection(hook: Any, conn_id: str, conn_type: str, example: str) -> Any
 
 async def aget_connection(conn_id: str, conn_type: str, example: str) -> Any:
     """Without blocking the triggerer's event loop."""
+    # Airflow's async connection API: needed in the triggerer only.
     from airflow.providers.common.compat.connection import get_async_connection
 
     try:
@@ -41,20 +42,20 @@ async def aget_connection(conn_id: str, conn_type: str, example: str) -> Any:
         raise FlinkConnectionError(missing_connection(conn_id, conn_type, example)) from err
 
 
-def connection_fields(conn: Any, conn_type: str) -> dict[str, Any]:
+def connection_fields(conn: Any, conn_type: str) -> ConnectionFields:
     """The fields settings are built from; older UIs store form fields as ``extra__<type>__<name>``."""
     prefix = f"extra__{conn_type}__"
     extra = conn.extra_dejson if hasattr(conn, "extra_dejson") else {}
-    return {
-        "conn_id": conn.conn_id,
-        "conn_type": conn.conn_type,
-        "host": conn.host,
-        "port": conn.port,
-        "schema": conn.schema,
-        "login": conn.login,
-        "password": conn.password,
-        "extra": {key.removeprefix(prefix): value for key, value in extra.items() if value not in (None, "")},
-    }
+    return ConnectionFields(
+        conn_id=conn.conn_id,
+        conn_type=conn.conn_type,
+        host=conn.host,
+        port=conn.port,
+        schema=conn.schema,
+        login=conn.login,
+        password=conn.password,
+        extra={key.removeprefix(prefix): value for key, value in extra.items() if value not in (None, "")},
+    )
 
 
 S = TypeVar("S")

@@ -13,8 +13,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from airflow_provider_flinkbatch.errors import FlinkBatchError
 
-class FlinkDistributionNotFound(RuntimeError):
+
+class FlinkDistributionNotFound(FlinkBatchError, RuntimeError):
     """No Flink jars were found; the message says how to get them."""
 
 

@@ -145,6 +145,7 @@ def job_lineage(statements: Sequence[str]) -> JobLineage:
 
 def openlineage_facets(lineage: JobLineage) -> Any:
     """The ``OperatorLineage`` Airflow's OpenLineage provider expects (the provider is optional)."""
+    # apache-airflow-providers-openlineage is optional: loaded only when lineage is asked for.
     from airflow.providers.common.compat.openlineage.facet import Dataset, SchemaDatasetFacet, SchemaDatasetFacetFields
     from airflow.providers.openlineage.extractors import OperatorLineage
 

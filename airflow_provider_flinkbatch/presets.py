@@ -212,3 +212,14 @@ def describe_presets() -> str:
         if preset.note:
             lines.append(f"    note: {preset.note}")
     return "\n".join(lines)
+
+
+def config_pairs(pairs: list[str]) -> dict[str, str]:
+    """``--config KEY=VALUE`` options of the CLI as a config mapping (what :func:`apply_presets` merges under)."""
+    config = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--config {pair!r}: write it as key=value, e.g. --config parallelism.default=4")
+        config[key.strip()] = value.strip()
+    return config

@@ -19,13 +19,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
+from airflow_provider_flinkbatch.errors import FlinkBatchError
 from airflow_provider_flinkbatch.identity import PARAM_PREFIX, provider_job_id
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, FlinkRestClient
 from airflow_provider_flinkbatch.rest.errors import FlinkBadResponseError, FlinkNotFoundError, FlinkRestError
 
 
-class ArchiveError(RuntimeError):
+class ArchiveError(FlinkBatchError, RuntimeError):
     """An archive exists but cannot be read or parsed; the message names the file."""
 
 

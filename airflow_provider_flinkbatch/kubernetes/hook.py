@@ -49,6 +49,7 @@ class FlinkResources:
 
     @classmethod
     def from_connection(cls, kubernetes_conn_id: str, namespace: str, plural: str) -> FlinkResources:
+        # kubernetes client (cncf.kubernetes provider): loaded only when a task talks to the API server.
         from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 
         hook = KubernetesHook(conn_id=kubernetes_conn_id)
@@ -62,6 +63,7 @@ class FlinkResources:
 
     def get(self, name: str) -> dict[str, Any] | None:
         """The resource, or ``None`` when it does not exist."""
+        # kubernetes client: optional, loaded only when a task talks to the API server.
         from kubernetes.client.exceptions import ApiException
 
         try:
@@ -75,6 +77,7 @@ class FlinkResources:
 
     def create(self, body: dict[str, Any], owned_by: Any) -> None:
         """Create the resource, then what it owns (``owned_by(uid)``: its SQL ConfigMap, its Secret)."""
+        # kubernetes client: optional, loaded only when a task talks to the API server.
         from kubernetes.client.exceptions import ApiException
 
         try:
@@ -99,6 +102,7 @@ class FlinkResources:
 
     def patch(self, name: str, body: dict[str, Any]) -> None:
         """Merge-patch the resource; a resource that is gone is left gone."""
+        # kubernetes client: optional, loaded only when a task talks to the API server.
         from kubernetes.client.exceptions import ApiException
 
         try:
@@ -109,6 +113,7 @@ class FlinkResources:
 
     def delete(self, name: str) -> None:
         """Delete the resource, its SQL ConfigMap and its Secret (any may be gone already)."""
+        # kubernetes client: optional, loaded only when a task talks to the API server.
         from kubernetes.client.exceptions import ApiException
 
         for delete in (
@@ -140,6 +145,7 @@ class AsyncFlinkResource:
     async def connect(
         cls, kubernetes_conn_id: str, namespace: str, plural: str, name: str
     ) -> AsyncIterator[AsyncFlinkResource]:
+        # kubernetes_asyncio: optional, loaded only in the triggerer of a Kubernetes task.
         from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
         from kubernetes_asyncio.client import CustomObjectsApi
 

@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
 
 CRD_DIR = Path(__file__).with_name("crds")
@@ -49,8 +50,6 @@ def crd_schema(kind: str, version: str = "v1beta1") -> dict[str, Any]:
 
 def validate_resource(resource: dict[str, Any]) -> None:
     """Raise :class:`ManifestSchemaError` if ``resource`` does not match its CRD."""
-    import jsonschema
-
     api_version = str(resource.get("apiVersion", ""))
     schema = crd_schema(str(resource.get("kind")), api_version.rsplit("/", 1)[-1] or "v1beta1")
     errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(resource), key=lambda e: list(e.path))

@@ -18,6 +18,7 @@ XCOM_KEY = "flink_job"
 
 
 def _job_info(ti_key: TaskInstanceKey) -> dict[str, Any] | None:
+    # Airflow's XCom backend: loaded when the UI resolves a link, not when a DAG file is parsed.
     from airflow.providers.common.compat.sdk import XCom
 
     value = XCom.get_value(ti_key=ti_key, key=XCOM_KEY)

@@ -8,27 +8,29 @@ detached processes. Ports are picked free; ``down`` stops only the processes ``u
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
-import socket
-import ssl
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from airflow_provider_flinkbatch.distribution import FlinkDistribution, find_flink_distribution
+from airflow_provider_flinkbatch.distribution import FlinkDistribution
 from airflow_provider_flinkbatch.local.celeborn import CelebornUnavailable, check_celeborn
 from airflow_provider_flinkbatch.local.config import (
     JAVA_17_OPTS,
     LOG4J_PROPERTIES,
     local_flink_config,
     render_config_yaml,
+)
+from airflow_provider_flinkbatch.local.processes import (
+    LocalClusterError,
+    RecordedCluster,
+    choose_ports,
+    get_json,
+    pid_alive,
+    spawn,
 )
 from airflow_provider_flinkbatch.local.tls import LocalTls
 from airflow_provider_flinkbatch.paths import cache_dir
@@ -37,10 +39,6 @@ JOBMANAGER_CLASS = "org.apache.flink.runtime.entrypoint.StandaloneSessionCluster
 TASKMANAGER_CLASS = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner"
 HISTORYSERVER_CLASS = "org.apache.flink.runtime.webmonitor.history.HistoryServer"
 _COMPONENTS = ("jobmanager", "taskmanager", "historyserver")
-
-
-class LocalClusterError(RuntimeError):
-    """The local cluster could not start or answer; the message names the log to read."""
 
 
 @dataclass(frozen=True)
@@ -76,49 +74,7 @@ class LocalClusterInfo:
         )
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Flink's servers do (TIME_WAIT is fine)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of ours counts as dead
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ", 1)[1][0] != "Z"
-    except OSError:
-        return True
-
-
-def _get_json(url: str, timeout: float = 2.0, tls: LocalTls | None = None) -> dict | None:
-    context = None
-    if tls is not None and url.startswith("https"):
-        context = ssl.create_default_context(cafile=str(tls.ca))
-        context.load_cert_chain(str(tls.client_cert), str(tls.client_key))
-    try:
-        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:  # noqa: S310 - local only
-            return json.loads(response.read())
-    except (urllib.error.URLError, OSError, ValueError):
-        return None
-
-
-class LocalCluster:
+class LocalCluster(RecordedCluster[LocalClusterInfo]):
     """A local Flink session cluster whose state lives in one directory.
 
     :param state_dir: config, logs, pid/state files, uploaded jars and job archives; defaults to
@@ -130,6 +86,10 @@ class LocalCluster:
         if they were in Flink's ``lib/``: the JobManager plans the SQL, the TaskManager runs it.
     """
 
+    record = "cluster.json"
+    info_type = LocalClusterInfo
+    title = "Local Flink cluster"
+
     def __init__(
         self,
         state_dir: Path | None = None,
@@ -138,37 +98,14 @@ class LocalCluster:
         tls: bool = False,
         jars: Sequence[Path] = (),
     ) -> None:
-        self.state_dir = Path(state_dir) if state_dir else cache_dir() / "local-cluster"
-        self._distribution = distribution
+        super().__init__(Path(state_dir) if state_dir else cache_dir() / "local-cluster", distribution)
         self.extra_config = dict(extra_config or {})
         self.use_tls = tls
         self.jars = [str(Path(jar).resolve()) for jar in jars]
 
     @property
-    def distribution(self) -> FlinkDistribution:
-        if self._distribution is None:
-            self._distribution = find_flink_distribution()
-        return self._distribution
-
-    @property
     def conf_dir(self) -> Path:
         return self.state_dir / "conf"
-
-    @property
-    def log_dir(self) -> Path:
-        return self.state_dir / "log"
-
-    @property
-    def _state_file(self) -> Path:
-        return self.state_dir / "cluster.json"
-
-    # ----------------------------------------------------------------- queries
-    def info(self) -> LocalClusterInfo | None:
-        """The recorded cluster, or None when ``up`` never ran here."""
-        try:
-            return LocalClusterInfo(**json.loads(self._state_file.read_text()))
-        except (OSError, ValueError, TypeError):
-            return None
 
     def status(self) -> dict[str, object]:
         """Per component: recorded pid alive, and whether REST answers."""
@@ -176,9 +113,9 @@ class LocalCluster:
         if info is None:
             reason = f"not started (no {self._state_file})"
             return {"running": False, "state_dir": str(self.state_dir), "reason": reason}
-        alive = {name: _pid_alive(pid) for name, pid in info.pids.items()}
-        overview = _get_json(f"{info.rest_url}/overview", tls=info.tls() if info.tls_dir else None)
-        history = _get_json(f"{info.history_url}/config")
+        alive = {name: pid_alive(pid) for name, pid in info.pids.items()}
+        overview = get_json(f"{info.rest_url}/overview", tls=info.tls() if info.tls_dir else None)
+        history = get_json(f"{info.history_url}/config")
         running = all(alive.values()) and overview is not None and history is not None
         return {
             "running": running,
@@ -240,71 +177,30 @@ class LocalCluster:
         )
         deadline = time.monotonic() + timeout
         pids: dict[str, int] = {}
-        try:
+        with self._starting():
             jm_jvm, jm_dynamic = self._resource_params("GET_JM_RESOURCE_PARAMS")
             pids["jobmanager"] = self._spawn("jobmanager", JOBMANAGER_CLASS, jm_jvm, jm_dynamic)
             self._record(info, pids)
-            self._wait(
-                lambda: _get_json(f"{info.rest_url}/overview", tls=tls) is not None, "jobmanager", pids, deadline
-            )
+            self._wait(lambda: get_json(f"{info.rest_url}/overview", tls=tls) is not None, "jobmanager", pids, deadline)
             tm_jvm, tm_dynamic = self._resource_params("GET_TM_RESOURCE_PARAMS")
             pids["taskmanager"] = self._spawn("taskmanager", TASKMANAGER_CLASS, tm_jvm, tm_dynamic)
             pids["historyserver"] = self._spawn("historyserver", HISTORYSERVER_CLASS, ["-Xmx256m"], [])
             self._record(info, pids)
             self._wait(
-                lambda: ((_get_json(f"{info.rest_url}/overview", tls=tls) or {}).get("taskmanagers") or 0) >= 1,
+                lambda: ((get_json(f"{info.rest_url}/overview", tls=tls) or {}).get("taskmanagers") or 0) >= 1,
                 "taskmanager",
                 pids,
                 deadline,
             )
-            self._wait(lambda: _get_json(f"{info.history_url}/config") is not None, "historyserver", pids, deadline)
-        except BaseException:
-            self.down()
-            raise
+            self._wait(lambda: get_json(f"{info.history_url}/config") is not None, "historyserver", pids, deadline)
         return self.info() or info
-
-    def down(self, timeout: float = 20.0) -> list[str]:
-        """Stop the processes that ``up`` started (and nothing else). Returns the names stopped."""
-        info = self.info()
-        if info is None:
-            return []
-        stopped = []
-        for name, pid in info.pids.items():
-            if _pid_alive(pid):
-                try:
-                    os.killpg(pid, signal.SIGTERM)
-                except (ProcessLookupError, PermissionError):
-                    continue
-                stopped.append(name)
-        deadline = time.monotonic() + timeout
-        for pid in info.pids.values():
-            while _pid_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if _pid_alive(pid):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGKILL)
-        self._state_file.unlink(missing_ok=True)
-        return stopped
 
     # ----------------------------------------------------------------- helpers
     def _choose_ports(self) -> tuple[int, int, int]:
         """The ports of the previous start when they are still free (URLs and connections stay valid
         across ``down``/``up``), else fresh free ports."""
-        ports_file = self.state_dir / "ports.json"
-        try:
-            previous = [int(port) for port in json.loads(ports_file.read_text())]
-        except (OSError, ValueError, TypeError):
-            previous = []
-        if len(previous) == 3 and all(_port_is_free(port) for port in previous):
-            chosen = previous
-        else:
-            chosen = [_free_port(), _free_port(), _free_port()]
-        ports_file.write_text(json.dumps(chosen))
-        return chosen[0], chosen[1], chosen[2]
-
-    def _record(self, info: LocalClusterInfo, pids: dict[str, int]) -> None:
-        data = asdict(info) | {"pids": dict(pids)}
-        self._state_file.write_text(json.dumps(data, indent=2))
+        rest, rpc, history = choose_ports(self.state_dir / "ports.json", 3)
+        return rest, rpc, history
 
     def _resource_params(self, command: str) -> tuple[list[str], list[str]]:
         """JVM memory flags and ``-D`` dynamic properties, computed by Flink itself from the config."""
@@ -349,39 +245,7 @@ class LocalCluster:
             str(self.conf_dir),
             *dynamic,
         ]
-        out = open(self.log_dir / f"{name}.out", "ab")  # noqa: SIM115 - handed to the child process
-        try:
-            process = subprocess.Popen(
-                argv,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # own process group: `down` stops it and its children only
-                env={**os.environ, "FLINK_CONF_DIR": str(self.conf_dir)},
-            )
-        finally:
-            out.close()
-        return process.pid
-
-    def _wait(self, ready, name: str, pids: dict[str, int], deadline: float) -> None:  # type: ignore[no-untyped-def]
-        while time.monotonic() < deadline:
-            if ready():
-                return
-            dead = [n for n, pid in pids.items() if not _pid_alive(pid)]
-            if dead:
-                raise LocalClusterError(self._failure_message(f"{', '.join(dead)} exited while starting", dead[0]))
-            time.sleep(0.25)
-        raise LocalClusterError(self._failure_message(f"{name} not ready in time", name))
-
-    def _failure_message(self, what: str, name: str) -> str:
-        tail = ""
-        for suffix in (".out", ".log"):
-            path = self.log_dir / f"{name}{suffix}"
-            if path.exists():
-                tail += f"\n--- last lines of {path} ---\n" + "\n".join(
-                    path.read_text(errors="replace").splitlines()[-15:]
-                )
-        return f"Local Flink cluster: {what}. Logs: {self.log_dir}{tail}"
+        return spawn(self.log_dir, name, argv, {**os.environ, "FLINK_CONF_DIR": str(self.conf_dir)})
 
 
 def running_local_cluster() -> LocalClusterInfo | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 # Flink 2.3's default env.java.opts.all (flink-dist's config.yaml): Java 17 needs these for Flink's
@@ -33,18 +34,49 @@ JAVA_17_OPTS: tuple[str, ...] = (
     ),
 )
 
-LOG4J_PROPERTIES = """\
-rootLogger.level = INFO
-rootLogger.appenderRef.file.ref = MainAppender
-appender.main.name = MainAppender
-appender.main.type = File
-appender.main.append = true
-appender.main.fileName = ${sys:log.file}
-appender.main.layout.type = PatternLayout
-appender.main.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n
-logger.netty.name = org.apache.flink.shaded.netty4.io.netty
-logger.netty.level = WARN
-"""
+#: Flink's own log line layout (flink-dist's log4j.properties).
+FLINK_LOG_PATTERN = "%d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n"
+
+
+def log4j_properties(
+    *,
+    append: bool = True,
+    pattern: str = FLINK_LOG_PATTERN,
+    quiet: Mapping[str, str] | None = None,
+    to_console: Mapping[str, str] | None = None,
+) -> str:
+    """A log4j2 properties file for the local JVMs: everything at INFO into ``${sys:log.file}``.
+
+    ``quiet``: loggers (key -> logger name) held at WARN; ``to_console``: loggers also printed at INFO on the
+    console (how the Flink CLI shows submission progress while logging the rest to its file).
+    """
+    lines = [
+        "rootLogger.level = INFO",
+        "rootLogger.appenderRef.file.ref = FileAppender",
+        "appender.file.name = FileAppender",
+        "appender.file.type = File",
+        f"appender.file.append = {str(append).lower()}",
+        "appender.file.fileName = ${sys:log.file}",
+        "appender.file.layout.type = PatternLayout",
+        f"appender.file.layout.pattern = {pattern}",
+    ]
+    if to_console:
+        lines += [
+            "appender.console.name = ConsoleAppender",
+            "appender.console.type = Console",
+            "appender.console.layout.type = PatternLayout",
+            f"appender.console.layout.pattern = {pattern}",
+        ]
+    for key, logger in (to_console or {}).items():
+        lines += [f"logger.{key}.name = {logger}", f"logger.{key}.level = INFO"]
+        lines.append(f"logger.{key}.appenderRef.console.ref = ConsoleAppender")
+    for key, logger in (quiet or {}).items():
+        lines += [f"logger.{key}.name = {logger}", f"logger.{key}.level = WARN"]
+    return "\n".join(lines) + "\n"
+
+
+#: The JobManager's, TaskManager's and HistoryServer's log.
+LOG4J_PROPERTIES = log4j_properties(quiet={"netty": "org.apache.flink.shaded.netty4.io.netty"})
 
 
 def cluster_flink_config(*, archive_dir: str) -> dict[str, str]:

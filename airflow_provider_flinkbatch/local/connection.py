@@ -14,6 +14,7 @@ from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID, FlinkConn
 
 def connection_state(conn_id: str) -> Literal["defined", "undefined"] | str:
     """``"defined"``, ``"undefined"`` (Airflow knows no such connection), or what is wrong with it."""
+    # Airflow and the REST hook: only when a command looks up a connection (not for --help).
     from airflow.sdk.exceptions import AirflowNotFoundException
 
     from airflow_provider_flinkbatch.session.hook import FlinkRestHook

@@ -23,6 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from airflow_provider_flinkbatch.errors import FlinkBatchError
 from airflow_provider_flinkbatch.sql.factories import KNOWN_JARS
 
 _POMS = Path(__file__).with_name("maven")
@@ -34,7 +35,7 @@ JAR_SETS: dict[str, tuple[str, bool]] = {
 _COMPLETE = ".complete"
 
 
-class JarResolutionError(RuntimeError):
+class JarResolutionError(FlinkBatchError, RuntimeError):
     """Maven could not resolve a jar set; the message names the pom, the log and what to do."""
 
 

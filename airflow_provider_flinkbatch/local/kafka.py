@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_provider_flinkbatch.local.jars import resolve_set
+from airflow_provider_flinkbatch.local.processes import free_port
 
 _LOG4J2 = """\
 rootLogger.level = INFO
@@ -40,12 +41,6 @@ appender.file.layout.pattern = [%d] %p %m (%c)%n
 
 class KafkaBrokerError(RuntimeError):
     """The broker could not be started; the message names its log."""
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _answers(port: int) -> bool:
@@ -123,8 +118,8 @@ class KafkaBroker:
         if self._process is not None and self._process.poll() is None:
             return self
         (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
-        self.port = self.port or _free_port()
-        self.controller_port = self.controller_port or _free_port()
+        self.port = self.port or free_port()
+        self.controller_port = self.controller_port or free_port()
         config = self.state_dir / "server.properties"
         config.write_text(self._properties())
         (self.state_dir / "log4j2.properties").write_text(_LOG4J2)

@@ -15,6 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
 
 @dataclass(frozen=True)
 class LocalTls:
@@ -72,12 +78,6 @@ class LocalTls:
         return tls
 
     def _generate(self) -> None:
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
-        from cryptography.hazmat.primitives.serialization import pkcs12
-        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
         now = datetime.datetime.now(datetime.UTC)
 
         def name(common: str) -> x509.Name:

@@ -18,22 +18,16 @@ import os
 import shlex
 import shutil
 import signal
-import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_flinkbatch.distribution import FlinkDistribution, find_flink_distribution
-from airflow_provider_flinkbatch.local.cluster import (
-    HISTORYSERVER_CLASS,
-    LocalClusterError,
-    _free_port,
-    _get_json,
-    _pid_alive,
-    _port_is_free,
-)
+from airflow_provider_flinkbatch.distribution import FlinkDistribution
+from airflow_provider_flinkbatch.local import processes
+from airflow_provider_flinkbatch.local.cluster import HISTORYSERVER_CLASS
 from airflow_provider_flinkbatch.local.config import JAVA_17_OPTS, LOG4J_PROPERTIES, render_config_yaml
+from airflow_provider_flinkbatch.local.processes import LocalClusterError, RecordedCluster
 from airflow_provider_flinkbatch.local.yarn_config import (
     LOG4J_CLI_PROPERTIES,
     LOG4J_YARN_PROPERTIES,
@@ -96,12 +90,18 @@ def _java() -> tuple[str, str]:
     return str(real), str(real.parent.parent)
 
 
-class LocalYarnCluster:
+class LocalYarnCluster(RecordedCluster[LocalYarnInfo]):
     """A MiniYARNCluster and a Flink HistoryServer whose state lives in one directory.
 
     :param state_dir: defaults to ``<cache>/local-yarn`` (``$FLINKBATCH_HOME``); tests pass their own.
     :param nodemanagers: NodeManagers (4 GiB of container memory each, fixed by MiniYARNCluster).
     """
+
+    record = "yarn.json"
+    info_type = LocalYarnInfo
+    title = "Local YARN cluster"
+    tail_lines = 20
+    stop_timeout = 60.0
 
     def __init__(
         self,
@@ -111,16 +111,9 @@ class LocalYarnCluster:
         distribution: FlinkDistribution | None = None,
         jars: HadoopJars | None = None,
     ) -> None:
-        self.state_dir = Path(state_dir) if state_dir else cache_dir() / "local-yarn"
+        super().__init__(Path(state_dir) if state_dir else cache_dir() / "local-yarn", distribution)
         self.nodemanagers = nodemanagers
-        self._distribution = distribution
         self._jars = jars
-
-    @property
-    def distribution(self) -> FlinkDistribution:
-        if self._distribution is None:
-            self._distribution = find_flink_distribution()
-        return self._distribution
 
     @property
     def jars(self) -> HadoopJars:
@@ -137,37 +130,23 @@ class LocalYarnCluster:
         return self.state_dir / "flink-conf"
 
     @property
-    def log_dir(self) -> Path:
-        return self.state_dir / "log"
-
-    @property
-    def _state_file(self) -> Path:
-        return self.state_dir / "yarn.json"
-
-    @property
     def _ready_file(self) -> Path:
         return self.state_dir / "yarn.ready"
 
     # ----------------------------------------------------------------- queries
-    def info(self) -> LocalYarnInfo | None:
-        try:
-            return LocalYarnInfo(**json.loads(self._state_file.read_text()))
-        except (OSError, ValueError, TypeError):
-            return None
-
     def nodes(self) -> list[dict[str, Any]]:
         """The NodeManagers the ResourceManager knows (``/ws/v1/cluster/nodes``)."""
         info = self.info()
-        answer = _get_json(f"{info.rm_url}/ws/v1/cluster/nodes") if info else None
+        answer = processes.get_json(f"{info.rm_url}/ws/v1/cluster/nodes") if info else None
         return list(((answer or {}).get("nodes") or {}).get("node") or [])
 
     def status(self) -> dict[str, object]:
         info = self.info()
         if info is None:
             return {"running": False, "reason": f"not started (no {self._state_file})"}
-        alive = {name: _pid_alive(pid) for name, pid in info.pids.items()}
-        cluster = (_get_json(f"{info.rm_url}/ws/v1/cluster/info") or {}).get("clusterInfo")
-        history = _get_json(f"{info.history_url}/config")
+        alive = {name: processes.pid_alive(pid) for name, pid in info.pids.items()}
+        cluster = (processes.get_json(f"{info.rm_url}/ws/v1/cluster/info") or {}).get("clusterInfo")
+        history = processes.get_json(f"{info.history_url}/config")
         running_nodes = [node for node in self.nodes() if node.get("state") == "RUNNING"]
         return {
             "running": all(alive.values()) and cluster is not None and history is not None and bool(running_nodes),
@@ -211,46 +190,27 @@ class LocalYarnCluster:
         )
         deadline = time.monotonic() + timeout
         pids: dict[str, int] = {}
-        try:
+        with self._starting():
             pids["yarn"] = self._spawn_yarn(jars, dist)
             pids["historyserver"] = self._spawn_history(dist)
             self._record(info, pids)
             self._wait(lambda: self._ready_file.exists(), "yarn", pids, deadline)
             self._wait(lambda: len(self.nodes()) >= self.nodemanagers, "yarn", pids, deadline)
-            self._wait(lambda: _get_json(f"{info.history_url}/config") is not None, "historyserver", pids, deadline)
-        except BaseException:
-            self.down()
-            raise
+            self._wait(
+                lambda: processes.get_json(f"{info.history_url}/config") is not None, "historyserver", pids, deadline
+            )
         return self.info() or info
 
-    def down(self, timeout: float = 60.0) -> list[str]:
-        """Stop what ``up`` started: the YARN JVM stops its NodeManagers, which stop their containers."""
-        info = self.info()
-        if info is None:
-            return []
-        stopped = []
-        for name, pid in info.pids.items():
-            if _pid_alive(pid):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGTERM)
-                    stopped.append(name)
-        deadline = time.monotonic() + timeout
-        for pid in info.pids.values():
-            while _pid_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            if _pid_alive(pid):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGKILL)
+    def _after_stop(self) -> None:
+        """The YARN JVM stops its NodeManagers, which stop their containers; what is left of those goes too."""
         for pid in self.container_pids():  # containers run in sessions of their own (setsid)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-        self._state_file.unlink(missing_ok=True)
-        return stopped
 
     def restart_resourcemanager(self, timeout: float = 120.0) -> None:
         """Stop and start the ResourceManager inside the running cluster (same ports, state recovered)."""
         info = self.info()
-        if info is None or not _pid_alive(info.pids["yarn"]):
+        if info is None or not processes.pid_alive(info.pids["yarn"]):
             raise LocalClusterError("the local YARN cluster is not running")
         self._ready_file.write_text("requested\n")  # the launcher writes restarting, then restarted
         os.kill(info.pids["yarn"], signal.SIGHUP)
@@ -263,7 +223,9 @@ class LocalYarnCluster:
         state = self._ready_file.read_text().strip()
         if state != "restarted":
             raise LocalClusterError(f"ResourceManager restart: {state} (log: {self.log_dir / 'yarn.out'})")
-        self._wait(lambda: _get_json(f"{info.rm_url}/ws/v1/cluster/info") is not None, "yarn", info.pids, deadline)
+        self._wait(
+            lambda: processes.get_json(f"{info.rm_url}/ws/v1/cluster/info") is not None, "yarn", info.pids, deadline
+        )
 
     def container_pids(self) -> list[int]:
         """Processes whose working directory is inside this cluster's NodeManager directories."""
@@ -280,22 +242,9 @@ class LocalYarnCluster:
     # ----------------------------------------------------------------- helpers
     def _choose_ports(self) -> YarnPorts:
         """The previous start's ports when still free (connections stay valid across down/up)."""
-        ports_file = self.state_dir / "yarn-ports.json"
-        try:
-            previous = [int(port) for port in json.loads(ports_file.read_text())]
-        except (OSError, ValueError, TypeError):
-            previous = []
-        count = len(YarnPorts.__dataclass_fields__)
-        if len(previous) == count and len(set(previous)) == count and all(_port_is_free(p) for p in previous):
-            chosen = previous
-        else:
-            chosen = []
-            while len(chosen) < count:
-                port = _free_port()
-                if port not in chosen:
-                    chosen.append(port)
-        ports_file.write_text(json.dumps(chosen))
-        return YarnPorts(*chosen)
+        return YarnPorts(
+            *processes.choose_ports(self.state_dir / "yarn-ports.json", len(YarnPorts.__dataclass_fields__))
+        )
 
     def _write_configs(self, ports: YarnPorts, jars: HadoopJars, dist: FlinkDistribution) -> None:
         client = [str(jar) for jar in jars.client_jars]
@@ -361,7 +310,7 @@ exec {shlex.quote(java)} {" ".join(shlex.quote(flag) for flag in flags)} \\
         ]
         env = {**os.environ, "JAVA_HOME": java_home, "HADOOP_CONF_DIR": str(self.hadoop_conf_dir)}
         env.pop("HADOOP_CLASSPATH", None)
-        return self._popen("yarn", argv, env, cwd=self.state_dir / "work")
+        return processes.spawn(self.log_dir, "yarn", argv, env, cwd=self.state_dir / "work")
 
     def _spawn_history(self, dist: FlinkDistribution) -> int:
         java, _ = _java()
@@ -379,42 +328,6 @@ exec {shlex.quote(java)} {" ".join(shlex.quote(flag) for flag in flags)} \\
             "--configDir",
             str(conf),
         ]
-        return self._popen("historyserver", argv, {**os.environ, "FLINK_CONF_DIR": str(conf)}, cwd=self.state_dir)
-
-    def _popen(self, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> int:
-        out = open(self.log_dir / f"{name}.out", "ab")  # noqa: SIM115 - handed to the child process
-        try:
-            process = subprocess.Popen(
-                argv,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # own process group: `down` stops it and its children only
-                env=env,
-                cwd=cwd,
-            )
-        finally:
-            out.close()
-        return process.pid
-
-    def _record(self, info: LocalYarnInfo, pids: dict[str, int]) -> None:
-        self._state_file.write_text(json.dumps(asdict(info) | {"pids": dict(pids)}, indent=2))
-
-    def _wait(self, ready, name: str, pids: dict[str, int], deadline: float) -> None:  # type: ignore[no-untyped-def]
-        while time.monotonic() < deadline:
-            if ready():
-                return
-            dead = [n for n, pid in pids.items() if not _pid_alive(pid)]
-            if dead:
-                raise LocalClusterError(self._failure_message(f"{', '.join(dead)} exited while starting", dead[0]))
-            time.sleep(0.25)
-        raise LocalClusterError(self._failure_message(f"{name} not ready in time", name))
-
-    def _failure_message(self, what: str, name: str) -> str:
-        tail = ""
-        for suffix in (".out", ".log"):
-            path = self.log_dir / f"{name}{suffix}"
-            if path.exists():
-                lines = path.read_text(errors="replace").splitlines()
-                tail += f"\n--- last lines of {path} ---\n" + "\n".join(lines[-20:])
-        return f"Local YARN cluster: {what}. Logs: {self.log_dir}{tail}"
+        return processes.spawn(
+            self.log_dir, "historyserver", argv, {**os.environ, "FLINK_CONF_DIR": str(conf)}, cwd=self.state_dir
+        )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from airflow_provider_flinkbatch.local.config import JAVA_17_OPTS, cluster_flink_config
+from airflow_provider_flinkbatch.local.config import JAVA_17_OPTS, cluster_flink_config, log4j_properties
 
 #: Queues of the local CapacityScheduler (``yarn.application.queue``); any other name is refused by YARN.
 QUEUES = ("default", "etl")
@@ -152,39 +152,13 @@ def history_flink_config(*, state_dir: Path, port: int) -> dict[str, str]:
 
 #: The CLI logs to a file; YARN submission progress (application id, web interface) also to the console,
 #: as Flink's own ``conf/log4j-cli.properties`` does.
-LOG4J_CLI_PROPERTIES = """\
-rootLogger.level = INFO
-rootLogger.appenderRef.file.ref = FileAppender
-appender.file.name = FileAppender
-appender.file.type = File
-appender.file.append = false
-appender.file.fileName = ${sys:log.file}
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n
-appender.console.name = ConsoleAppender
-appender.console.type = Console
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n
-logger.yarn.name = org.apache.flink.yarn
-logger.yarn.level = INFO
-logger.yarn.appenderRef.console.ref = ConsoleAppender
-logger.hadoopyarn.name = org.apache.hadoop.yarn.client.api.impl.YarnClientImpl
-logger.hadoopyarn.level = INFO
-logger.hadoopyarn.appenderRef.console.ref = ConsoleAppender
-"""
+LOG4J_CLI_PROPERTIES = log4j_properties(
+    append=False,
+    to_console={"yarn": "org.apache.flink.yarn", "hadoopyarn": "org.apache.hadoop.yarn.client.api.impl.YarnClientImpl"},
+)
 
 #: The MiniYARNCluster JVM's log (Hadoop logs through slf4j, bound to Flink's log4j2 jars).
-LOG4J_YARN_PROPERTIES = """\
-rootLogger.level = INFO
-rootLogger.appenderRef.file.ref = FileAppender
-appender.file.name = FileAppender
-appender.file.type = File
-appender.file.append = true
-appender.file.fileName = ${sys:log.file}
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-50c{1.} - %m%n
-logger.jetty.name = org.eclipse.jetty
-logger.jetty.level = WARN
-logger.metrics.name = org.apache.hadoop.metrics2
-logger.metrics.level = WARN
-"""
+LOG4J_YARN_PROPERTIES = log4j_properties(
+    pattern="%d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-50c{1.} - %m%n",
+    quiet={"jetty": "org.eclipse.jetty", "metrics": "org.apache.hadoop.metrics2"},
+)

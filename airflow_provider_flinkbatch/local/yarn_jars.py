@@ -21,6 +21,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from airflow_provider_flinkbatch.errors import FlinkBatchError
+
 _HERE = Path(__file__).with_name("yarn")
 POM = _HERE / "pom.xml"
 LAUNCHER_SOURCE = _HERE / "FlinkBatchMiniYarn.java"
@@ -31,7 +33,7 @@ _ZIP_TIME = (2024, 1, 1, 0, 0, 0)
 _CLUSTER_ONLY = ("hadoop-client-minicluster", "junit-", "opentest4j", "apiguardian", "bcp", "bcutil")
 
 
-class HadoopJarsError(RuntimeError):
+class HadoopJarsError(FlinkBatchError, RuntimeError):
     """The Hadoop jars could not be resolved or the launcher not compiled; the message names the log."""
 
 

@@ -42,7 +42,6 @@ from airflow_provider_flinkbatch.targets.finish import cancel_task_jobs, clean_u
 from airflow_provider_flinkbatch.targets.registry import create_target, validate_target_options
 from airflow_provider_flinkbatch.targets.request import JobDefinitionError, SqlFileSizeGuard, build_request
 
-PLAN_XCOM_KEY = "flink_plan"
 METRICS_XCOM_KEY = "flink_metrics"
 
 
@@ -153,24 +152,12 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         if self.target == "session" and (warning := session_warning(self.presets)):
             self.log.warning("%s", warning)
         if self.explain:
-            self._check_plan(context, self._request)
-        return self.execute_resumable(context)
+            # Flink tooling (a local JVM and the Flink jars): loaded only for tasks with explain=True.
+            from airflow_provider_flinkbatch.plan.check import check_plan
 
-    def _check_plan(self, context: Context, request: JobRequest) -> None:
-        """Plan insight before submitting: log the report, push it to XCom, fail on warnings if asked."""
-        # Flink tooling (a local JVM and the Flink jars): loaded only for tasks with explain=True.
-        from airflow_provider_flinkbatch.plan.explain import ExplainError, explain_script
-
-        try:
             where = self.sql_file or "the task's SQL"
-            insight = explain_script(request.statements, request.flink_config, self.sql, where)
-        except ExplainError as err:
-            raise AirflowFailException(f"{self.task_id}: {err}") from None
-        self.log.info("Optimized plan:\n%s\nPlan insight:\n%s", insight.plan, insight.describe())
-        context["ti"].xcom_push(key=PLAN_XCOM_KEY, value=insight.model_dump())
-        if insight.warnings and self.plan_check == "fail":
-            warnings = "; ".join(insight.warnings)
-            raise AirflowFailException(f"{self.task_id}: plan check failed (plan_check='fail'): {warnings}")
+            check_plan(context["ti"], self.log, self._request, self.sql, where, self.plan_check, self.task_id)
+        return self.execute_resumable(context)
 
     def submit_job(self, context: Context) -> str:
         """Reattach to this task instance's job if the target has it, else submit (never twice)."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_flinkbatch.distribution import find_flink_distribution
+from airflow_provider_flinkbatch.errors import FlinkBatchError
 from airflow_provider_flinkbatch.local.jars import JarResolutionError, connector_jars
 from airflow_provider_flinkbatch.plan.insight import WIDE_TABLE_COLUMNS, PlanInsight, optimized_plan, scan_insights
 from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, ensure_runner_jar, runner_program_args
@@ -27,7 +28,7 @@ from airflow_provider_flinkbatch.sql.factories import needed_jars
 _BEGIN, _END, _TABLES = "=== FLINKBATCH PLAN BEGIN ===", "=== FLINKBATCH PLAN END ===", "FLINKBATCH-TABLES "
 
 
-class ExplainError(RuntimeError):
+class ExplainError(FlinkBatchError, RuntimeError):
     """The plan could not be produced (bad SQL, missing connector, no Java): the message says which.
 
     ``statement_offset``: how many ``SET`` statements (the job's config) ran before the script's own, so a

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx  # already loaded by airflow.sdk: no cost to DAG parsing
 import tenacity
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import requests
 
 T = TypeVar("T")
+S = TypeVar("S")
 _TRANSIENT_STATUS = {429, 502, 503, 504}
 _TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
@@ -91,8 +92,54 @@ class RetryPolicy:
         """Which errors of ``call`` are retried: transient ones, and only for idempotent calls."""
         return lambda err: isinstance(err, FlinkRestError) and err.transient and call.idempotent
 
+    def run(self, call: calls.ApiCall[Any], once: Callable[[], T]) -> T:
+        """``once()`` (one try of ``call``) until it returns, retrying what :meth:`for_call` accepts.
+
+        Every blocking client of the package (Flink REST, YARN RM) calls through here.
+        """
+        for attempt in self.retrying(self.for_call(call)):
+            with attempt:
+                return once()
+        raise AssertionError("unreachable: tenacity returns or raises")
+
+    async def arun(self, call: calls.ApiCall[Any], once: Callable[[], Awaitable[T]]) -> T:
+        """The event loop's twin of :meth:`run`."""
+        async for attempt in self.async_retrying(self.for_call(call)):
+            with attempt:
+                return await once()
+        raise AssertionError("unreachable: tenacity returns or raises")
+
 
 NO_RETRY = RetryPolicy(budget=0.0)
+
+
+class RetryingClient(Generic[S]):
+    """A blocking client of one service (Flink REST, YARN RM): every :meth:`call` goes through its policy."""
+
+    def __init__(self, settings: S, retry: RetryPolicy | None = None) -> None:
+        self.settings = settings
+        self.retry = retry or RetryPolicy()
+
+    def call(self, call: calls.ApiCall[T]) -> T:
+        return self.retry.run(call, lambda: self._attempt(call))
+
+    def _attempt(self, call: calls.ApiCall[T]) -> T:
+        """One try of ``call``: the parsed answer, or the :class:`FlinkRestError` that says what failed."""
+        raise NotImplementedError
+
+
+class AsyncRetryingClient(Generic[S]):
+    """The event loop's twin of :class:`RetryingClient` (for triggers)."""
+
+    def __init__(self, settings: S, retry: RetryPolicy | None = None) -> None:
+        self.settings = settings
+        self.retry = retry or RetryPolicy()
+
+    async def call(self, call: calls.ApiCall[T]) -> T:
+        return await self.retry.arun(call, lambda: self._attempt(call))
+
+    async def _attempt(self, call: calls.ApiCall[T]) -> T:
+        raise NotImplementedError
 
 
 def interpret_response(call: calls.ApiCall[T], url: str, status: int, content_type: str, text: str) -> T:
@@ -127,13 +174,20 @@ def interpret_response(call: calls.ApiCall[T], url: str, status: int, content_ty
         )
     if not call.expect_json:
         return call.parse(body)
-    if json_error is not None or body is None:
-        raise FlinkBadResponseError(
-            f"{call.method} {url} answered HTTP {status} with {_describe_body(None, content_type, text, json_error)} "
-            "instead of Flink's JSON: is the URL the Flink REST endpoint (not a proxy login page)?",
-            url=url,
-            status=status,
-        )
+    not_json = (
+        f"{call.method} {url} answered HTTP {status} with {_describe_body(None, content_type, text, json_error)} "
+        "instead of Flink's JSON: is the URL the Flink REST endpoint (not a proxy login page)?"
+    )
+    return parse_json(call, url, status, body, text, not_json=not_json)
+
+
+def parse_json(call: calls.ApiCall[T], url: str, status: int, body: Any, text: str, *, not_json: str) -> T:
+    """``call``'s value from a JSON answer (Flink's or the RM's); missing fields name the call and the body.
+
+    ``body`` is None when the answer was not JSON: then ``not_json`` is the message (what the URL should be).
+    """
+    if body is None:
+        raise FlinkBadResponseError(not_json, url=url, status=status)
     try:
         return call.parse(body)
     except (KeyError, TypeError, ValueError) as err:
@@ -168,14 +222,14 @@ def _transport_error(err: Exception, url: str, timeout: float) -> FlinkRestError
     return FlinkUnreachableError(f"cannot connect to {url}: {text}", url=url)
 
 
-class FlinkRestClient:
+class FlinkRestClient(RetryingClient[FlinkConnectionSettings]):
     """Blocking client for one cluster; reuses one ``requests.Session`` (connection pooling)."""
 
     def __init__(self, settings: FlinkConnectionSettings, retry: RetryPolicy | None = None) -> None:
+        # requests is not loaded by airflow.sdk: DAG files that import the operator must not pay for it.
         import requests
 
-        self.settings = settings
-        self.retry = retry or RetryPolicy()
+        super().__init__(settings, retry)
         self._session: requests.Session = requests.Session()
         self._session.headers.update({"Accept": "application/json", **settings.auth_headers()})
         self._session.auth = settings.basic_auth()
@@ -185,13 +239,8 @@ class FlinkRestClient:
     def url(self, path: str) -> str:
         return self.settings.rest_url + path
 
-    def call(self, call: calls.ApiCall[T]) -> T:
-        for attempt in self.retry.retrying(self.retry.for_call(call)):
-            with attempt:
-                return self._once(call)
-        raise AssertionError("unreachable: tenacity returns or raises")
-
-    def _once(self, call: calls.ApiCall[T]) -> T:
+    def _attempt(self, call: calls.ApiCall[T]) -> T:
+        # requests is not loaded by airflow.sdk: DAG files that import the operator must not pay for it.
         import requests
 
         url = self.url(call.path)
@@ -212,6 +261,7 @@ class FlinkRestClient:
 
     def upload_jar(self, jar_path: Path, upload_name: str) -> str:
         """``POST /jars/upload`` (multipart); returns the jar id Flink assigned."""
+        # requests is not loaded by airflow.sdk: DAG files that import the operator must not pay for it.
         import requests
 
         url = self.url(calls.upload_path())
@@ -235,12 +285,11 @@ class FlinkRestClient:
         self._session.close()
 
 
-class AsyncFlinkRestClient:
+class AsyncFlinkRestClient(AsyncRetryingClient[FlinkConnectionSettings]):
     """Non-blocking twin of :class:`FlinkRestClient` for triggers; same calls, errors and retries."""
 
     def __init__(self, settings: FlinkConnectionSettings, retry: RetryPolicy | None = None) -> None:
-        self.settings = settings
-        self.retry = retry or RetryPolicy()
+        super().__init__(settings, retry)
         self._http: httpx.AsyncClient | None = None  # made on first call: a waiting trigger may never need it
         self._owner: AsyncFlinkRestClient | None = None
 
@@ -267,13 +316,7 @@ class AsyncFlinkRestClient:
             )
         return self._http
 
-    async def call(self, call: calls.ApiCall[T]) -> T:
-        async for attempt in self.retry.async_retrying(self.retry.for_call(call)):
-            with attempt:
-                return await self._once(call)
-        raise AssertionError("unreachable: tenacity returns or raises")
-
-    async def _once(self, call: calls.ApiCall[T]) -> T:
+    async def _attempt(self, call: calls.ApiCall[T]) -> T:
         url = self.settings.rest_url + call.path
         try:
             response = await self._client().request(call.method, call.path, params=call.params or None, json=call.json)

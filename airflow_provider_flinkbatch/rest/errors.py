@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from airflow_provider_flinkbatch.errors import FlinkBatchError
 
-class FlinkRestError(Exception):
+
+class FlinkRestError(FlinkBatchError):
     """A Flink REST call failed. ``transient`` says whether waiting and retrying can help."""
 
     transient = False

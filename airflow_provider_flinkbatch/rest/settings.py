@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import ssl
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from airflow_provider_flinkbatch.errors import FlinkBatchError
+
 CONN_TYPE = "flink_batch"
 DEFAULT_CONN_ID = "flink_batch_default"
 
 
-class FlinkConnectionError(ValueError):
+class FlinkConnectionError(FlinkBatchError, ValueError):
     """The connection is missing or malformed; the message names the field and the fix."""
 
 
@@ -22,6 +25,38 @@ def _normalize_url(value: str, field: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"{field} must be an http(s) URL like http://flink-jobmanager:8081, got {value!r}")
     return url
+
+
+@dataclass(frozen=True)
+class ConnectionFields:
+    """An Airflow connection's fields, as both settings models (``flink_batch``, ``flink_yarn``) read them."""
+
+    conn_id: str
+    conn_type: str | None = None
+    host: str | None = None
+    port: int | None = None
+    schema: str | None = None
+    login: str | None = None
+    password: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def refuse_unknown_extras(self, known: set[str]) -> None:
+        """A typo in an extra's name is refused by name instead of being ignored."""
+        unknown = set(self.extra) - known
+        if unknown:
+            raise FlinkConnectionError(
+                f"connection {self.conn_id!r}: unknown extra field(s) {sorted(unknown)}; known: {sorted(known)}"
+            )
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        return _as_bool(self.extra.get(key, default), key, self.conn_id)
+
+    def verify(self) -> bool | str:
+        """TLS verification from the extras: ``ca_path`` (a CA bundle) wins over ``verify_ssl``."""
+        if self.extra.get("ca_path"):
+            return str(self.extra["ca_path"])
+        value = self.extra.get("verify_ssl")
+        return True if value is None else _as_bool(value, "verify_ssl", self.conn_id)
 
 
 class FlinkConnectionSettings(BaseModel):
@@ -104,25 +139,15 @@ class FlinkConnectionSettings(BaseModel):
         return [s.get_secret_value() for s in (self.password, self.bearer_token) if s is not None]
 
     @classmethod
-    def from_connection_fields(
-        cls,
-        *,
-        conn_id: str,
-        conn_type: str | None,
-        host: str | None,
-        port: int | None,
-        schema: str | None,
-        login: str | None,
-        password: str | None,
-        extra: dict[str, Any],
-    ) -> FlinkConnectionSettings:
+    def from_connection_fields(cls, fields: ConnectionFields) -> FlinkConnectionSettings:
         """Build settings from an Airflow connection's fields.
 
         ``host`` may be a full URL (``https://jm:8081/prefix``) or a bare host name combined with ``port``
         and ``schema`` (``http``/``https``).
         """
-        if conn_type not in (None, "", CONN_TYPE):
-            raise FlinkConnectionError(f"connection {conn_id!r} has type {conn_type!r}; use type {CONN_TYPE!r}")
+        conn_id, host, port, extra = fields.conn_id, fields.host, fields.port, fields.extra
+        if fields.conn_type not in (None, "", CONN_TYPE):
+            raise FlinkConnectionError(f"connection {conn_id!r} has type {fields.conn_type!r}; use type {CONN_TYPE!r}")
         if not host:
             raise FlinkConnectionError(
                 f"connection {conn_id!r} has no host; set it to the Flink REST URL, e.g. http://flink-jobmanager:8081"
@@ -130,24 +155,15 @@ class FlinkConnectionSettings(BaseModel):
         if "://" in host:
             rest_url = host if port is None or urlsplit(host).port else f"{host.rstrip('/')}:{port}"
         else:
-            scheme = schema or "http"
+            scheme = fields.schema or "http"
             rest_url = f"{scheme}://{host}" + (f":{port}" if port else "")
-        verify: bool | str = True
-        if extra.get("ca_path"):
-            verify = str(extra["ca_path"])
-        elif extra.get("verify_ssl") is not None:
-            verify = _as_bool(extra["verify_ssl"], "verify_ssl", conn_id)
-        unknown = set(extra) - CONNECTION_EXTRA_KEYS
-        if unknown:
-            known = sorted(CONNECTION_EXTRA_KEYS)
-            raise FlinkConnectionError(
-                f"connection {conn_id!r}: unknown extra field(s) {sorted(unknown)}; known: {known}"
-            )
+        verify = fields.verify()
+        fields.refuse_unknown_extras(CONNECTION_EXTRA_KEYS)
         try:
             return cls(
                 rest_url=rest_url,
-                login=login or None,
-                password=SecretStr(password) if password else None,
+                login=fields.login or None,
+                password=SecretStr(fields.password) if fields.password else None,
                 bearer_token=extra.get("bearer_token") or None,
                 verify=verify,
                 timeout=extra.get("timeout") or 30.0,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_provider_flinkbatch.distribution import FlinkDistribution, find_flink_distribution
+from airflow_provider_flinkbatch.errors import FlinkBatchError
 from airflow_provider_flinkbatch.paths import cache_dir
 
 RUNNER_MAIN_CLASS = "FlinkBatchSqlRunner"
@@ -26,7 +27,7 @@ _SOURCE = Path(__file__).with_name("FlinkBatchSqlRunner.java")
 _ZIP_TIME = (2024, 1, 1, 0, 0, 0)
 
 
-class RunnerBuildError(RuntimeError):
+class RunnerBuildError(FlinkBatchError, RuntimeError):
     """The runner jar could not be built; the message says why and how to fix it."""
 
 

@@ -25,7 +25,7 @@ def settings_from_connection(conn: Any, *, mask: bool = True) -> FlinkConnection
 
     Async callers pass ``mask=False`` and use :func:`amask_settings`, which does not block the loop.
     """
-    settings = FlinkConnectionSettings.from_connection_fields(**connection_fields(conn, CONN_TYPE))
+    settings = FlinkConnectionSettings.from_connection_fields(connection_fields(conn, CONN_TYPE))
     if mask:
         for secret in settings.secrets():
             mask_secret(secret)

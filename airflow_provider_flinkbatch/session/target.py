@@ -84,6 +84,7 @@ class SessionTarget:
         return str(fingerprint) if fingerprint is not None else None
 
     def trigger(self, handle: JobHandle, wait: WaitOptions) -> BaseTrigger:
+        # Airflow's trigger classes: only when a task defers (the spec tools run this target without Airflow).
         from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
 
         return FlinkJobTrigger(job_id=handle.job_id, flink_conn_id=self.conn_id, **wait.model_dump())
@@ -93,6 +94,7 @@ class SessionTarget:
         return {"web_ui_url": settings.ui_url, "history_server_url": settings.history_server_url}
 
     def diagnose(self, handle: JobHandle, state: str, retry_on: dict[str, bool] | None) -> Diagnosis:
+        # Airflow's exceptions: only for a failed job (the spec tools run this target without Airflow).
         from airflow_provider_flinkbatch.failures import diagnose_or_placeholder
 
         return diagnose_or_placeholder(self.conn_id, handle.job_id, state, retry_on)

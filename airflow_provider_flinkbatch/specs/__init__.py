@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 def build_dags(*args: Any, **kwargs: Any) -> Any:
     """See :func:`airflow_provider_flinkbatch.specs.factory.build_dags`."""
+    # Airflow's DAG machinery loads when a DAG file builds its DAGs, not on `import ...specs`.
     from airflow_provider_flinkbatch.specs.factory import build_dags as build
 
     return build(*args, **kwargs)
@@ -20,6 +21,7 @@ def build_dags(*args: Any, **kwargs: Any) -> Any:
 
 def load_specs(folder: Any) -> SpecSet:
     """See :func:`airflow_provider_flinkbatch.specs.load.load_specs`."""
+    # pydantic models and YAML load when specs are read, not on `import ...specs`.
     from airflow_provider_flinkbatch.specs.load import load_specs as load
 
     return load(folder)

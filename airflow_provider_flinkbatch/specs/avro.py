@@ -83,6 +83,7 @@ class AvroSchemaError(ValueError):
 def load_schema(path: Path) -> Any:
     """The parsed (fastavro, named types expanded) schema of an ``.avsc`` file."""
     try:
+        # fastavro: optional extra [avro], loaded only for .avsc schemas.
         import fastavro
     except ImportError as err:
         raise AvroSchemaError("the Avro tools need fastavro: pip install 'airflow-provider-flinkbatch[avro]'") from err

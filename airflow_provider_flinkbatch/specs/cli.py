@@ -16,6 +16,7 @@ from typing import Any
 
 
 def _load(path: str) -> Any:
+    # The spec models (pydantic, YAML) load for the command that runs, not for --help.
     from airflow_provider_flinkbatch.specs.load import load_specs
 
     try:
@@ -31,6 +32,7 @@ def _print_errors(errors: list[Any]) -> None:
 
 # ---------------------------------------------------------------------------------------------- validate
 def _cmd_validate(args: argparse.Namespace) -> int:
+    # validate loads Airflow and the REST client: for `validate` only, not for --help.
     from airflow_provider_flinkbatch.specs.validate import LOCAL_CLUSTER_FROM, validate_specs
 
     report = validate_specs(
@@ -50,6 +52,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------- render
 def _cmd_render(args: argparse.Namespace) -> int:
+    # The targets' rendering loads for `render` only, not for --help.
     from airflow_provider_flinkbatch.specs.render import render_spec
 
     specs = _load(args.spec)
@@ -67,6 +70,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------- new
 def _cmd_new(args: argparse.Namespace) -> int:
+    # The spec models load for `new` only, not for --help.
     from airflow_provider_flinkbatch.specs.scaffold import scaffold
 
     for path in scaffold(args.name, Path(args.dir), force=args.force):
@@ -77,12 +81,14 @@ def _cmd_new(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------- test
 def _cmd_test(args: argparse.Namespace) -> int:
+    # The test runner (a local cluster, the REST client) loads for `test` only, not for --help.
     from airflow_provider_flinkbatch.specs.testing import SpecTestRunner, summary_line
 
     specs = _load(args.path)
     _print_errors(specs.errors)
     wanted = [spec for spec in specs.specs if args.name is None or spec.name == args.name]
     results = []
+    # The connector table (pydantic) loads for `test --with` only.
     from airflow_provider_flinkbatch.sql.factories import parse_with
 
     with SpecTestRunner(
@@ -111,6 +117,7 @@ def _cmd_test(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------- avro
 def _cmd_avro_ddl(args: argparse.Namespace) -> int:
+    # fastavro (optional extra [avro]) loads for `avro` commands only.
     from airflow_provider_flinkbatch.specs.avro import create_table_ddl, flink_columns, load_schema
 
     schema = load_schema(Path(args.schema))
@@ -122,6 +129,7 @@ def _cmd_avro_ddl(args: argparse.Namespace) -> int:
 
 
 def _cmd_avro_check(args: argparse.Namespace) -> int:
+    # fastavro (optional extra [avro]) loads for `avro` commands only.
     from airflow_provider_flinkbatch.specs.avro import check_compatibility, load_schema
 
     result = check_compatibility(load_schema(Path(args.old)), load_schema(Path(args.new)), args.mode, args.reader)

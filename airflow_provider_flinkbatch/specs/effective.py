@@ -77,6 +77,7 @@ def template_context(
         "dag": {"dag_id": spec.dag_id},
     }
     try:
+        # Airflow's task-runner macros: only when a spec's SQL is rendered, not for the CLI's other commands.
         from airflow.sdk.execution_time import macros
 
         context["macros"] = macros
@@ -87,6 +88,7 @@ def template_context(
 
 def render_sql(spec: JobSpec, logical_date: datetime | None = None, params: dict[str, Any] | None = None) -> str:
     """The SQL after Jinja, as Airflow would render it for a run on ``logical_date``."""
+    # Jinja: only when a spec's SQL is rendered.
     import jinja2
 
     env = jinja2.Environment(

@@ -58,14 +58,17 @@ def create_target(kind: str, flink_conn_id: str, options: dict[str, Any] | None,
     validated = validate_target_options(kind, options)
     match validated:
         case None:
+            # One backend (and its client library) loads: the one this task runs on.
             from airflow_provider_flinkbatch.session.target import SessionTarget
 
             return SessionTarget.from_connection(flink_conn_id, retry)
         case KubernetesTargetOptions():
+            # The kubernetes client is optional: loaded only for target="kubernetes".
             from airflow_provider_flinkbatch.kubernetes.target import KubernetesTarget
 
             return KubernetesTarget.from_connections(flink_conn_id, validated)
         case YarnTargetOptions():
+            # The YARN backend loads only for target="yarn".
             from airflow_provider_flinkbatch.yarn.target import YarnTarget
 
             return YarnTarget.from_connection(flink_conn_id, validated, retry)

@@ -15,11 +15,19 @@ import re
 import ssl
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import httpx
+import requests
+
 from airflow_provider_flinkbatch.rest.calls import ApiCall
-from airflow_provider_flinkbatch.rest.client import RetryPolicy, _transport_error
+from airflow_provider_flinkbatch.rest.client import (
+    AsyncRetryingClient,
+    RetryingClient,
+    RetryPolicy,
+    _transport_error,
+    parse_json,
+)
 from airflow_provider_flinkbatch.rest.errors import (
     FlinkAuthError,
-    FlinkBadResponseError,
     FlinkNotFoundError,
     FlinkRestError,
     FlinkServerError,
@@ -27,9 +35,6 @@ from airflow_provider_flinkbatch.rest.errors import (
 )
 
 if TYPE_CHECKING:
-    import httpx
-    import requests
-
     from airflow_provider_flinkbatch.yarn.settings import YarnConnectionSettings
 
 T = TypeVar("T")
@@ -98,19 +103,11 @@ def interpret_rm_response(call: ApiCall[T], url: str, status: int, content_type:
         raise FlinkUnreachableError(f"{where} answered HTTP {status}: {detail}", url=url, status=status)
     if status >= 400:
         raise FlinkServerError(f"{where} failed with HTTP {status}: {detail}", url=url, status=status, errors=[detail])
-    if body is None:
-        raise FlinkBadResponseError(
-            f"{where} answered HTTP {status} with {text[:200]!r} instead of JSON: is the URL a YARN "
-            "ResourceManager (http://<rm>:8088)?",
-            url=url,
-            status=status,
-        )
-    try:
-        return call.parse(body)
-    except (KeyError, TypeError, ValueError) as err:
-        raise FlinkBadResponseError(
-            f"{where} answered JSON without the expected fields ({err}): {text[:300]!r}", url=url, status=status
-        ) from err
+    not_json = (
+        f"{where} answered HTTP {status} with {text[:200]!r} instead of JSON: is the URL a YARN "
+        "ResourceManager (http://<rm>:8088)?"
+    )
+    return parse_json(call, url, status, body, text, not_json=not_json)
 
 
 class _ResourceManagers:
@@ -152,6 +149,7 @@ def requests_auth(settings: YarnConnectionSettings) -> Any:
     if not settings.spnego:
         return None
     try:
+        # optional extra [kerberos]: only for connections with spnego.
         from requests_kerberos import OPTIONAL, HTTPKerberosAuth
     except ImportError as err:
         raise _missing_kerberos(err) from err
@@ -162,6 +160,7 @@ def httpx_auth(settings: YarnConnectionSettings) -> Any:
     if not settings.spnego:
         return None
     try:
+        # optional extra [kerberos]: only for connections with spnego.
         from httpx_gssapi import OPTIONAL, HTTPSPNEGOAuth
     except ImportError as err:
         raise _missing_kerberos(err) from err
@@ -175,26 +174,18 @@ def _ssl_verify(verify: bool | str) -> Any:
     return verify
 
 
-class YarnRmClient:
+class YarnRmClient(RetryingClient["YarnConnectionSettings"]):
     """Blocking RM client (worker side: submit, find, kill)."""
 
     def __init__(self, settings: YarnConnectionSettings, retry: RetryPolicy | None = None) -> None:
-        import requests
-
-        self.settings = settings
-        self.retry = retry or RetryPolicy()
+        super().__init__(settings, retry)
         self._rms = _ResourceManagers(settings.rm_urls)
         self._session: requests.Session = requests.Session()
         self._session.headers.update({"Accept": "application/json"})
         self._session.auth = requests_auth(settings)
 
-    def call(self, call: ApiCall[T]) -> T:
-        for attempt in self.retry.retrying(self.retry.for_call(call)):
-            with attempt:
-                return self._any_rm(call)
-        raise AssertionError("unreachable: tenacity returns or raises")
-
-    def _any_rm(self, call: ApiCall[T]) -> T:
+    def _attempt(self, call: ApiCall[T]) -> T:
+        """Each RM in turn (the last one that answered first); only when none answers is this try lost."""
         errors: list[FlinkRestError] = []
         for base in self._rms.order():
             try:
@@ -207,8 +198,6 @@ class YarnRmClient:
         raise self._rms.exhausted(errors)
 
     def _once(self, base: str, call: ApiCall[T]) -> T:
-        import requests
-
         url = base + call.path
         try:
             response = self._session.request(
@@ -230,8 +219,6 @@ class YarnRmClient:
             raise _not_found(err, call, self._cluster_info(base)) from err
 
     def _cluster_info(self, base: str) -> str | None:
-        import requests
-
         try:
             answer = self._session.get(
                 base + CLUSTER_INFO,
@@ -247,14 +234,11 @@ class YarnRmClient:
         self._session.close()
 
 
-class AsyncYarnRmClient:
+class AsyncYarnRmClient(AsyncRetryingClient["YarnConnectionSettings"]):
     """Non-blocking twin of :class:`YarnRmClient` for the trigger; same calls, errors, failover."""
 
     def __init__(self, settings: YarnConnectionSettings, retry: RetryPolicy | None = None) -> None:
-        import httpx
-
-        self.settings = settings
-        self.retry = retry or RetryPolicy()
+        super().__init__(settings, retry)
         self._rms = _ResourceManagers(settings.rm_urls)
         self._client: httpx.AsyncClient = httpx.AsyncClient(
             headers={"Accept": "application/json"},
@@ -264,13 +248,7 @@ class AsyncYarnRmClient:
             follow_redirects=True,
         )
 
-    async def call(self, call: ApiCall[T]) -> T:
-        async for attempt in self.retry.async_retrying(self.retry.for_call(call)):
-            with attempt:
-                return await self._any_rm(call)
-        raise AssertionError("unreachable: tenacity returns or raises")
-
-    async def _any_rm(self, call: ApiCall[T]) -> T:
+    async def _attempt(self, call: ApiCall[T]) -> T:
         errors: list[FlinkRestError] = []
         for base in self._rms.order():
             try:
@@ -283,8 +261,6 @@ class AsyncYarnRmClient:
         raise self._rms.exhausted(errors)
 
     async def _once(self, base: str, call: ApiCall[T]) -> T:
-        import httpx
-
         url = base + call.path
         try:
             response = await self._client.request(
@@ -300,8 +276,6 @@ class AsyncYarnRmClient:
             raise _not_found(err, call, await self._cluster_info(base)) from err
 
     async def _cluster_info(self, base: str) -> str | None:
-        import httpx
-
         try:
             answer = await self._client.get(
                 base + CLUSTER_INFO, params=_params(self.settings, ApiCall("GET", CLUSTER_INFO, dict)) or None

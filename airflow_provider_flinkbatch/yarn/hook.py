@@ -20,7 +20,7 @@ from airflow_provider_flinkbatch.yarn.settings import CONN_TYPE, DEFAULT_CONN_ID
 
 
 def yarn_settings_from_connection(conn: Any) -> YarnConnectionSettings:
-    return YarnConnectionSettings.from_connection_fields(**connection_fields(conn, CONN_TYPE))
+    return YarnConnectionSettings.from_connection_fields(connection_fields(conn, CONN_TYPE))
 
 
 #: A minimal connection (host: the ResourceManager URL(s)), shown when the connection is missing.

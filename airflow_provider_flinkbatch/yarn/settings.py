@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError, _as_bool, _normalize_url
+from airflow_provider_flinkbatch.rest.settings import ConnectionFields, FlinkConnectionError, _normalize_url
 
 CONN_TYPE = "flink_yarn"
 DEFAULT_CONN_ID = "flink_yarn_default"
@@ -131,30 +131,17 @@ class YarnConnectionSettings(BaseModel):
         return f"{self.rm_urls[0]}/cluster/app/{app_id}"
 
     @classmethod
-    def from_connection_fields(
-        cls,
-        *,
-        conn_id: str,
-        conn_type: str | None,
-        host: str | None,
-        port: int | None,
-        schema: str | None,
-        login: str | None,
-        password: str | None,
-        extra: dict[str, Any],
-    ) -> YarnConnectionSettings:
+    def from_connection_fields(cls, fields: ConnectionFields) -> YarnConnectionSettings:
         """``host``: ResourceManager URL(s), comma-separated for HA (or extra ``rm_urls``, a list)."""
-        if conn_type not in (None, "", CONN_TYPE):
+        conn_id, port, extra = fields.conn_id, fields.port, fields.extra
+        if fields.conn_type not in (None, "", CONN_TYPE):
             raise FlinkConnectionError(
-                f"connection {conn_id!r} has type {conn_type!r}; target='yarn' needs a {CONN_TYPE!r} connection "
-                f"(ResourceManager URL, Flink CLI): pass flink_conn_id='{DEFAULT_CONN_ID}' or another {CONN_TYPE} one"
+                f"connection {conn_id!r} has type {fields.conn_type!r}; target='yarn' needs a {CONN_TYPE!r} "
+                f"connection (ResourceManager URL, Flink CLI): pass flink_conn_id='{DEFAULT_CONN_ID}' or another "
+                f"{CONN_TYPE} one"
             )
-        unknown = set(extra) - YARN_EXTRA_KEYS
-        if unknown:
-            raise FlinkConnectionError(
-                f"connection {conn_id!r}: unknown extra field(s) {sorted(unknown)}; known: {sorted(YARN_EXTRA_KEYS)}"
-            )
-        urls = extra.get("rm_urls") or [u.strip() for u in (host or "").split(",") if u.strip()]
+        fields.refuse_unknown_extras(YARN_EXTRA_KEYS)
+        urls = extra.get("rm_urls") or [u.strip() for u in (fields.host or "").split(",") if u.strip()]
         if isinstance(urls, str):
             urls = [u.strip() for u in urls.split(",") if u.strip()]
         if not urls:
@@ -162,27 +149,23 @@ class YarnConnectionSettings(BaseModel):
                 f"connection {conn_id!r} has no ResourceManager URL: set host to http://<rm>:8088 "
                 "(comma-separated for RM HA) or extra rm_urls"
             )
-        scheme = schema or "http"
+        scheme = fields.schema or "http"
         urls = [u if "://" in u else f"{scheme}://{u}" + (f":{port}" if port else "") for u in urls]
-        verify: bool | str = True
-        if extra.get("ca_path"):
-            verify = str(extra["ca_path"])
-        elif extra.get("verify_ssl") is not None:
-            verify = _as_bool(extra["verify_ssl"], "verify_ssl", conn_id)
+        verify = fields.verify()
         flink_config = extra.get("flink_config") or {}
         if not isinstance(flink_config, dict):
             raise FlinkConnectionError(f"connection {conn_id!r}: extra flink_config must be a JSON object")
-        fields: dict[str, Any] = {key: extra[key] for key in _PLAIN_EXTRAS if extra.get(key) not in (None, "")}
+        plain: dict[str, Any] = {key: extra[key] for key in _PLAIN_EXTRAS if extra.get(key) not in (None, "")}
         try:
             return cls(
                 conn_id=conn_id,
                 rm_urls=list(urls),
-                user=login or None,
-                password=SecretStr(password) if password else None,
-                spnego=_as_bool(extra.get("spnego", False), "spnego", conn_id),
+                user=fields.login or None,
+                password=SecretStr(fields.password) if fields.password else None,
+                spnego=fields.flag("spnego"),
                 verify=verify,
                 flink_config={str(k): _config_value(v) for k, v in flink_config.items()},
-                **fields,
+                **plain,
             )
         except ValueError as err:
             raise FlinkConnectionError(f"connection {conn_id!r} is invalid: {err}") from err

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_flinkbatch.operators.sql import FlinkBatchSqlOperator
-from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError
+from airflow_provider_flinkbatch.rest.settings import ConnectionFields, FlinkConnectionError
 from airflow_provider_flinkbatch.targets.registry import TargetOptionsError
 from airflow_provider_flinkbatch.yarn.settings import YarnConnectionSettings
 
@@ -31,7 +31,7 @@ def test_bad_target_options_fail_when_the_dag_is_parsed(options: dict[str, Any],
 
 def parse(host: str | None = "http://rm1:8088", conn_type: str = "flink_yarn", **extra: Any) -> YarnConnectionSettings:
     return YarnConnectionSettings.from_connection_fields(
-        conn_id="y", conn_type=conn_type, host=host, port=None, schema=None, login="etl", password=None, extra=extra
+        ConnectionFields(conn_id="y", conn_type=conn_type, host=host, login="etl", extra=extra)
     )
 
 
