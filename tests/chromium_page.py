@@ -68,6 +68,32 @@ class Page:
         missing = [expected for expected in wait_for if expected not in text]
         raise PageNotReady(f"{where} did not show {missing} within {timeout:.0f}s; it showed:\n{text[:3000]}")
 
+    def sign_in(self, url: str, token: str) -> None:
+        """Carry ``token`` as Airflow's session cookie (``_token``, what the login page sets) for ``url``."""
+        self.page.context.add_cookies([{"name": "_token", "value": token, "url": url}])
+
+    def wait_for_frame_text(
+        self, url_part: str, wait_for: list[str], *, timeout: float = 60.0, where: str = "the iframe"
+    ) -> str:
+        """Like :meth:`wait_for_text`, inside the (first) iframe whose URL contains ``url_part``."""
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            frame = next((f for f in self.page.frames if url_part in f.url), None)
+            if frame is not None:
+                try:
+                    text = str(frame.evaluate("document.body ? document.body.innerText : ''") or "")
+                except Exception:  # the frame navigated while being read: read it again
+                    text = ""
+                if all(expected in text for expected in wait_for):
+                    return text
+            time.sleep(0.5)
+        missing = [expected for expected in wait_for if expected not in text]
+        frames = [f.url for f in self.page.frames]
+        raise PageNotReady(
+            f"{where} did not show {missing} within {timeout:.0f}s (frames: {frames}); it showed:\n{text[:3000]}"
+        )
+
     def links(self) -> dict[str, str]:
         """Visible text -> href of every ``<a>`` on the page (what a user can click)."""
         pairs = self.page.evaluate(
