@@ -113,6 +113,7 @@ class AirflowProcesses:
         result = subprocess.run(
             [sys.executable, "-m", "airflow", *args],
             env=self.env,
+            cwd=self.home,
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -130,6 +131,9 @@ class AirflowProcesses:
             self.processes[component] = subprocess.Popen(
                 [sys.executable, "-m", "airflow", component],
                 env=self.env,
+                # Not the source checkout: its *.egg-info would be a second copy of the provider's
+                # distribution on sys.path, and Airflow would load the entry-point plugin twice.
+                cwd=self.home,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose
 from airflow_provider_flinkbatch.failures import DIAGNOSIS_XCOM_KEY
 from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook
-from airflow_provider_flinkbatch.history.sources import JobLookup, JobSource, listed_attempts
+from airflow_provider_flinkbatch.history.sources import JobLookup, JobSource, RestJobSource, listed_attempts
 from airflow_provider_flinkbatch.identity import JobIdentity
 from airflow_provider_flinkbatch.jobs import JobSummary, VertexSummary, summarize_job
 from airflow_provider_flinkbatch.links.flink import XCOM_KEY
@@ -178,6 +178,8 @@ def _attempts(task: TaskInstanceRef, latest: str, sources: list[JobSource], view
     candidates = identity.candidate_job_ids()
     rows: dict[str, AttemptRow] = {}
     for source in sources:
+        if not isinstance(source, RestJobSource):  # an archive is one job's file: it lists no jobs
+            continue
         try:
             found = listed_attempts(source, candidates)
         except FlinkRestError as err:
