@@ -73,20 +73,19 @@ class Page:
         self.page.context.add_cookies([{"name": "_token", "value": token, "url": url}])
 
     def wait_for_frame_text(
-        self, url_part: str, wait_for: list[str], *, timeout: float = 60.0, where: str = "the iframe"
+        self, selector: str, wait_for: list[str], *, timeout: float = 60.0, where: str = "the iframe"
     ) -> str:
-        """Like :meth:`wait_for_text`, inside the (first) iframe whose URL contains ``url_part``."""
+        """Like :meth:`wait_for_text`, inside the iframe matching the CSS ``selector``."""
         deadline = time.monotonic() + timeout
         text = ""
+        body = self.page.frame_locator(selector).locator("body")
         while time.monotonic() < deadline:
-            frame = next((f for f in self.page.frames if url_part in f.url), None)
-            if frame is not None:
-                try:
-                    text = str(frame.evaluate("document.body ? document.body.innerText : ''") or "")
-                except Exception:  # the frame navigated while being read: read it again
-                    text = ""
-                if all(expected in text for expected in wait_for):
-                    return text
+            try:
+                text = body.inner_text(timeout=2000)
+            except Exception:  # not attached or navigating yet: look again
+                text = ""
+            if all(expected in text for expected in wait_for):
+                return text
             time.sleep(0.5)
         missing = [expected for expected in wait_for if expected not in text]
         frames = [f.url for f in self.page.frames]
