@@ -29,6 +29,7 @@ from airflow_provider_flinkbatch.runner import RunnerJar
 
 DAGS = Path(__file__).resolve().parents[1] / "dags"
 OK_DAG, BAD_DAG, TASK_ID = "flinkbatch_view_ok", "flinkbatch_view_bad", "totals"
+DOWNSTREAM_DAG = "flinkbatch_view_downstream"
 # Secrets on the view's connection: no answer of the plugin may contain them.
 PASSWORD, BEARER = "pw-view-7f3a91", "bearer-view-c2d8e4"
 USERS = {"admin": ("admin", "admin-pw"), "viewer": ("viewer", "viewer-pw"), "outsider": ("", "outsider-pw")}
@@ -53,6 +54,7 @@ class Deployment:
     airflow: AirflowProcesses
     cluster: LocalCluster
     info: LocalClusterInfo
+    data: Path
     runs: dict[str, str]  # dag id -> run id
 
 
@@ -92,7 +94,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, runner_jar: RunnerJar) 
             run_id = str(run["dag_run_id"])
             airflow.wait_until(lambda d=dag_id, r=run_id: _run_done(airflow, d, r), 300, f"{dag_id} to end", 2)
             runs[dag_id] = run_id
-        yield Deployment(airflow, cluster, info, runs)
+        yield Deployment(airflow, cluster, info, data, runs)
     finally:
         airflow.stop()
         cluster.down()
@@ -121,6 +123,26 @@ def test_runs_ended_as_flink_decided(deployment: Deployment) -> None:
     # the bad run failed because its Flink job did (not before submitting): the task stored the diagnosis
     path = f"/dags/{BAD_DAG}/dagRuns/{bad_run}/taskInstances/{TASK_ID}/xcomEntries/flink_diagnosis"
     assert "user_data_error" in str(airflow.api("GET", path)["value"])
+
+
+def test_finished_job_emits_an_asset_event_that_schedules_the_downstream_dag(deployment: Deployment) -> None:
+    """Issue 21 item 4: the table the job wrote is an asset; the DAG scheduled on it runs, seeing the event."""
+    airflow, run_id = deployment.airflow, deployment.runs[OK_DAG]
+    job_id = _api_view(airflow, OK_DAG, run_id)["job_id"]
+    uri = f"file://{deployment.data}/out-{OK_DAG}"
+    events = airflow.api("GET", "/assets/events", params={"source_dag_id": OK_DAG})["asset_events"]
+    assert [(e["uri"], e["source_run_id"]) for e in events] == [(uri, run_id)]
+    expected = {"table": "totals", "connector": "filesystem", "flink_job_id": job_id, "rows_written": 2}
+    assert {key: events[0]["extra"].get(key) for key in expected} == expected, events[0]["extra"]
+    runs = airflow.wait_until(
+        lambda: _downstream_runs(airflow), 180, "the asset-scheduled flinkbatch_view_downstream to run", 2
+    )
+    downstream = runs[0]["dag_run_id"]
+    airflow.wait_until(lambda: _run_done(airflow, DOWNSTREAM_DAG, downstream), 180, "the downstream run to end", 2)
+    assert runs[0]["run_type"] == "asset_triggered"
+    path = f"/dags/{DOWNSTREAM_DAG}/dagRuns/{downstream}/taskInstances/report/xcomEntries/return_value"
+    seen = airflow.api("GET", path, params={"deserialize": True})["value"]
+    assert job_id in str(seen) and "rows_written" in str(seen)
 
 
 def test_plugin_is_registered_by_installing_the_package(deployment: Deployment) -> None:
@@ -250,9 +272,13 @@ def _api_view(airflow: AirflowProcesses, dag_id: str, run_id: str) -> dict[str, 
     return dict(response.json())
 
 
+def _downstream_runs(airflow: AirflowProcesses) -> list[dict[str, Any]]:
+    return list(airflow.api("GET", f"/dags/{DOWNSTREAM_DAG}/dagRuns")["dag_runs"])
+
+
 def _parsed(airflow: AirflowProcesses) -> bool:
     dags = {dag["dag_id"] for dag in airflow.api("GET", "/dags", params={"dag_id_pattern": "flinkbatch_view"})["dags"]}
-    return {OK_DAG, BAD_DAG} <= dags
+    return {OK_DAG, BAD_DAG, DOWNSTREAM_DAG} <= dags
 
 
 def _run_done(airflow: AirflowProcesses, dag_id: str, run_id: str) -> str | None:

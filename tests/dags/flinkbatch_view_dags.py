@@ -3,6 +3,7 @@
 ``flinkbatch_view_ok`` finishes (with plan insight from ``explain=True``); ``flinkbatch_view_bad``
 fails at run time on a value that is not a number (a ``user_data_error``, not retried). Both read CSV
 files the test writes under ``FLINKBATCH_VIEW_DATA_DIR`` and use the ``flink_view`` connection.
+``flinkbatch_view_downstream`` is scheduled on the asset of the table ``flinkbatch_view_ok`` writes.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
-from airflow.sdk import DAG
+from airflow.sdk import DAG, Asset, task
 
 from airflow_provider_flinkbatch.operators.sql import FlinkBatchSqlOperator
 
@@ -44,3 +45,19 @@ for dag_id, source, explain in (
             deferrable=True,
             retries=0,
         )
+
+
+with DAG(
+    dag_id="flinkbatch_view_downstream",
+    schedule=[Asset(f"file://{DATA}/out-flinkbatch_view_ok")],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["flink"],
+):
+
+    @task
+    def report(triggering_asset_events: dict | None = None) -> list[dict]:
+        """What the asset events that triggered this run carried (the upstream job's id, rows written)."""
+        return [dict(event.extra) for events in (triggering_asset_events or {}).values() for event in events]
+
+    report()
