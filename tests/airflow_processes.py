@@ -157,7 +157,14 @@ class AirflowProcesses:
         if self.users:
             kwargs.setdefault("headers", {})["Authorization"] = f"Bearer {self.token('admin')}"
         for attempt in range(5):
-            response = requests.request(method, f"{self.url}/api/v2{path}", timeout=30, **kwargs)
+            try:
+                response = requests.request(method, f"{self.url}/api/v2{path}", timeout=30, **kwargs)
+            except requests.Timeout:
+                # A loaded machine (2 cores, shared) can hold a read past 30 s; reading again is safe,
+                # sending a write again is not (it may have happened).
+                if method != "GET" or attempt == 4:
+                    raise
+                continue
             # SQLite has one writer: a busy database surfaces as a 500 "Database error"; the
             # request's transaction was rolled back, so trying again is safe.
             if response.status_code != 500 or "Database error" not in response.text or attempt == 4:
