@@ -215,6 +215,10 @@ def test_view_shows_diagnosis_of_failed_job(deployment: Deployment, browser: Pag
     run_text = browser.wait_for_frame_text(RUN_FRAME, [TASK_ID, facts["job_id"], "FAILED"])
     assert "failed" in run_text
     browser.screenshot(screenshots / "airflow-flink-jobs-of-run.png")
+    # ... and its task link opens that task's Flink job view inside the tab (the UI's iframe sandbox
+    # allows no navigation of the page around it)
+    browser.page.frame_locator(RUN_FRAME).get_by_role("link", name=TASK_ID, exact=True).click()
+    browser.wait_for_frame_text(RUN_FRAME, [facts["job_id"], "Diagnosis", "user_data_error"])
 
 
 def test_view_survives_a_jobmanager_that_forgot_the_jobs(
