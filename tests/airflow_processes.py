@@ -2,7 +2,8 @@
 
 What ``airflow standalone`` runs, but started one by one so the test controls ports, config and
 shutdown: a private ``AIRFLOW_HOME``, the API server on a free port, LocalExecutor (Airflow 3 allows
-it on SQLite), SimpleAuthManager with every user an admin (no login page), one DAG bundle.
+it on SQLite), SimpleAuthManager with every user an admin (no login page) unless ``users`` are given
+(then real logins: :meth:`token` gets a user's JWT, and :meth:`api` calls as ``admin``), one DAG bundle.
 Every process gets its own process group and is stopped in ``stop()`` (TERM, then KILL).
 """
 
@@ -32,12 +33,21 @@ def free_port() -> int:
 class AirflowProcesses:
     """Start, talk to (REST API v2) and stop one Airflow deployment."""
 
-    def __init__(self, home: Path, dags_folder: Path, extra_env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        home: Path,
+        dags_folder: Path,
+        extra_env: dict[str, str],
+        users: dict[str, tuple[str, str]] | None = None,
+    ) -> None:
+        """``users``: name -> (SimpleAuthManager role, password); must include ``admin`` (the API helper's)."""
         self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.users = users or {}
         self.env = self._environment(dags_folder, extra_env)
+        self._tokens: dict[str, str] = {}
 
     def _environment(self, dags_folder: Path, extra_env: dict[str, str]) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW", "PYTEST"))}
@@ -72,14 +82,38 @@ class AirflowProcesses:
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             }
         )
+        if self.users:
+            passwords = self.home / "simple_auth_manager_passwords.json"
+            self.home.mkdir(parents=True, exist_ok=True)
+            passwords.write_text(json.dumps({name: password for name, (_, password) in self.users.items()}))
+            env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] = "False"
+            env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] = ",".join(
+                f"{name}:{role}" for name, (role, _) in self.users.items()
+            )
+            env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] = str(passwords)
         env.update(extra_env)
         return env
+
+    def token(self, user: str) -> str:
+        """A JWT for ``user`` from the real login endpoint (``POST /auth/token``)."""
+        import requests
+
+        if user not in self._tokens:
+            _, password = self.users[user]
+            response = requests.post(
+                f"{self.url}/auth/token", json={"username": user, "password": password}, timeout=30
+            )
+            if response.status_code >= 400:
+                raise RuntimeError(f"login as {user} -> {response.status_code}: {response.text[:500]}")
+            self._tokens[user] = str(response.json()["access_token"])
+        return self._tokens[user]
 
     def airflow(self, *args: str, timeout: float = 300) -> str:
         """Run one ``airflow`` CLI command in this deployment; fail with its output."""
         result = subprocess.run(
             [sys.executable, "-m", "airflow", *args],
             env=self.env,
+            cwd=self.home,
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -97,6 +131,9 @@ class AirflowProcesses:
             self.processes[component] = subprocess.Popen(
                 [sys.executable, "-m", "airflow", component],
                 env=self.env,
+                # Not the source checkout: its *.egg-info would be a second copy of the provider's
+                # distribution on sys.path, and Airflow would load the entry-point plugin twice.
+                cwd=self.home,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -114,11 +151,20 @@ class AirflowProcesses:
         return health.get("metadatabase", {}).get("status") == "healthy"
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One REST API v2 call (the all-admins middleware authenticates it)."""
+        """One REST API v2 call (as ``admin`` when there are users, else the all-admins middleware's)."""
         import requests
 
+        if self.users:
+            kwargs.setdefault("headers", {})["Authorization"] = f"Bearer {self.token('admin')}"
         for attempt in range(5):
-            response = requests.request(method, f"{self.url}/api/v2{path}", timeout=30, **kwargs)
+            try:
+                response = requests.request(method, f"{self.url}/api/v2{path}", timeout=30, **kwargs)
+            except requests.Timeout:
+                # A loaded machine (2 cores, shared) can hold a read past 30 s; reading again is safe,
+                # sending a write again is not (it may have happened).
+                if method != "GET" or attempt == 4:
+                    raise
+                continue
             # SQLite has one writer: a busy database surfaces as a 500 "Database error"; the
             # request's transaction was rolled back, so trying again is safe.
             if response.status_code != 500 or "Database error" not in response.text or attempt == 4:

@@ -68,6 +68,31 @@ class Page:
         missing = [expected for expected in wait_for if expected not in text]
         raise PageNotReady(f"{where} did not show {missing} within {timeout:.0f}s; it showed:\n{text[:3000]}")
 
+    def sign_in(self, url: str, token: str) -> None:
+        """Carry ``token`` as Airflow's session cookie (``_token``, what the login page sets) for ``url``."""
+        self.page.context.add_cookies([{"name": "_token", "value": token, "url": url}])
+
+    def wait_for_frame_text(
+        self, selector: str, wait_for: list[str], *, timeout: float = 60.0, where: str = "the iframe"
+    ) -> str:
+        """Like :meth:`wait_for_text`, inside the iframe matching the CSS ``selector``."""
+        deadline = time.monotonic() + timeout
+        text = ""
+        body = self.page.frame_locator(selector).locator("body")
+        while time.monotonic() < deadline:
+            try:
+                text = body.inner_text(timeout=2000)
+            except Exception:  # not attached or navigating yet: look again
+                text = ""
+            if all(expected in text for expected in wait_for):
+                return text
+            time.sleep(0.5)
+        missing = [expected for expected in wait_for if expected not in text]
+        frames = [f.url for f in self.page.frames]
+        raise PageNotReady(
+            f"{where} did not show {missing} within {timeout:.0f}s (frames: {frames}); it showed:\n{text[:3000]}"
+        )
+
     def links(self) -> dict[str, str]:
         """Visible text -> href of every ``<a>`` on the page (what a user can click)."""
         pairs = self.page.evaluate(

@@ -52,9 +52,16 @@ class FlinkHistoryServerLink(BaseOperatorLink):
 def job_info(target: Target, handle: JobHandle, *, finished: bool) -> dict[str, Any]:
     """The ``flink_job`` XCom the links read: the target's base URLs, the job id and where it runs.
 
-    Pushed before deferring too, so the links work while the job runs.
+    Pushed before deferring too, so the links work while the job runs. ``conn_id`` tells the UI plugin's
+    view which connection's JobManager, HistoryServer and archives to ask about the job.
     """
-    info = {**target.link_info(handle), "job_id": handle.job_id, "target": target.kind, "finished": finished}
+    info = {
+        **target.link_info(handle),
+        "job_id": handle.job_id,
+        "target": target.kind,
+        "conn_id": handle.conn_id,
+        "finished": finished,
+    }
     if handle.ref:
         info["ref"] = handle.ref
     return info

@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import BaseOperator, Context, ResumableJobMixin
+from airflow.sdk import AssetAlias, BaseOperator, Context, ResumableJobMixin
 from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR
 from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_provider_flinkbatch import assets
 from airflow_provider_flinkbatch.diagnosis import check_retry_on
 from airflow_provider_flinkbatch.failures import raise_for_failed_job, raise_for_rejected_submission
 from airflow_provider_flinkbatch.jobs import summarize_job
@@ -122,6 +123,10 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         self.poll_interval, self.transient_error_budget = poll_interval, transient_error_budget
         self.cancel_on_kill, self.rerun_finished = cancel_on_kill, rerun_finished
         self.retry_on = check_retry_on(retry_on)
+        # The tables the job writes are known when it has run (paths are often templated): an alias outlet
+        # gets one asset event per written table (see assets.py).
+        self.asset_alias = assets.alias_name(self.dag.dag_id if self.has_dag() else None, self.task_id)
+        self.add_outlets([AssetAlias(self.asset_alias)])
         self.job_id: str | None = None
         self._request: JobRequest | None = None
         self._result: dict[str, Any] | None = None
@@ -236,6 +241,9 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         statements = self._request.statements if self._request is not None else split_statements(self.sql)
         summary, figures = finished_summary(target, handle, summary, statements, self.log)
         context["ti"].xcom_push(key=METRICS_XCOM_KEY, value=figures.metrics())
+        written = assets.emit(context["outlet_events"], self.asset_alias, statements, summary)
+        if written:
+            self.log.info("Asset events for the tables written: %s", ", ".join(written))
         self.log.info("Flink job %s metrics:\n%s", handle.job_id, figures.metrics_table())
         self.log.info("%s", figures.finished_line())
         return summary
