@@ -24,7 +24,7 @@ from airflow_provider_flinkbatch.identity import JobIdentity
 from airflow_provider_flinkbatch.jobs import JobSummary, VertexSummary, summarize_job
 from airflow_provider_flinkbatch.links.flink import XCOM_KEY
 from airflow_provider_flinkbatch.links.urls import job_links
-from airflow_provider_flinkbatch.operators.sql import PLAN_XCOM_KEY
+from airflow_provider_flinkbatch.plan.check import PLAN_XCOM_KEY
 from airflow_provider_flinkbatch.plan.insight import PlanInsight
 from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkRestError
