@@ -58,9 +58,9 @@ def _options(text: str) -> dict[str, Any]:
         path = Path(text[1:])
         content = path.read_text()
         if path.suffix in (".yaml", ".yml"):
-            import yaml
+            from airflow_provider_flinkbatch.specs.files import load_yaml_text  # yaml only for this option
 
-            loaded = yaml.safe_load(content)
+            loaded = load_yaml_text(content)
         else:
             loaded = json.loads(content)
     else:

@@ -13,6 +13,7 @@ from typing import Any
 
 from airflow_provider_flinkbatch.identity import normalize_flink_config
 from airflow_provider_flinkbatch.presets import apply_presets
+from airflow_provider_flinkbatch.specs.files import SpecPathError
 from airflow_provider_flinkbatch.specs.model import RESOURCE_KEYS, JobSpec
 
 DEFAULT_LOGICAL_DATE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -26,9 +27,10 @@ def sql_text(spec: JobSpec) -> str:
     """The spec's SQL files, in order, as one script (the unrendered template the operator receives)."""
     parts = []
     for name in spec.sql:
-        path = spec.resolve(name)
         try:
-            text = path.read_text()
+            text = spec.resolve(name).read_text()
+        except SpecPathError as err:
+            raise SpecRenderError(f"{spec.path.name}: sql: {err}") from err
         except OSError as err:
             raise SpecRenderError(f"{spec.path.name}: sql: cannot read {name} ({err.strerror})") from err
         # A file's last statement may omit its ';': close it so it does not run into the next file.

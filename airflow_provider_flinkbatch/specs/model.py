@@ -12,7 +12,6 @@ arguments, in one place.
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -28,6 +27,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from airflow_provider_flinkbatch.specs.files import confined
 
 #: Airflow's rule for DAG and task ids (letters, digits, dashes, dots, underscores; 250 chars).
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
@@ -234,6 +235,7 @@ class JobSpec(_Strict):
 
     _path: Path = PrivateAttr(default=Path("."))
     _defaults_files: tuple[Path, ...] = PrivateAttr(default=())
+    _root: Path | None = PrivateAttr(default=None)
 
     @field_validator("name", "dag")
     @classmethod
@@ -269,13 +271,19 @@ class JobSpec(_Strict):
     def dag_id(self) -> str:
         return self.dag or self.name
 
-    def resolve(self, relative: str) -> Path:
-        # normpath, not Path.resolve(): no symlink walk (an lstat per path component, per spec, per parse)
-        return Path(os.path.normpath(self.folder / relative))
+    @property
+    def root(self) -> Path:
+        """The folder every file the spec names must stay in (see :mod:`.files`)."""
+        return self._root or self.folder
 
-    def bind(self, path: Path, defaults_files: tuple[Path, ...] = ()) -> JobSpec:
+    def resolve(self, relative: str) -> Path:
+        """A path the spec names, inside :attr:`root` (:class:`~.files.SpecPathError` otherwise)."""
+        return confined(self.root, self.folder, relative)
+
+    def bind(self, path: Path, defaults_files: tuple[Path, ...] = (), root: Path | None = None) -> JobSpec:
         self._path = path
         self._defaults_files = defaults_files
+        self._root = root
         return self
 
     @property
