@@ -98,7 +98,7 @@ def _literal_dumper() -> Any:
 def render_command(args: argparse.Namespace) -> int:
     import yaml
 
-    from airflow_provider_flinkbatch.config_secrets import is_secret_config_key
+    from airflow_provider_flinkbatch.config_secrets import split_secret_config
     from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint, normalize_flink_config
     from airflow_provider_flinkbatch.kubernetes.manifests import render
     from airflow_provider_flinkbatch.kubernetes.schema import validate_resource
@@ -127,7 +127,7 @@ def render_command(args: argparse.Namespace) -> int:
     documents = [manifests.custom_resource]
     for owned in manifests.owned_by(OWNER_UID_PLACEHOLDER.format(kind=manifests.kind, name=manifests.name)):
         if owned["kind"] == "Secret":  # shown without its values: they are secrets
-            keys = sorted(k for k in (request.flink_config or {}) if is_secret_config_key(k))
+            keys = sorted(split_secret_config(request.flink_config or {})[1])
             owned["stringData"] = {
                 key: f"<{len(keys)} secret flink_config value(s), not shown: {', '.join(keys)}>"
                 for key in owned["stringData"]

@@ -110,3 +110,6 @@ class SqlFileSizeGuard:
         if self.sql_too_large:
             return  # do not feed megabytes to Jinja; execute() reports the problem
         super().render_template_fields(context, jinja_env)  # type: ignore[misc]
+        # before Airflow stores the rendered fields (the UI's "Rendered Template" view) and logs anything
+        if isinstance(getattr(self, "flink_config", None), dict):
+            mask_secret_config(self.flink_config)  # type: ignore[attr-defined]
