@@ -123,3 +123,20 @@ def test_shell_metacharacters_stay_data(run_dag: RunDag, flink_cluster: LocalClu
     assert read_output(data_dir / "out") == sorted(
         [f"; rm -rf {data_dir}/canary", f"$(touch {data_dir}/pwned)", "`id` \"q\" 's'"]
     )
+
+
+@pytest.mark.integration
+def test_credentials_in_the_connection_url_reach_no_log_xcom_or_link(
+    run_dag: RunDag, flink_cluster: LocalClusterInfo, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from conftest import xcom_value
+
+    conn = json.loads(flink_cluster.connection_uri_json())
+    conn["host"] = conn["host"].replace("://", f"://svc:{PASSWORD}@")
+    monkeypatch.setenv("AIRFLOW_CONN_FLINK_WITH_PASSWORD", json.dumps(conn))
+    dag_run, tis = run_dag("it_secrets")
+
+    assert tis["with_secret_config"].state == "success"
+    assert PASSWORD not in capfd.readouterr().out
+    info = xcom_value(dag_run, "with_secret_config", "flink_job")  # what the extra links are built from
+    assert info["job_id"] and PASSWORD not in json.dumps(info) and "svc@" not in json.dumps(info)

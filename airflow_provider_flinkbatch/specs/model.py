@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from airflow_provider_flinkbatch.log_safe import job_name_problem
 from airflow_provider_flinkbatch.specs.files import confined
 
 #: Airflow's rule for DAG and task ids (letters, digits, dashes, dots, underscores; 250 chars).
@@ -241,6 +242,14 @@ class JobSpec(_Strict):
     @classmethod
     def _ids(cls, value: str | None, info: Any) -> str | None:
         return None if value is None else _check_id(value, str(info.field_name))
+
+    @field_validator("job_name")
+    @classmethod
+    def _job_name(cls, value: str | None) -> str | None:
+        problem = job_name_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem.removeprefix("job_name "))
+        return value
 
     @field_validator("sql")
     @classmethod
