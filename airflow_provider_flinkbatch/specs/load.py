@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 DEFAULTS_FILE = "defaults.yaml"
 SPEC_SUFFIXES = (".yaml", ".yml")
 _SKIP_DIRS = ("fixtures",)
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: entries written only for files inside the spec root
 
 
 @dataclass
@@ -147,18 +147,13 @@ class _Cache:
             log.debug("spec cache not written: %s", err)
 
 
-def _raw_spec(
-    path: Path, chain: list[Path], root: Path, files_root: Path
-) -> tuple[dict[str, Any] | None, list[SpecError]]:
+def _raw_spec(path: Path, chain: list[Path], root: Path) -> tuple[dict[str, Any] | None, list[SpecError]]:
     """The spec merged over its defaults, or the file-level errors (YAML syntax, not a mapping)."""
     merged: dict[str, Any] = {}
     for source in [*chain, path]:
         shown = relative(source, root)
         try:
-            confined(files_root, source.parent, source.name)
             data = _yaml_load(source)
-        except SpecPathError as err:
-            return None, [SpecError(shown, (), str(err))]
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
@@ -209,11 +204,16 @@ def load_spec_file(
     files_root = files_root or root
     chain = defaults_chain(root, path)
     shown = relative(path, root)
+    for source in [*chain, path]:  # before the cache: a symlink out of the root is refused every time
+        try:
+            confined(files_root, source.parent, source.name)
+        except SpecPathError as err:
+            return None, [SpecError(relative(source, root), (), str(err))]
     key = str(path)
     stamp = [_stamp(p) for p in [*chain, path]]
     raw = cache.get(key, stamp) if cache is not None else None
     if raw is None:
-        merged, errors = _raw_spec(path, chain, root, files_root)
+        merged, errors = _raw_spec(path, chain, root)
         if errors:
             return None, errors
         assert merged is not None

@@ -144,3 +144,14 @@ def test_billion_laughs_and_recursive_aliases_become_placeholder_dags_in_the_dag
         "BROKEN SPEC: jobs/big.yaml: invalid YAML: the file is 1.0 MiB; a spec YAML may be at most 1024 KiB "
         "(keep test rows in .csv/.json fixture files)"
     )
+
+
+def test_a_cached_spec_replaced_by_a_symlink_out_of_the_root_is_refused(tmp_path: Path) -> None:
+    import shutil
+
+    folder = spec_folder(tmp_path, {"job.yaml": "sql: sql/clicks.sql\nparams: {base: /tmp/x}\n"})
+    assert _errors(folder) == []  # parsed and cached
+    shutil.copy2(folder / "job.yaml", tmp_path / "job.yaml")  # same content and mtime: the same cache stamp
+    (folder / "job.yaml").unlink()
+    (folder / "job.yaml").symlink_to(tmp_path / "job.yaml")
+    assert _errors(folder)[0].startswith(f"jobs/job.yaml: job.yaml is a symlink to {tmp_path / 'job.yaml'}")
