@@ -119,6 +119,21 @@ def get_provider_info() -> dict[str, Any]:
             },
             _YARN_CONNECTION,
         ],
+        "config": {
+            "flinkbatch": {
+                "description": "Settings of the Flink batch provider.",
+                "options": {
+                    "secret_config_keys": {
+                        "description": "Comma-separated globs of flink_config keys whose values are secret, on top "
+                        "of the built-in rule (docs/security.md), e.g. my.vault.*,*.api-secret-name",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "my.vault.*",
+                        "default": "",
+                    }
+                },
+            }
+        },
     }
 
 

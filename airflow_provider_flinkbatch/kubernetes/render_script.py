@@ -16,10 +16,11 @@ from typing import Any
 
 import yaml
 
-from airflow_provider_flinkbatch.config_secrets import is_secret_config_key
+from airflow_provider_flinkbatch.config_secrets import split_secret_config
 from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint, normalize_flink_config
 from airflow_provider_flinkbatch.kubernetes.manifests import render
 from airflow_provider_flinkbatch.kubernetes.schema import validate_resource
+from airflow_provider_flinkbatch.specs.files import load_yaml_text
 from airflow_provider_flinkbatch.sql.statements import split_statements
 from airflow_provider_flinkbatch.targets.base import JobRequest
 from airflow_provider_flinkbatch.targets.registry import validate_target_options
@@ -31,7 +32,7 @@ def _options(text: str) -> dict[str, Any]:
     if text.startswith("@"):
         path = Path(text[1:])
         content = path.read_text()
-        loaded = yaml.safe_load(content) if path.suffix in (".yaml", ".yml") else json.loads(content)
+        loaded = load_yaml_text(content) if path.suffix in (".yaml", ".yml") else json.loads(content)
     else:
         loaded = json.loads(text)
     if not isinstance(loaded, dict):
@@ -86,7 +87,7 @@ def render_command(args: argparse.Namespace) -> int:
     documents = [manifests.custom_resource]
     for owned in manifests.owned_by(OWNER_UID_PLACEHOLDER.format(kind=manifests.kind, name=manifests.name)):
         if owned["kind"] == "Secret":  # shown without its values: they are secrets
-            keys = sorted(k for k in (request.flink_config or {}) if is_secret_config_key(k))
+            keys = sorted(split_secret_config(request.flink_config or {})[1])
             owned["stringData"] = {
                 key: f"<{len(keys)} secret flink_config value(s), not shown: {', '.join(keys)}>"
                 for key in owned["stringData"]

@@ -9,9 +9,11 @@ sync and async code (the Flink REST clients, the YARN RM clients, the Kubernetes
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import httpx  # already loaded by airflow.sdk: no cost to DAG parsing
 import tenacity
 
-from airflow_provider_flinkbatch.rest import calls
+from airflow_provider_flinkbatch.rest import calls, limits
 from airflow_provider_flinkbatch.rest.errors import (
     FlinkAuthError,
     FlinkBadResponseError,
@@ -242,8 +244,10 @@ class FlinkRestClient(RetryingClient[FlinkConnectionSettings]):
     def _attempt(self, call: calls.ApiCall[T]) -> T:
         # requests is not loaded by airflow.sdk: DAG files that import the operator must not pay for it.
         import requests
+        import urllib3
 
         url = self.url(call.path)
+        started = time.monotonic()
         try:
             response = self._session.request(
                 call.method,
@@ -252,12 +256,13 @@ class FlinkRestClient(RetryingClient[FlinkConnectionSettings]):
                 json=call.json,
                 timeout=self.settings.timeout,
                 verify=self.settings.verify,  # per request: REQUESTS_CA_BUNDLE would override the session's
+                allow_redirects=False,  # see limits.py
+                stream=True,  # the body is read by limits.read_sync: total deadline, size cap
             )
-        except requests.RequestException as err:
+            text = limits.read_sync(response, call.method, url, self.settings.timeout, started)
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as err:
             raise _transport_error(err, url, self.settings.timeout) from err
-        return interpret_response(
-            call, url, response.status_code, response.headers.get("content-type", ""), response.text
-        )
+        return interpret_response(call, url, response.status_code, response.headers.get("content-type", ""), text)
 
     def upload_jar(self, jar_path: Path, upload_name: str) -> str:
         """``POST /jars/upload`` (multipart); returns the jar id Flink assigned."""
@@ -273,7 +278,9 @@ class FlinkRestClient(RetryingClient[FlinkConnectionSettings]):
                     files={"jarfile": (upload_name, handle, "application/x-java-archive")},
                     timeout=max(self.settings.timeout, 120.0),
                     verify=self.settings.verify,
+                    allow_redirects=False,  # never re-send the jar (or the credentials) elsewhere
                 )
+                limits.check_status("POST", url, response.status_code, response.headers)
         except requests.RequestException as err:
             raise _transport_error(err, url, self.settings.timeout) from err
         body = interpret_response(
@@ -313,18 +320,22 @@ class AsyncFlinkRestClient(AsyncRetryingClient[FlinkConnectionSettings]):
                 auth=httpx.BasicAuth(*basic) if basic else None,
                 verify=self.settings.ssl_context() if self.settings.rest_url.startswith("https") else True,
                 timeout=self.settings.timeout,
+                follow_redirects=False,  # see limits.py
             )
         return self._http
 
     async def _attempt(self, call: calls.ApiCall[T]) -> T:
         url = self.settings.rest_url + call.path
         try:
-            response = await self._client().request(call.method, call.path, params=call.params or None, json=call.json)
+            async with asyncio.timeout(self.settings.timeout):  # connect + headers + body: see limits.py
+                request = self._client().stream(call.method, call.path, params=call.params or None, json=call.json)
+                async with request as response:
+                    text = await limits.read_async(response, call.method, url)
+        except TimeoutError as err:
+            raise limits.too_slow(call.method, url, self.settings.timeout) from err
         except httpx.HTTPError as err:
             raise _transport_error(err, url, self.settings.timeout) from err
-        return interpret_response(
-            call, url, response.status_code, response.headers.get("content-type", ""), response.text
-        )
+        return interpret_response(call, url, response.status_code, response.headers.get("content-type", ""), text)
 
     async def aclose(self) -> None:
         """Close the pool if this client owns it; a later call opens a new one."""

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import math
 import ssl
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Annotated, Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from airflow_provider_flinkbatch.errors import FlinkBatchError
+from airflow_provider_flinkbatch.log_safe import single_line_problem
 
 CONN_TYPE = "flink_batch"
 DEFAULT_CONN_ID = "flink_batch_default"
@@ -19,12 +31,58 @@ class FlinkConnectionError(FlinkBatchError, ValueError):
     """The connection is missing or malformed; the message names the field and the fix."""
 
 
+def _seconds(value: Any) -> Any:
+    try:
+        number = float(value) if not isinstance(value, bool) else None  # pydantic would read true as 1 second
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not math.isfinite(number) or number <= 0:
+        raise ValueError(f"expected a positive, finite number of seconds, got {value!r}")
+    return number
+
+
+#: A positive, finite number of seconds (``inf``, ``nan``, ``0``, ``-1``, ``true`` rejected at the edge).
+Seconds = Annotated[float, BeforeValidator(_seconds)]
+
+
+def connection_invalid(conn_id: str, err: ValidationError) -> FlinkConnectionError:
+    """One line per problem: the field and what is wrong, never the input value (it may hold a secret)."""
+    problems = []
+    for error in err.errors():
+        field = ".".join(str(part) for part in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(message if not field or message.startswith(field) else f"{field}: {message}")
+    return FlinkConnectionError(f"connection {conn_id!r} is invalid: {'; '.join(problems)}")
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """``http://user:pass@host:8081/x`` -> (``http://host:8081/x``, user, pass): credentials never stay in a
+    URL, which is logged, pushed to XCom and turned into links."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None, None
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=hostport)), unquote(user) or None, unquote(password) or None
+
+
 def _normalize_url(value: str, field: str) -> str:
     url = value.strip().rstrip("/")
+    shown = split_credentials(url)[0]
+    if single_line_problem(url) or " " in url:
+        raise ValueError(f"{field} must be one http(s) URL without spaces or control characters, got {shown!r}")
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"{field} must be an http(s) URL like http://flink-jobmanager:8081, got {value!r}")
-    return url
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{field} must be an http(s) URL like http://flink-jobmanager:8081, got {shown!r}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0 or (port is None and parts.netloc.rsplit("@", 1)[-1].endswith(":")):
+        raise ValueError(
+            f"{field} has an invalid port (give 1-65535, e.g. http://flink-jobmanager:8081), got {shown!r}"
+        )
+    return split_credentials(url)[0]
 
 
 @dataclass(frozen=True)
@@ -69,7 +127,7 @@ class FlinkConnectionSettings(BaseModel):
     password: SecretStr | None = None
     bearer_token: SecretStr | None = None
     verify: bool | str = True
-    timeout: float = Field(default=30.0, gt=0, description="seconds per HTTP request")
+    timeout: Seconds = Field(default=30.0, description="seconds per HTTP request")
     web_ui_url: str | None = None
     history_server_url: str | None = None
     archive_dir: str | None = Field(
@@ -146,6 +204,7 @@ class FlinkConnectionSettings(BaseModel):
         and ``schema`` (``http``/``https``).
         """
         conn_id, host, port, extra = fields.conn_id, fields.host, fields.port, fields.extra
+        login, password = fields.login, fields.password
         if fields.conn_type not in (None, "", CONN_TYPE):
             raise FlinkConnectionError(f"connection {conn_id!r} has type {fields.conn_type!r}; use type {CONN_TYPE!r}")
         if not host:
@@ -153,7 +212,9 @@ class FlinkConnectionSettings(BaseModel):
                 f"connection {conn_id!r} has no host; set it to the Flink REST URL, e.g. http://flink-jobmanager:8081"
             )
         if "://" in host:
-            rest_url = host if port is None or urlsplit(host).port else f"{host.rstrip('/')}:{port}"
+            host, url_login, url_password = split_credentials(host.strip())
+            login, password = login or url_login, password or url_password
+            rest_url = host if port is None or _has_port(host) else f"{host.rstrip('/')}:{port}"
         else:
             scheme = fields.schema or "http"
             rest_url = f"{scheme}://{host}" + (f":{port}" if port else "")
@@ -162,11 +223,11 @@ class FlinkConnectionSettings(BaseModel):
         try:
             return cls(
                 rest_url=rest_url,
-                login=fields.login or None,
-                password=SecretStr(fields.password) if fields.password else None,
+                login=login or None,
+                password=SecretStr(password) if password else None,
                 bearer_token=extra.get("bearer_token") or None,
                 verify=verify,
-                timeout=extra.get("timeout") or 30.0,
+                timeout=extra.get("timeout", 30.0),
                 web_ui_url=extra.get("web_ui_url") or None,
                 history_server_url=extra.get("history_server_url") or None,
                 archive_dir=extra.get("archive_dir") or None,
@@ -174,8 +235,8 @@ class FlinkConnectionSettings(BaseModel):
                 client_cert=extra.get("client_cert") or None,
                 client_key=extra.get("client_key") or None,
             )
-        except ValueError as err:
-            raise FlinkConnectionError(f"connection {conn_id!r} is invalid: {err}") from err
+        except ValidationError as err:
+            raise connection_invalid(conn_id, err) from None  # the chained error would print the input
 
 
 CONNECTION_EXTRA_KEYS = {
@@ -192,12 +253,18 @@ CONNECTION_EXTRA_KEYS = {
 }
 
 
+def _has_port(url: str) -> bool:
+    try:
+        return urlsplit(url).port is not None
+    except ValueError:
+        return True  # an invalid port: _normalize_url says so
+
+
 def _as_bool(value: Any, field: str, conn_id: str) -> bool:
+    """A JSON boolean, or the text ``true``/``false`` (what forms and connection URIs store); nothing else."""
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes"):
-        return True
-    if text in ("false", "0", "no"):
-        return False
+    text = str(value).strip().lower() if isinstance(value, str) else None
+    if text in ("true", "false"):
+        return text == "true"
     raise FlinkConnectionError(f"connection {conn_id!r}: extra {field} must be true or false, got {value!r}")

@@ -19,12 +19,12 @@ def build_dags(*args: Any, **kwargs: Any) -> Any:
     return build(*args, **kwargs)
 
 
-def load_specs(folder: Any) -> SpecSet:
+def load_specs(folder: Any, root: Any = None) -> SpecSet:
     """See :func:`airflow_provider_flinkbatch.specs.load.load_specs`."""
     # pydantic models and YAML load when specs are read, not on `import ...specs`.
     from airflow_provider_flinkbatch.specs.load import load_specs as load
 
-    return load(folder)
+    return load(folder, root=root)
 
 
 __all__ = ["build_dags", "load_specs"]

@@ -19,6 +19,7 @@ from typing import Any, get_args
 from airflow_provider_flinkbatch.diagnosis import Category
 from airflow_provider_flinkbatch.presets import PRESETS, PresetError, apply_presets
 from airflow_provider_flinkbatch.specs.errors import Loc
+from airflow_provider_flinkbatch.specs.files import SpecPathError
 from airflow_provider_flinkbatch.specs.model import RESOURCE_KEYS, JobSpec
 from airflow_provider_flinkbatch.targets.registry import TargetOptionsError, validate_target_options
 
@@ -116,11 +117,43 @@ def flink_config_problems(config: dict[str, Any], base: Loc = ("flink_config",))
     return problems
 
 
+def named_files(spec: JobSpec) -> list[tuple[Loc, str]]:
+    """Every file path the spec names, with its field path: SQL, Avro schemas, test fixture files."""
+    files: list[tuple[Loc, str]] = [(("sql", index), name) for index, name in enumerate(spec.sql)]
+    for kind, refs in (("sources", spec.sources), ("sinks", spec.sinks)):
+        for index, ref in enumerate(refs):
+            for field in ("avro_schema", "latest_avro_schema"):
+                if getattr(ref, field):
+                    files.append(((kind, index, field), getattr(ref, field)))
+    for index, case in enumerate(spec.tests):
+        for part in ("inputs", "expected"):
+            for table, data in getattr(case, part).items():
+                if data.file is not None:
+                    files.append((("tests", index, part, table), data.file))
+    return files
+
+
+def path_problems(spec: JobSpec) -> list[tuple[Loc, str]]:
+    """Paths that leave the spec root (absolute, ``..``, symlinks out): see :mod:`.files`."""
+    problems: list[tuple[Loc, str]] = []
+    for loc, name in named_files(spec):
+        try:
+            spec.resolve(name)
+        except SpecPathError as err:
+            problems.append((loc, str(err)))
+    return problems
+
+
 def spec_problems(spec: JobSpec) -> list[tuple[Loc, str]]:
     """Problems of one spec, each with its field path."""
     problems = flink_config_problems(spec.flink_config)
+    problems += path_problems(spec)
     for index, name in enumerate(spec.sql):
-        if not spec.resolve(name).is_file():
+        try:
+            missing = not spec.resolve(name).is_file()
+        except SpecPathError:
+            continue  # reported by path_problems
+        if missing:
             problems.append((("sql", index), f"{name}: no such file (paths are relative to {spec.path.name})"))
     if spec.schedule and spec.start_date is None:
         problems.append((("start_date",), "required when schedule is set (e.g. start_date: 2026-01-01)"))

@@ -2,8 +2,9 @@
 
 The single place that interprets a spec. The DAG factory builds the operator from
 :func:`operator_kwargs`; ``flinkbatch render`` prints the same dict; ``flinkbatch test`` and
-``validate`` render the same SQL with :func:`render_sql` (Jinja with the spec's ``params``, strict
-about undefined names, as Airflow renders it) and send the same :func:`effective_flink_config`.
+``validate`` render the same SQL with :func:`render_sql` (Jinja with the spec's ``params`` in Airflow's
+own sandboxed environment, strict about undefined names, as a run renders it) and send the same
+:func:`effective_flink_config`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from airflow_provider_flinkbatch.identity import normalize_flink_config
 from airflow_provider_flinkbatch.presets import apply_presets
+from airflow_provider_flinkbatch.specs.files import SpecPathError
 from airflow_provider_flinkbatch.specs.model import RESOURCE_KEYS, JobSpec
 
 DEFAULT_LOGICAL_DATE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -26,9 +28,10 @@ def sql_text(spec: JobSpec) -> str:
     """The spec's SQL files, in order, as one script (the unrendered template the operator receives)."""
     parts = []
     for name in spec.sql:
-        path = spec.resolve(name)
         try:
-            text = path.read_text()
+            text = spec.resolve(name).read_text()
+        except SpecPathError as err:
+            raise SpecRenderError(f"{spec.path.name}: sql: {err}") from err
         except OSError as err:
             raise SpecRenderError(f"{spec.path.name}: sql: cannot read {name} ({err.strerror})") from err
         # A file's last statement may omit its ';': close it so it does not run into the next file.
@@ -86,24 +89,32 @@ def template_context(
     return context
 
 
+def template_env(spec: JobSpec) -> Any:
+    """The Jinja environment the spec's task renders with at run time: Airflow's sandboxed one, from a DAG
+    with the spec's ``template_searchpath`` (so the CLI never runs a template a DAG run would refuse)."""
+    from airflow.sdk import DAG  # Airflow's templating stack: loaded when rendering, not at DAG-file import
+
+    dag = DAG(dag_id=spec.dag_id, schedule=None, template_searchpath=dag_kwargs([spec])["template_searchpath"])
+    dag.fileloc = str(spec.path)  # the DAG's folder is on the search path: here, the spec's
+    return dag.get_template_env(force_sandboxed=True)
+
+
 def render_sql(spec: JobSpec, logical_date: datetime | None = None, params: dict[str, Any] | None = None) -> str:
-    """The SQL after Jinja, as Airflow would render it for a run on ``logical_date``."""
+    """The SQL after Jinja, as Airflow renders it for a run on ``logical_date`` (same sandbox, same
+    strictness about undefined names)."""
     # Jinja: only when a spec's SQL is rendered.
     import jinja2
 
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(spec.folder)]),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,  # noqa: S701 - SQL, not HTML
-        keep_trailing_newline=True,
-    )
     text = sql_text(spec)
     try:
-        return env.from_string(text).render(template_context(spec, logical_date, params))
+        return str(template_env(spec).from_string(text).render(template_context(spec, logical_date, params)))
     except jinja2.TemplateError as err:
         line = getattr(err, "lineno", None)
         where = f" (line {line} of the joined SQL)" if line else ""
-        raise SpecRenderError(f"{spec.path.name}: sql: template does not render{where}: {err}") from err
+        kind = "refused by Airflow's template sandbox" if isinstance(err, jinja2.exceptions.SecurityError) else ""
+        raise SpecRenderError(
+            f"{spec.path.name}: sql: template does not render{where}: {kind + ': ' if kind else ''}{err}"
+        ) from err
 
 
 def operator_kwargs(spec: JobSpec) -> dict[str, Any]:

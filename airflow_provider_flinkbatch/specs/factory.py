@@ -92,12 +92,14 @@ def build_dags(
     namespace: MutableMapping[str, Any] | None = None,
     *,
     on_error: Literal["placeholder", "skip", "raise"] = "placeholder",
+    root: str | os.PathLike[str] | None = None,
 ) -> dict[str, DAG]:
     """Build the DAGs of every spec under ``folder``; put them into ``namespace`` (the DAG file's globals()).
 
-    Returns ``{dag_id: DAG}``. See the module docstring for ``on_error``.
+    Returns ``{dag_id: DAG}``. See the module docstring for ``on_error``; ``root`` widens the folder the
+    specs' files must stay in (default: ``folder``; see :mod:`.files`).
     """
-    specs = load_specs(_folder(folder, namespace))
+    specs = load_specs(_folder(folder, namespace), root=None if root is None else _folder(root, namespace))
     if specs.errors and on_error == "raise":
         raise SpecValidationError(specs.errors)
     dags, failed = build_from(specs)

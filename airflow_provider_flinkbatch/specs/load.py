@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from airflow_provider_flinkbatch.paths import cache_dir
 from airflow_provider_flinkbatch.specs.checks import cross_spec_problems, spec_problems
 from airflow_provider_flinkbatch.specs.errors import Loc, SpecError, from_validation_error, relative
+from airflow_provider_flinkbatch.specs.files import SpecPathError, configured_root, confined, load_yaml
 from airflow_provider_flinkbatch.specs.model import JobSpec
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 DEFAULTS_FILE = "defaults.yaml"
 SPEC_SUFFIXES = (".yaml", ".yml")
 _SKIP_DIRS = ("fixtures",)
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: entries written only for files inside the spec root
 
 
 @dataclass
@@ -59,9 +60,7 @@ class SpecSet:
 
 
 def _yaml_load(path: Path) -> Any:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~5x faster
-    with path.open("rb") as handle:
-        return yaml.load(handle, Loader=loader)  # noqa: S506 - a SafeLoader
+    return load_yaml(path)
 
 
 def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -196,13 +195,20 @@ def _origin(spec_data: dict[str, Any], chain_data: list[tuple[str, dict[str, Any
 
 
 def load_spec_file(
-    path: Path, root: Path | None = None, cache: _Cache | None = None
+    path: Path, root: Path | None = None, cache: _Cache | None = None, files_root: Path | None = None
 ) -> tuple[JobSpec | None, list[SpecError]]:
-    """One spec (merged with its defaults) or its errors."""
+    """One spec (merged with its defaults) or its errors; ``files_root`` bounds the files it may read
+    (default: ``root``, see :mod:`.files`)."""
     path = path if path.is_absolute() else path.resolve()
     root = root if root is not None and root.is_absolute() else (root or path.parent).resolve()
+    files_root = files_root or root
     chain = defaults_chain(root, path)
     shown = relative(path, root)
+    for source in [*chain, path]:  # before the cache: a symlink out of the root is refused every time
+        try:
+            confined(files_root, source.parent, source.name)
+        except SpecPathError as err:
+            return None, [SpecError(relative(source, root), (), str(err))]
     key = str(path)
     stamp = [_stamp(p) for p in [*chain, path]]
     raw = cache.get(key, stamp) if cache is not None else None
@@ -220,7 +226,7 @@ def load_spec_file(
         chain_data = [(relative(p, root), _yaml_load(p) or {}) for p in chain]
         own = _yaml_load(path) or {}
         return None, from_validation_error(shown, err, JobSpec, _origin(own, chain_data, shown))
-    spec.bind(path, tuple(chain))
+    spec.bind(path, tuple(chain), files_root)
     problems = spec_problems(spec)
     if problems:
         chain_data = [(relative(p, root), _yaml_load(p) or {}) for p in chain]
@@ -248,17 +254,20 @@ def _single_file_root(path: Path) -> Path:
     return root
 
 
-def load_specs(folder: str | os.PathLike[str]) -> SpecSet:
-    """All specs under ``folder`` (or the one spec file ``folder`` names)."""
+def load_specs(folder: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> SpecSet:
+    """All specs under ``folder`` (or the one spec file ``folder`` names). The files they name must lie
+    inside ``folder``, or inside ``root`` / ``$FLINKBATCH_SPEC_ROOT`` when given (see :mod:`.files`)."""
+    root_option = root
     given = Path(folder).resolve()
     if not given.exists():
         raise FileNotFoundError(f"{folder}: no such spec folder or file")
     root = given if given.is_dir() else _single_file_root(given)
+    files_root = configured_root(root, root_option)
     files = list(spec_files(root)) if given.is_dir() else [given]
     result = SpecSet(root=root)
     cache = _Cache(root)
     for path in files:
-        spec, errors = load_spec_file(path, root, cache)
+        spec, errors = load_spec_file(path, root, cache, files_root)
         if spec is not None:
             result.specs.append(spec)
         else:

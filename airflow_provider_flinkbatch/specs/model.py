@@ -12,7 +12,6 @@ arguments, in one place.
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -28,6 +27,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from airflow_provider_flinkbatch.log_safe import job_name_problem
+from airflow_provider_flinkbatch.specs.files import confined
 
 #: Airflow's rule for DAG and task ids (letters, digits, dashes, dots, underscores; 250 chars).
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
@@ -234,11 +236,20 @@ class JobSpec(_Strict):
 
     _path: Path = PrivateAttr(default=Path("."))
     _defaults_files: tuple[Path, ...] = PrivateAttr(default=())
+    _root: Path | None = PrivateAttr(default=None)
 
     @field_validator("name", "dag")
     @classmethod
     def _ids(cls, value: str | None, info: Any) -> str | None:
         return None if value is None else _check_id(value, str(info.field_name))
+
+    @field_validator("job_name")
+    @classmethod
+    def _job_name(cls, value: str | None) -> str | None:
+        problem = job_name_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem.removeprefix("job_name "))
+        return value
 
     @field_validator("sql")
     @classmethod
@@ -269,13 +280,19 @@ class JobSpec(_Strict):
     def dag_id(self) -> str:
         return self.dag or self.name
 
-    def resolve(self, relative: str) -> Path:
-        # normpath, not Path.resolve(): no symlink walk (an lstat per path component, per spec, per parse)
-        return Path(os.path.normpath(self.folder / relative))
+    @property
+    def root(self) -> Path:
+        """The folder every file the spec names must stay in (see :mod:`.files`)."""
+        return self._root or self.folder
 
-    def bind(self, path: Path, defaults_files: tuple[Path, ...] = ()) -> JobSpec:
+    def resolve(self, relative: str) -> Path:
+        """A path the spec names, inside :attr:`root` (:class:`~.files.SpecPathError` otherwise)."""
+        return confined(self.root, self.folder, relative)
+
+    def bind(self, path: Path, defaults_files: tuple[Path, ...] = (), root: Path | None = None) -> JobSpec:
         self._path = path
         self._defaults_files = defaults_files
+        self._root = root
         return self
 
     @property

@@ -1,5 +1,7 @@
 """``flinkbatch render``: what a spec turns into, after defaults, presets and templates.
 
+Values of secret ``flink_config`` keys (:mod:`..config_secrets`) print as ``***``, wherever they appear.
+
 Printed from the same functions the DAG factory uses (:mod:`.effective`), so what you read is what
 runs. The target's own view (a Kubernetes manifest, a YARN submission, the session cluster's REST body)
 is asked from the target object: ``render(request)`` when the target offers it, else the session
@@ -12,6 +14,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from airflow_provider_flinkbatch.config_secrets import masked_config, redact, secret_values
 from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint
 from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.specs.effective import (
@@ -64,6 +67,7 @@ def render_spec(spec: JobSpec, logical_date: str | None = None, as_json: bool = 
     sql = render_sql(spec, when)
     config = effective_flink_config(spec)
     kwargs = operator_kwargs(spec)
+    kwargs["flink_config"] = masked_config(kwargs["flink_config"])
     kwargs["sql"] = f"<{len(kwargs['sql'])} characters: the SQL template of {', '.join(spec.sql)}>"
     dag = {
         key: value
@@ -73,21 +77,26 @@ def render_spec(spec: JobSpec, logical_date: str | None = None, as_json: bool = 
     request = _request(spec, split_statements(sql), config, str(context["run_id"]))
     view = target_view(spec, request)
     files = [str(spec.path), *map(str, spec.defaults_files)]
+    secrets = secret_values(config)
+    secrets += [json.dumps(secret)[1:-1] for secret in secrets]  # as they appear inside JSON strings
     if as_json:
-        return json.dumps(
-            json_ready(
-                {
-                    "spec": spec.name,
-                    "files": files,
-                    "logical_date": context["ds"],
-                    "dag": dag,
-                    "operator": kwargs,
-                    "effective_flink_config": config,
-                    "sql": sql,
-                    "target": view,
-                }
+        return redact(
+            json.dumps(
+                json_ready(
+                    {
+                        "spec": spec.name,
+                        "files": files,
+                        "logical_date": context["ds"],
+                        "dag": dag,
+                        "operator": kwargs,
+                        "effective_flink_config": masked_config(config),
+                        "sql": sql,
+                        "target": view,
+                    }
+                ),
+                indent=2,
             ),
-            indent=2,
+            secrets,
         )
     lines = [
         f"== {spec.name}: {spec.path}"
@@ -100,7 +109,7 @@ def render_spec(spec: JobSpec, logical_date: str | None = None, as_json: bool = 
         json.dumps(json_ready(kwargs), indent=2),
         "",
         f"== Effective Flink config (presets {spec.presets or '[]'}, then resources, then flink_config)",
-        *[f"{key} = {value}" for key, value in sorted(config.items())],
+        *[f"{key} = {value}" for key, value in sorted(masked_config(config).items())],
         "",
         f"== Effective SQL (rendered for logical date {context['ds']})",
         sql.strip(),
@@ -108,4 +117,4 @@ def render_spec(spec: JobSpec, logical_date: str | None = None, as_json: bool = 
         f"== Target {spec.target!r}",
         view if isinstance(view, str) else json.dumps(json_ready(view), indent=2, default=str),
     ]
-    return "\n".join(lines)
+    return redact("\n".join(lines), secrets)  # the target's view (a manifest, a Secret) holds them too

@@ -11,7 +11,7 @@ import csv
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from airflow_provider_flinkbatch.specs.files import SpecPathError
 from airflow_provider_flinkbatch.specs.model import TableData
 from airflow_provider_flinkbatch.specs.tables import DeclaredTable
 
@@ -31,14 +32,16 @@ class RowsError(ValueError):
     """Test rows cannot be read or do not fit the table; the message names the file/table and the fix."""
 
 
-def load_rows(data: TableData, base: Path) -> list[Row]:
-    """The rows of a test table: inline, or from a .csv/.json/.jsonl file relative to ``base``."""
+def load_rows(data: TableData, resolve: Callable[[str], Path]) -> list[Row]:
+    """The rows of a test table: inline, or from a .csv/.json/.jsonl file (``resolve``: the spec's
+    :meth:`~.model.JobSpec.resolve`, which keeps it inside the spec root)."""
     if data.rows is not None:
         return [dict(row) for row in data.rows]
     assert data.file is not None
-    path = (base / data.file).resolve()
     try:
-        text = path.read_text()
+        text = resolve(data.file).read_text()
+    except SpecPathError as err:
+        raise RowsError(str(err)) from err
     except OSError as err:
         raise RowsError(f"{data.file}: cannot read test data ({err.strerror})") from err
     if data.file.endswith(".csv"):

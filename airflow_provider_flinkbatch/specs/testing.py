@@ -183,7 +183,7 @@ class SpecTestRunner:
             table = tables.get(name.lower())
             if table is None:
                 raise RowsError(f"inputs.{name}: the SQL declares no table {name!r} (declared: {_names(tables)})")
-            rows = load_rows(data, spec.folder)
+            rows = load_rows(data, spec.resolve)
             check_columns(table, rows, f"inputs.{name}")
             write_input(table, rows)
         expected: dict[str, Any] = {}
@@ -193,7 +193,7 @@ class SpecTestRunner:
                 raise RowsError(
                     f"expected.{name}: not a table the SQL inserts into (sinks: {', '.join(sorted(outputs)) or 'none'})"
                 )
-            rows = load_rows(data, spec.folder)
+            rows = load_rows(data, spec.resolve)
             check_columns(table, rows, f"expected.{name}", data.ignore_columns)
             expected[name] = (table, rows, data.ignore_columns)
         for key, table in tables.items():  # sources without rows read an empty folder, not a missing path

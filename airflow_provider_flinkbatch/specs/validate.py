@@ -44,6 +44,7 @@ from airflow_provider_flinkbatch.specs.avro import (
 )
 from airflow_provider_flinkbatch.specs.effective import SpecRenderError, effective_flink_config, render_sql
 from airflow_provider_flinkbatch.specs.errors import SpecError, relative
+from airflow_provider_flinkbatch.specs.files import SpecPathError
 from airflow_provider_flinkbatch.specs.load import SpecSet
 from airflow_provider_flinkbatch.specs.model import JobSpec
 from airflow_provider_flinkbatch.specs.tables import declared_tables, rewrite_to_local
@@ -172,7 +173,7 @@ def _avro_errors(spec: JobSpec, file: str, statements: list[str]) -> tuple[list[
                 continue
             try:
                 schema = load_schema(spec.resolve(ref.avro_schema))
-            except AvroSchemaError as err:
+            except (AvroSchemaError, SpecPathError) as err:
                 errors.append(SpecError(file, (kind, index, "avro_schema"), str(err)))
                 continue
             table = declared.get(ref.table.lower())
@@ -185,7 +186,7 @@ def _avro_errors(spec: JobSpec, file: str, statements: list[str]) -> tuple[list[
                 continue
             try:
                 latest = load_schema(spec.resolve(ref.latest_avro_schema))
-            except AvroSchemaError as err:
+            except (AvroSchemaError, SpecPathError) as err:
                 errors.append(SpecError(file, (kind, index, "latest_avro_schema"), str(err)))
                 continue
             # The job holds the old schema, producers moved to the latest: forward = the job reads new data.

@@ -14,6 +14,7 @@ import jinja2
 
 from airflow_provider_flinkbatch.config_secrets import mask_secret_config
 from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint, normalize_flink_config
+from airflow_provider_flinkbatch.log_safe import job_name_problem
 from airflow_provider_flinkbatch.presets import apply_presets
 from airflow_provider_flinkbatch.sql.statements import SqlScriptError, split_statements
 from airflow_provider_flinkbatch.targets.base import JobRequest
@@ -48,6 +49,8 @@ def build_request(
     except (SqlScriptError, ValueError) as err:
         raise JobDefinitionError(f"invalid job definition: {err}") from err
     name = job_name or f"{ti.dag_id}.{ti.task_id}"
+    if problem := job_name_problem(name):
+        raise JobDefinitionError(problem)
     identity = JobIdentity(
         dag_id=ti.dag_id,
         task_id=ti.task_id,
@@ -110,3 +113,6 @@ class SqlFileSizeGuard:
         if self.sql_too_large:
             return  # do not feed megabytes to Jinja; execute() reports the problem
         super().render_template_fields(context, jinja_env)  # type: ignore[misc]
+        # before Airflow stores the rendered fields (the UI's "Rendered Template" view) and logs anything
+        if isinstance(getattr(self, "flink_config", None), dict):
+            mask_secret_config(self.flink_config)  # type: ignore[attr-defined]

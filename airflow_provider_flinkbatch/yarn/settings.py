@@ -13,9 +13,15 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from airflow_provider_flinkbatch.rest.settings import ConnectionFields, FlinkConnectionError, _normalize_url
+from airflow_provider_flinkbatch.rest.settings import (
+    ConnectionFields,
+    FlinkConnectionError,
+    Seconds,
+    _normalize_url,
+    connection_invalid,
+)
 
 CONN_TYPE = "flink_yarn"
 DEFAULT_CONN_ID = "flink_yarn_default"
@@ -51,14 +57,16 @@ class YarnConnectionSettings(BaseModel):
     kerberos_principal: str | None = None
     kerberos_keytab: str | None = None
     verify: bool | str = True
-    timeout: float = Field(default=30.0, gt=0)
-    cli_timeout: float = Field(default=600.0, gt=0, description="seconds the flink CLI may take to deploy")
+    timeout: Seconds = 30.0
+    cli_timeout: Seconds = Field(default=600.0, description="seconds the flink CLI may take to deploy")
     flink_home: str | None = None
     flink_cli: str | None = None
     hadoop_conf_dir: str | None = None
     hadoop_classpath: str | None = None
     history_server_url: str | None = None
-    history_grace: float = Field(default=15.0, ge=0, description="seconds to wait for the HistoryServer archive")
+    history_grace: float = Field(
+        default=15.0, ge=0, allow_inf_nan=False, description="seconds to wait for the HistoryServer archive"
+    )
     runner_jar: str | None = Field(default=None, description="runner jar path/URI instead of building it")
     flink_config: dict[str, str] = Field(default_factory=dict, description="cluster-wide -D presets")
 
@@ -167,8 +175,8 @@ class YarnConnectionSettings(BaseModel):
                 flink_config={str(k): _config_value(v) for k, v in flink_config.items()},
                 **plain,
             )
-        except ValueError as err:
-            raise FlinkConnectionError(f"connection {conn_id!r} is invalid: {err}") from err
+        except ValidationError as err:
+            raise connection_invalid(conn_id, err) from None  # the chained error would print the input
 
 
 def _config_value(value: Any) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger
 
-from airflow_provider_flinkbatch.config_secrets import is_secret_config_key
+from airflow_provider_flinkbatch.config_secrets import secret_values
 from airflow_provider_flinkbatch.diagnosis import Diagnosis, diagnose, diagnose_submission
 from airflow_provider_flinkbatch.history.sources import JobLookup, JobSource, RestJobSource
 from airflow_provider_flinkbatch.identity import JobIdentity
@@ -134,7 +134,7 @@ class YarnTarget:
 
     def submit(self, request: JobRequest) -> JobHandle:
         argv = self.build_argv(request)
-        secrets = [value for key, value in self.application_config(request).items() if is_secret_config_key(key)]
+        secrets = secret_values(self.application_config(request))
         log.info("Running %s", " ".join(redact_argv(argv, secrets)))
         try:
             result: CliResult | None = self._cli(argv, self.settings.cli_environment(), self.settings.cli_timeout)

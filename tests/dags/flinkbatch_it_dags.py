@@ -185,7 +185,14 @@ with DAG("it_secrets", schedule=None, start_date=START, params=PARAMS):
         task_id="with_secret_config",
         sql="CREATE TEMPORARY TABLE sink (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO sink VALUES (1);",
         flink_conn_id="flink_with_password",
-        flink_config={"s3.secret-key": "s3cr3t-VALUE-9f8e7d", "table.exec.sink.keyed-shuffle": "AUTO"},
+        flink_config={
+            "s3.secret-key": "s3cr3t-VALUE-9f8e7d",
+            "fs.azure.account.key.acct.dfs.core.windows.net": "azure-KEY-1a2b3c",
+            "properties.sasl.jaas.config": "org.apache.kafka.common.security.plain.PlainLoginModule required "
+            'username="u" password="jaas-PASS-4d5e6f";',
+            "my.vault.entry": "vault-VALUE-7a8b9c",  # secret only by the user's pattern (the test sets it)
+            "table.exec.sink.keyed-shuffle": "AUTO",
+        },
         job_name="it.secrets",
         deferrable=False,
         poll_interval=0.5,

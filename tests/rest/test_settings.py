@@ -82,3 +82,54 @@ def test_ui_urls_timeout_and_form_prefixed_extras() -> None:
 def test_bad_connections_name_the_field_and_the_fix(fields: dict[str, object], message: str) -> None:
     with pytest.raises(FlinkConnectionError, match=message):
         settings_from_connection(conn(**fields))
+
+
+TIMEOUT = "connection 'flink' is invalid: timeout: expected a positive, finite number of seconds, got "
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        *(({"extra": {"timeout": value}}, f"{TIMEOUT}{value!r}") for value in ("inf", "nan", 0, -5, True, "soon")),
+        ({"extra": {"verify_ssl": "yes"}}, "connection 'flink': extra verify_ssl must be true or false, got 'yes'"),
+        ({"extra": {"verify_ssl": 1}}, "connection 'flink': extra verify_ssl must be true or false, got 1"),
+        (
+            {"host": "http://jm:99999"},
+            "connection 'flink' is invalid: rest_url has an invalid port (give 1-65535, e.g. "
+            "http://flink-jobmanager:8081), got 'http://jm:99999'",
+        ),
+        (
+            {"host": "http://jm:80x"},
+            "connection 'flink' is invalid: rest_url has an invalid port (give 1-65535, e.g. "
+            "http://flink-jobmanager:8081), got 'http://jm:80x'",
+        ),
+        (
+            {"host": "http://jm:8081\nINFO - forged"},
+            "connection 'flink' is invalid: rest_url must be one http(s) URL without spaces or control characters, "
+            "got 'http://jm:8081\\nINFO - forged'",
+        ),
+        (
+            {"host": "http://jm:8081", "extra": {"history_server_url": "jm:8082"}},
+            "connection 'flink' is invalid: history_server_url must be an http(s) URL like "
+            "http://flink-jobmanager:8081, got 'jm:8082'",
+        ),
+    ],
+)
+def test_values_are_validated_at_the_edge(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(FlinkConnectionError) as raised:
+        settings_from_connection(conn(**{"host": "http://jm:8081", **fields}))
+    assert str(raised.value) == message
+    assert raised.value.__cause__ is None  # no chained pydantic error printing the input
+
+
+def test_credentials_in_the_url_move_to_login_and_password_and_never_show() -> None:
+    settings = settings_from_connection(
+        conn(host="https://svc:p%40ss-9z8y@jm:8443/", extra={"web_ui_url": "https://u:ui-pw@ui:443"})
+    )
+    assert (settings.rest_url, settings.ui_url) == ("https://jm:8443", "https://ui:443")
+    assert settings.basic_auth() == ("svc", "p@ss-9z8y")
+    assert "p@ss-9z8y" in settings.secrets()  # registered with the masker
+    with pytest.raises(FlinkConnectionError) as raised:
+        settings_from_connection(conn(host="http://svc:hidden-pw@jm:99999"))
+    assert "hidden-pw" not in str(raised.value)
+    assert "got 'http://jm:99999'" in str(raised.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -229,14 +230,17 @@ def test_validate_fails_a_spec_whose_source_schema_evolved_incompatibly(tmp_path
     folder = spec_folder(
         tmp_path,
         {
-            "ok.yaml": source.replace("{old}", str(AVRO / "click_v1.avsc")).replace(
-                "{new}", str(AVRO / "click_v2_added_optional.avsc")
+            "ok.yaml": source.replace("{old}", "avro/click_v1.avsc").replace(
+                "{new}", "avro/click_v2_added_optional.avsc"
             ),
-            "broken.yaml": source.replace("{old}", str(AVRO / "click_v1.avsc")).replace(
-                "{new}", str(AVRO / "click_v3_required_field.avsc")
+            "broken.yaml": source.replace("{old}", "avro/click_v1.avsc").replace(
+                "{new}", "avro/click_v3_required_field.avsc"
             ),
         },
     )
+    (folder / "avro").mkdir()
+    for name in ("click_v1.avsc", "click_v2_added_optional.avsc", "click_v3_required_field.avsc"):
+        shutil.copy(AVRO / name, folder / "avro" / name)
     report = validate_specs(load_specs(folder), explain=False, check_connections=False)
     by_name = {spec.name: spec for spec in report.specs}
     # clicks_raw in the SQL has (user_id BIGINT, page STRING): 'page' is not in the Avro schema
@@ -252,13 +256,13 @@ def test_validate_fails_a_spec_whose_source_schema_evolved_incompatibly(tmp_path
     )
     assert [str(error) for error in by_name["ok"].errors] == [
         f"jobs/ok.yaml: sources[0].avro_schema: {page_problem}",
-        f"jobs/ok.yaml: sources[0].latest_avro_schema: {AVRO / 'click_v2_added_optional.avsc'} is not "
-        f"backward-compatible with {AVRO / 'click_v1.avsc'}: {enum_problem}",
+        f"jobs/ok.yaml: sources[0].latest_avro_schema: avro/click_v2_added_optional.avsc is not "
+        f"backward-compatible with avro/click_v1.avsc: {enum_problem}",
     ]
     assert [str(error) for error in by_name["broken"].errors] == [
         f"jobs/broken.yaml: sources[0].avro_schema: {page_problem}",
-        f"jobs/broken.yaml: sources[0].latest_avro_schema: {AVRO / 'click_v3_required_field.avsc'} is not "
-        f"backward-compatible with {AVRO / 'click_v1.avsc'}: {enum_problem}; new schema cannot read old data: "
+        f"jobs/broken.yaml: sources[0].latest_avro_schema: avro/click_v3_required_field.avsc is not "
+        f"backward-compatible with avro/click_v1.avsc: {enum_problem}; new schema cannot read old data: "
         "session_id: field is missing from the written data, and Flink's avro format reads a NOT NULL column without "
         'the .avsc default or aliases: make the field nullable (["null", T]) to read NULL for old data',
     ]

@@ -47,9 +47,8 @@ def test_render_asks_a_target_with_render_for_its_view(
     monkeypatch.setitem(registry.OPTIONS_MODELS, "rendering", None)
     monkeypatch.setattr(render, "create_target", create_rendering_target)
     spec = tmp_path / "job.yaml"
-    spec.write_text(
-        f"sql: {EXAMPLE_SPECS / 'sql' / 'ingest_orders.sql'}\ntarget: rendering\nparams: {{data_dir: /d}}\n"
-    )
+    (tmp_path / "ingest_orders.sql").write_text((EXAMPLE_SPECS / "sql" / "ingest_orders.sql").read_text())
+    spec.write_text("sql: ingest_orders.sql\ntarget: rendering\nparams: {data_dir: /d}\n")
     assert main(["render", str(spec)]) == 0
     out = capsys.readouterr().out
     assert '== Target \'rendering\'\n{\n  "kind": "FlinkDeployment",\n  "job": "job.job"\n}' in out
