@@ -54,7 +54,7 @@ def _rss_kb() -> int:
 
 
 def wait(kind: str, items: list[str], coalesce: bool, out: str) -> None:
-    """Run one trigger per item in one event loop; print ``ready`` once all poll; write event times to ``out``."""
+    """Run one trigger per item in one event loop; write ``<out>.ready`` once all poll, event times to ``out``."""
     if kind == "yarn":
         from airflow_provider_flinkbatch.triggers.yarn import YarnApplicationTrigger
 
@@ -86,7 +86,7 @@ def wait(kind: str, items: list[str], coalesce: bool, out: str) -> None:
     async def everything() -> None:
         tasks = [asyncio.create_task(one(item, i)) for i, item in enumerate(items)]
         await asyncio.sleep(3.0)  # every trigger made its first poll
-        print("ready", flush=True)
+        Path(out + ".ready").write_text(str(time.time()))
         await asyncio.gather(*tasks)
 
     began = time.time()
@@ -124,18 +124,24 @@ def run_mode(
     """One trigger process; end the items on plan; requests per cycle from the counts before the first end."""
     mode = "coalesced" if coalesce else "per-resource"
     offsets = plan(len(items))
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        process = subprocess.Popen(
-            [sys.executable, __file__, "wait", kind, "coalesced" if coalesce else "own", out.name, json.dumps(items)],
-            env={**os.environ, **env},
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert process.stdout is not None
+    with tempfile.TemporaryDirectory() as scratch:
+        out, log = f"{scratch}/events.json", Path(scratch) / "trigger.log"
+        items_file = Path(scratch) / "items.json"
+        items_file.write_text(json.dumps(items))
+        with log.open("w") as log_file:  # the triggers' logs: read only when the process fails
+            process = subprocess.Popen(
+                [sys.executable, __file__, "wait", kind, "coalesced" if coalesce else "own", out, str(items_file)],
+                env={**os.environ, **env},
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
         started = time.time()
-        if process.stdout.readline().strip() != "ready":
-            process.wait(timeout=30)
-            return {"kind": kind, "mode": mode, "error": f"trigger process exited {process.returncode}"}
+        while not Path(out + ".ready").exists():
+            if process.poll() is not None or time.time() - started > timeout:
+                process.kill()
+                tail = log.read_text()[-500:]
+                return {"kind": kind, "mode": mode, "error": f"trigger process did not start: {tail}"}
+            time.sleep(0.1)
         ready = time.time()
         before = counts()
         first = min(offsets)
@@ -161,7 +167,7 @@ def run_mode(
         after = counts()
         if process.returncode != 0:
             return {"kind": kind, "mode": mode, "error": f"trigger process exited {process.returncode}"}
-        result = json.loads(Path(out.name).read_text())
+        result = json.loads(Path(out).read_text())
     events = result.pop("events")
     bad = [e for e in events.values() if e["status"] != "terminal"]
     delays = sorted(events[item]["at"] - ended[item] for item in items if item in events and item in ended)
@@ -276,7 +282,7 @@ def bench_kubernetes(count: int, timeout: float) -> list[dict[str, Any]]:
             objects.patch_namespaced_custom_object_status(*group, name, body)
 
         def create(name: str) -> None:
-            spec = {"image": "flink:2.3", "flinkVersion": "v2_3", "serviceAccount": "flink"}
+            spec: dict[str, Any] = {"image": "flink:2.3", "flinkVersion": "v2_3", "serviceAccount": "flink"}
             spec["job"] = {"jarURI": "local:///opt/flink/usrlib/runner.jar", "upgradeMode": "stateless"}
             metadata = {"name": name, "labels": {MANAGED_BY_LABEL: MANAGED_BY}}
             body = {"apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkDeployment", "metadata": metadata}
@@ -318,14 +324,17 @@ def main() -> None:
     options = parser.parse_args()
     if options.command == "wait":
         kind, mode, out, items = options.args
-        wait(kind, json.loads(items), mode == "coalesced", out)
+        wait(kind, json.loads(Path(items).read_text()), mode == "coalesced", out)
         return
-    rows = []
-    if options.only in (None, "yarn"):
-        rows += bench_yarn(options.yarn_apps, options.timeout)
-    if options.only in (None, "kubernetes"):
-        rows += bench_kubernetes(options.k8s_resources, options.timeout)
-    Path(os.environ.get("BENCH_OUT", "/dev/null")).write_text(json.dumps(rows))
+    rows: list[dict[str, Any]] = []
+    sections = [("yarn", bench_yarn, options.yarn_apps), ("kubernetes", bench_kubernetes, options.k8s_resources)]
+    for kind, bench, count in sections:
+        if options.only in (None, kind):
+            try:
+                rows += bench(count, options.timeout)
+            except Exception as err:  # recorded, not fatal: the other control plane still runs
+                rows.append({"kind": kind, "mode": "both", "error": f"{type(err).__name__}: {str(err)[:300]}"})
+            Path(os.environ.get("BENCH_OUT", "/dev/null")).write_text(json.dumps(rows))
 
 
 if __name__ == "__main__":
