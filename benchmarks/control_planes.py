@@ -29,6 +29,7 @@ import os
 import random
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -236,6 +237,7 @@ def bench_yarn(count: int, timeout: float) -> list[dict[str, Any]]:
     finally:
         proxy.stop()
         cluster.down()
+        shutil.rmtree(state, ignore_errors=True)
     return rows
 
 
@@ -269,7 +271,8 @@ def bench_kubernetes(count: int, timeout: float) -> list[dict[str, Any]]:
 
     from airflow_provider_flinkbatch.kubernetes.manifests import MANAGED_BY, MANAGED_BY_LABEL
 
-    server = start(build(), Path(tempfile.mkdtemp(prefix="bench-kube-")))
+    work = Path(tempfile.mkdtemp(prefix="bench-kube-"))
+    server = start(build(), work)
     rows = []
     try:
         api_client = server.api_client()
@@ -310,6 +313,7 @@ def bench_kubernetes(count: int, timeout: float) -> list[dict[str, Any]]:
                 list(pool.map(lambda name: objects.delete_namespaced_custom_object(*group, name), names))
     finally:
         server.stop()
+        shutil.rmtree(work, ignore_errors=True)
     return rows
 
 
