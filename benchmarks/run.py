@@ -82,10 +82,117 @@ def p2_section(rows: list[dict[str, Any]]) -> str:
     return _table(header, body)
 
 
+CONTROL_PLANES_BEGIN = "<!-- control-planes -->"
+CONTROL_PLANES_END = "<!-- /control-planes -->"
+
+
+def control_planes_section(rows: list[dict[str, Any]], stamp: str) -> str:
+    """P2 on the real ResourceManager and kube-apiserver (``control_planes.py``): coalesced vs per-resource."""
+    body = []
+    by_key = {(r["kind"], r["mode"]): r for r in rows}
+    for (kind, mode), row in by_key.items():
+        if "error" in row:
+            body.append([kind, "", mode, row["error"], "", "", "", "", "", ""])
+            continue
+        base = by_key.get((kind, "per-resource"), {})
+        versus = ""
+        if mode == "coalesced" and "cpu_s" in base:
+            versus = (
+                f"requests {base['requests_per_s'] / max(row['requests_per_s'], 1e-9):.0f}x fewer, "
+                f"CPU {base['cpu_s'] / max(row['cpu_s'], 1e-9):.1f}x less, "
+                f"RSS {base['extra_rss_mb'] / max(row['extra_rss_mb'], 1):.0f}x less, "
+                f"delay {base['delay_median_s'] / max(row['delay_median_s'], 1e-9):.1f}x"
+            )
+        total = sum(row["requests"].values())
+        body.append(
+            [
+                kind,
+                str(row["items"]),
+                mode,
+                f"{row['requests_per_cycle']:.1f}",
+                f"{row['requests_per_s']:.1f}",
+                f"{total:,} ({', '.join(f'{k} {v:,}' for k, v in row['requests'].items())})",
+                f"{row['cpu_s']:.1f} s ({100 * row['cpu_s'] / row['elapsed_s']:.0f}% of a core)",
+                f"{row['extra_rss_mb']:.0f} MB",
+                f"{row['delay_median_s']:.2f} / {row['delay_p95_s']:.2f} s",
+                versus,
+            ]
+        )
+    header = [
+        "control plane",
+        "deferred tasks",
+        "mode",
+        "requests per cycle while waiting",
+        "requests/s while waiting",
+        "requests in total",
+        "CPU (trigger process, incl. start-up)",
+        "extra peak RSS",
+        "detection delay median / p95",
+        "coalesced vs per-resource",
+    ]
+    return "\n".join(
+        [
+            CONTROL_PLANES_BEGIN,
+            "## P2 on the real control planes: YARN and Kubernetes triggers (target: 1 request per cluster, or per "
+            "namespace and kind, per cycle)",
+            f"{stamp} `benchmarks/control_planes.py`: a real ResourceManager (MiniYARNCluster) with this provider's "
+            "tagged applications (unmanaged-AM submissions through RM REST: tracked by the RM like any application, "
+            "waiting in ACCEPTED without a container each; ended by a kill) counted by a proxy in front of the RM; a "
+            "real kube-apiserver with labelled FlinkDeployments whose `.status` the run writes as the operator does "
+            "(RUNNING, then FINISHED), counted by the API server itself (`apiserver_request_total`; v1.20 files a GET "
+            "of one custom resource under LIST, so its figure is LISTs + GETs). Operator default intervals (YARN 0.5 s "
+            "growing to 5 s with the application's age, Kubernetes 5 s); every item ends 30-50 s after all triggers "
+            "polled. Per cycle: coalesced = requests per shared listing; per-resource = one request per trigger per "
+            "cycle by construction. Items ended or deleted cost one own GET each in coalesced mode (the listing holds "
+            "only waiting applications; a FINISHED resource stays in the LIST, so none there).",
+            "",
+            _table(header, body),
+            CONTROL_PLANES_END,
+        ]
+    )
+
+
+def splice_control_planes(section: str) -> None:
+    """Replace (or append) the control-plane section of RESULTS.md, keeping the other sections' run."""
+    path = HERE / "RESULTS.md"
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    if CONTROL_PLANES_BEGIN in text and CONTROL_PLANES_END in text:
+        head, rest = text.split(CONTROL_PLANES_BEGIN, 1)
+        text = head + section + rest.split(CONTROL_PLANES_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
+def _stamp(command: str) -> str:
+    now = datetime.datetime.now(datetime.UTC)
+    return (
+        f"Run {now:%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; command: `{command}`."
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer runs (a few minutes)")
+    parser.add_argument(
+        "--control-planes",
+        choices=["yes", "no", "only"],
+        default=None,
+        help="P2 on the real ResourceManager and kube-apiserver (~10 min): default yes for a full run, no with "
+        "--quick; 'only' runs just that and replaces its section of RESULTS.md",
+    )
     options = parser.parse_args()
+    control_planes = options.control_planes or ("no" if options.quick else "yes")
+    if control_planes == "only":
+        print("P2 on the real control planes ...", flush=True)
+        rows = _run("control_planes.py", timeout=3600)
+        section = control_planes_section(rows, _stamp("python benchmarks/run.py --control-planes only"))
+        (HERE / "results").mkdir(exist_ok=True)
+        (HERE / "results" / "control_planes.json").write_text(json.dumps(rows, indent=1))
+        splice_control_planes(section)
+        print(section)
+        return
     sizes = "100,1000" if options.quick else "100,1000,5000"
     runs = "3" if options.quick else "7"
 
@@ -95,6 +202,10 @@ def main() -> None:
     overhead = _run("overhead.py", runs)
     print("P2 triggerer scale ...", flush=True)
     scale = _run("triggerer_scale.py", "--sizes", sizes, "--clusters", "1,10")
+    planes = None
+    if control_planes == "yes":
+        print("P2 on the real control planes ...", flush=True)
+        planes = _run("control_planes.py", timeout=3600)
     spec_parse = None
     if (HERE / "spec_parse.py").exists():
         print("P3 spec parsing ...", flush=True)
@@ -133,6 +244,7 @@ def main() -> None:
         "",
         p2_section(scale),
         "",
+        *([control_planes_section(planes, "Same run;"), ""] if planes is not None else []),
         "## P3 import and parse time (target: <= 0.3 s import over Airflow's own, <= 1.5 s for 500 specs)",
         "",
         _table(
@@ -156,7 +268,7 @@ def main() -> None:
         "",
     ]
     text = "\n".join(report)
-    raw = {"imports": imports, "overhead": overhead, "scale": scale, "spec_parse": spec_parse}
+    raw = {"imports": imports, "overhead": overhead, "scale": scale, "control_planes": planes, "spec_parse": spec_parse}
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "raw.json").write_text(json.dumps(raw, indent=1))
     (HERE / "RESULTS.md").write_text(text)

@@ -115,3 +115,32 @@ class StateRecorder:
             jobs = answer.json().get("jobs") or []
             if jobs:
                 self.proxied[found["id"]] = jobs[0]
+
+
+def submit_unmanaged(rm: str, user: str, name: str, tags: list[str]) -> str:
+    """A tagged application that waits in ACCEPTED for an unmanaged ApplicationMaster that never comes:
+    the RM tracks it like any other (states, tags, kill), at no container's cost."""
+    app_id = str(
+        requests.post(f"{rm}/ws/v1/cluster/apps/new-application", params={"user.name": user}, timeout=30).json()[
+            "application-id"
+        ]
+    )
+    body = {
+        "application-id": app_id,
+        "application-name": name,
+        "application-type": "flinkbatch-test",
+        "unmanaged-AM": True,
+        "application-tags": {"tag": tags},
+        "am-container-spec": {"commands": {"command": "sleep 600"}},
+        "resource": {"memory": 256, "vCores": 1},
+    }
+    answer = requests.post(f"{rm}/ws/v1/cluster/apps", params={"user.name": user}, json=body, timeout=30)
+    assert answer.status_code == 202, answer.text
+    return app_id
+
+
+def kill(rm: str, user: str, app_id: str) -> None:
+    answer = requests.put(
+        f"{rm}/ws/v1/cluster/apps/{app_id}/state", params={"user.name": user}, json={"state": "KILLED"}, timeout=30
+    )
+    assert answer.status_code in (200, 202), answer.text

@@ -8,15 +8,28 @@ the provider's own (:class:`ResourceExists`, :class:`ResourceRefused`) or as "no
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from airflow_provider_flinkbatch.kubernetes.manifests import GROUP, VERSION
+from airflow_provider_flinkbatch.kubernetes.manifests import GROUP, VERSION, owned_selector
 
 #: Where cancelling puts a resource: the operator then cancels the Flink job and keeps the resource.
 SUSPEND = {"spec": {"job": {"state": "suspended"}}}
+
+
+#: HTTP statuses of the API server that can pass (0: no answer at all).
+_TRANSIENT_STATUS = frozenset({0, 408, 429, 500, 502, 503, 504})
+
+
+def transient_api_error(err: BaseException) -> bool:
+    """An API error that can pass (5xx, 429, connection loss), as opposed to a refusal or a missing resource."""
+    status = getattr(err, "status", None)
+    if isinstance(status, int):
+        return status in _TRANSIENT_STATUS
+    return isinstance(err, (OSError, asyncio.TimeoutError)) or type(err).__module__.startswith("aiohttp")
 
 
 class ResourceExists(Exception):
@@ -168,3 +181,45 @@ class AsyncFlinkResource:
             SUSPEND,
             _content_type="application/merge-patch+json",  # real apiservers refuse json-patch here
         )
+
+
+class AsyncFlinkResources:
+    """This provider's custom resources of one kind in one namespace, for the triggerer: ONE LIST answers
+    every trigger waiting on one of them (``triggers.poller``), and the triggers' own GETs (a resource
+    not listed) reuse its API client. The client opens on first use and again after :meth:`aclose`."""
+
+    def __init__(self, kubernetes_conn_id: str, namespace: str, plural: str) -> None:
+        self.kubernetes_conn_id = kubernetes_conn_id
+        self.namespace = namespace
+        self.plural = plural
+        self._stack: AsyncExitStack | None = None
+        self._objects: Any = None
+
+    async def _api(self) -> Any:
+        if self._objects is None:
+            from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
+            from kubernetes_asyncio.client import CustomObjectsApi
+
+            stack = AsyncExitStack()
+            api_client = await stack.enter_async_context(
+                AsyncKubernetesHook(conn_id=self.kubernetes_conn_id).get_conn()
+            )
+            self._stack, self._objects = stack, CustomObjectsApi(api_client)
+        return self._objects
+
+    async def listed(self) -> dict[str, dict[str, Any]]:
+        """Every resource of this kind and namespace labelled as this provider's, by name (one LIST)."""
+        objects = await self._api()
+        answer = await objects.list_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, self.plural, label_selector=owned_selector()
+        )
+        return {str(item["metadata"]["name"]): dict(item) for item in answer.get("items") or []}
+
+    async def resource(self, name: str) -> AsyncFlinkResource:
+        """One of them, on the shared API client (for its own GET)."""
+        return AsyncFlinkResource(await self._api(), self.namespace, self.plural, name)
+
+    async def aclose(self) -> None:
+        stack, self._stack, self._objects = self._stack, None, None
+        if stack is not None:
+            await stack.aclose()

@@ -13,7 +13,6 @@ the job. ``coalesce=False`` polls ``/jobs/<id>`` per trigger (the benchmarks' ba
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any, Unpack
 
@@ -23,12 +22,12 @@ from airflow_provider_flinkbatch.history.sources import AsyncJobLookup, AsyncRes
 from airflow_provider_flinkbatch.jobs import summarize_job
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
-from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkUnreachableError
+from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
 from airflow_provider_flinkbatch.session.hook import FlinkRestHook
 from airflow_provider_flinkbatch.session.state import JobState
 from airflow_provider_flinkbatch.triggers.base import JobWaitTrigger, WaitArgs
-from airflow_provider_flinkbatch.triggers.poller import ClusterPoller, job_interval, poller_for
+from airflow_provider_flinkbatch.triggers.poller import ClusterPoller, Subscription, job_interval, poller_for
 
 
 class FlinkJobTrigger(JobWaitTrigger):
@@ -79,30 +78,20 @@ class FlinkJobTrigger(JobWaitTrigger):
 
     async def _coalesced(self, poller: ClusterPoller, client: AsyncFlinkRestClient) -> TriggerEvent:
         """Follow the job through the shared poller; ask for details only when it matters."""
-        token = object()
-        poller.subscribe(token, self.min_poll_interval)
-        try:
+        async with Subscription(poller, self.min_poll_interval, self.transient_error_budget) as subscription:
             while True:
-                cycle = await poller.next_cycle()
-                if cycle.error is not None and getattr(cycle.error, "transient", False):
-                    failing = time.monotonic() - (cycle.failing_since or time.monotonic())
-                    if failing > self.transient_error_budget:
-                        raise FlinkUnreachableError(
-                            f"{cycle.error} (still failing after {failing:.0f}s)", url=client.settings.rest_url
-                        ) from cycle.error
-                    continue
-                # a lasting error (401, 404: no overview here) falls through to the job's own details,
-                # which end in the precise error (or the HistoryServer's answer)
-                job = cycle.jobs.get(self.job_id)
+                # a transient error lasting beyond the budget raises; a lasting one (401, 404: no overview
+                # here) falls through to the job's own details, which end in the precise error (or the
+                # HistoryServer's answer)
+                cycle = await subscription.next()
+                job = cycle.items.get(self.job_id)
                 if job is not None and JobState.from_json(job).running:
-                    poller.want(token, self._interval(job))
+                    subscription.want(self._interval(job))
                     continue
                 # ended, or not listed (a restarted JobManager forgot it): one detail call decides
                 event = await self._event_if_terminal(client)
                 if event is not None:
                     return event
-        finally:
-            poller.unsubscribe(token)
 
     async def _per_job(self, client: AsyncFlinkRestClient) -> TriggerEvent:
         """One ``/jobs/<id>`` request per trigger per interval (no sharing)."""

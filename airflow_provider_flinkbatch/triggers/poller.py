@@ -1,10 +1,18 @@
-"""Coalesced polling: one ``GET /jobs/overview`` per cluster per cycle answers every waiting trigger.
+"""Coalesced polling: one request per control plane per cycle answers every waiting trigger.
 
-A triggerer holding a thousand deferred Flink tasks would otherwise send a thousand ``GET /jobs/<id>``
-per interval. Instead, triggers of the same event loop that talk to the same cluster (same REST URL
-and credentials) share one :class:`ClusterPoller`: a task that fetches the overview, publishes it as a
-:class:`Cycle`, and sleeps for the shortest interval any subscriber currently wants. Triggers ask for
-a job's details only when the overview shows it ended (for the summary) or does not list it.
+A triggerer holding a thousand deferred tasks would otherwise send a thousand status requests per
+interval. Instead, triggers of the same event loop that watch the same control plane share one
+:class:`SharedPoller`: a task that runs one listing request, publishes the result as a :class:`Cycle`,
+and sleeps for the shortest interval any subscriber currently wants. Each backend says what "one
+listing" is (its hook does the I/O):
+
+* Flink session cluster: ``GET /jobs/overview`` (:class:`ClusterPoller`);
+* YARN: ``GET /ws/v1/cluster/apps`` of this provider's tag in the non-final states, per ResourceManager;
+* Kubernetes: one LIST of this provider's resources per namespace and kind.
+
+A trigger whose item is not in the listing (it ended, was deleted, is not labelled as ours) or that sees
+a lasting error of the listing asks with its own request, exactly as it would without sharing: the
+outcome a user sees is the same, only the requests while waiting are shared.
 
 Lifecycle rules, because the triggerer adds and removes triggers at any moment:
 
@@ -12,7 +20,9 @@ Lifecycle rules, because the triggerer adds and removes triggers at any moment:
   no ``await`` in between, so a trigger subscribing "during" shutdown always starts a fresh task;
 * a poller task that died anyway (a bug, a cancelled loop) is restarted by the next waiter;
 * pollers are kept per event loop (weakly), so a new loop, e.g. after a triggerer restart, starts clean;
-* one cluster being slow or down only delays that cluster's poller: each has its own task.
+* one control plane being slow or down only delays its own poller: each has its own task;
+* a subscriber only looks at listings that started after it subscribed (an older one may predate
+  the item it waits for).
 """
 
 from __future__ import annotations
@@ -21,8 +31,10 @@ import asyncio
 import logging
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar
 
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import NO_RETRY, AsyncFlinkRestClient
@@ -30,6 +42,7 @@ from airflow_provider_flinkbatch.rest.errors import FlinkRestError
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
 
 log = logging.getLogger(__name__)
+P = TypeVar("P", bound="SharedPoller")
 
 
 def adaptive_interval(age_seconds: float, minimum: float, maximum: float, age_fraction: float) -> float:
@@ -48,24 +61,49 @@ def job_interval(job: dict[str, Any] | None, minimum: float, maximum: float, age
     return adaptive_interval(age, minimum, maximum, age_fraction)
 
 
+def _flink_transient(err: BaseException) -> bool:
+    return bool(getattr(err, "transient", False))
+
+
 @dataclass(frozen=True)
 class Cycle:
-    """One poll's result: the jobs by id, or the error that prevented it."""
+    """One poll's result: the items by key (job id, application id, resource name), or the error that prevented it."""
 
-    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: Exception | None = None
-    #: ``time.monotonic()`` since when the cluster has been failing (None while it answers).
+    #: ``time.monotonic()`` since when the control plane has been failing (None while it answers).
     failing_since: float | None = None
+    #: Whether the error can pass (waiting helps) rather than a lasting one (refused, not found).
+    transient: bool = False
+    #: ``time.monotonic()`` when this cycle's request was sent.
+    started: float = 0.0
 
 
-class ClusterPoller:
-    """Polls one cluster's ``/jobs/overview`` for the triggers subscribed to it."""
+class SharedPoller:
+    """Runs ``fetch`` once per cycle for the triggers subscribed to it.
 
-    def __init__(self, settings: FlinkConnectionSettings) -> None:
-        self.settings = settings
-        # One attempt per cycle: the next cycle is the retry, and each trigger applies its own error budget.
-        # Triggers borrow its connection pool (``client.sharing``) for their one detail call at the end.
-        self.client = AsyncFlinkRestClient(settings, NO_RETRY)
+    :param name: what is polled, for logs and the task name.
+    :param fetch: one listing request: items by key. Any exception becomes the cycle's error.
+    :param close: releases the connections after the last subscriber left (``fetch`` reopens them).
+    :param timeout: the request timeout (a poller silent for longer than interval + timeout + 30 s is restarted).
+    :param transient: which errors of ``fetch`` can pass.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        fetch: Callable[[], Awaitable[dict[str, dict[str, Any]]]],
+        *,
+        close: Callable[[], Awaitable[None]] | None = None,
+        timeout: float = 30.0,
+        transient: Callable[[BaseException], bool] = _flink_transient,
+    ) -> None:
+        self.name = name
+        self._fetch = fetch
+        self._close = close
+        self.timeout = timeout
+        self._is_transient = transient
+        #: requests sent (one per cycle): the benchmarks and tests read it.
         self.requests = 0
         self._wanted: dict[object, float] = {}  # subscriber token -> interval it wants now
         self._task: asyncio.Task[None] | None = None
@@ -91,9 +129,7 @@ class ClusterPoller:
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(
-                self._run(), name=f"flink-poller {self.settings.rest_url}"
-            )
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=f"flinkbatch-poller {self.name}")
 
     async def next_cycle(self) -> Cycle:
         """Wait for the next published poll (restarting the poller if its task is gone)."""
@@ -109,7 +145,7 @@ class ClusterPoller:
 
     def _stall_timeout(self) -> float:
         interval = min(self._wanted.values(), default=1.0)
-        return interval + self.settings.timeout + 30.0
+        return interval + self.timeout + 30.0
 
     def _publish(self, cycle: Cycle) -> None:
         self._latest = cycle
@@ -117,7 +153,6 @@ class ClusterPoller:
         published.set()
 
     async def _run(self) -> None:
-        client = self.client
         try:
             while True:
                 if not self._wanted:
@@ -126,30 +161,112 @@ class ClusterPoller:
                 started = time.monotonic()
                 try:
                     self.requests += 1
-                    overview = await client.call(calls.jobs_overview())
+                    items = await self._fetch()
                     self._failing_since = None
-                    jobs = {str(job.get("jid")): job for job in overview.get("jobs", [])}
-                    self._publish(Cycle(jobs=jobs))
-                except FlinkRestError as err:
+                    self._publish(Cycle(items=items, started=started))
+                except Exception as err:  # the cycle's error: each subscriber applies its own budget
                     self._failing_since = self._failing_since or started
-                    self._publish(Cycle(error=err, failing_since=self._failing_since))
+                    transient = self._is_transient(err)
+                    self._publish(
+                        Cycle(error=err, failing_since=self._failing_since, transient=transient, started=started)
+                    )
                 interval = min(self._wanted.values(), default=0.0)
                 await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
         except Exception as err:  # never leave waiters hanging: tell them, then let the next waiter restart us
-            log.exception("Flink poller for %s stopped", self.settings.rest_url)
-            self._publish(Cycle(error=err, failing_since=self._failing_since or time.monotonic()))
+            log.exception("poller for %s stopped", self.name)
+            self._publish(
+                Cycle(error=err, failing_since=self._failing_since or time.monotonic(), started=time.monotonic())
+            )
         finally:
-            await client.aclose()
+            if self._close is not None:
+                await self._close()
 
 
-_POLLERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, ClusterPoller]] = weakref.WeakKeyDictionary()
+class Subscription:
+    """One trigger's membership in a :class:`SharedPoller` (``async with``), with its own error budget.
+
+    :meth:`next` returns the next cycle that started after the subscription and is not a passing error:
+    a transient error is waited out until it lasted ``budget`` seconds, then raised. A lasting error is
+    returned: the trigger then asks with its own request, which ends in the precise error (or works).
+    """
+
+    def __init__(
+        self,
+        poller: SharedPoller,
+        interval: float,
+        budget: float,
+        on_transient: Callable[[Exception], None] | None = None,
+    ) -> None:
+        self.poller = poller
+        self.interval = interval
+        self.budget = budget
+        self._on_transient = on_transient
+        self._token = object()
+        self._since = 0.0
+
+    async def __aenter__(self) -> Subscription:
+        self._since = time.monotonic()
+        self.poller.subscribe(self._token, self.interval)
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.poller.unsubscribe(self._token)
+
+    def want(self, interval: float) -> None:
+        self.poller.want(self._token, interval)
+
+    async def next(self) -> Cycle:
+        while True:
+            cycle = await self.poller.next_cycle()
+            if cycle.started < self._since:
+                continue
+            if cycle.error is None or not cycle.transient:
+                return cycle
+            failing = time.monotonic() - (cycle.failing_since or time.monotonic())
+            if failing > self.budget:
+                raise _gave_up(cycle.error, failing)
+            if self._on_transient is not None:
+                self._on_transient(cycle.error)
+
+
+def _gave_up(err: Exception, failing: float) -> Exception:
+    """The error a trigger ends with once its budget is spent: the last one, saying for how long it lasted."""
+    if isinstance(err, FlinkRestError):
+        gave_up = type(err)(f"{err} (still failing after {failing:.0f}s)", url=err.url, status=err.status)
+        gave_up.__cause__ = err
+        return gave_up
+    return err
+
+
+_POLLERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, SharedPoller]] = weakref.WeakKeyDictionary()
+
+
+def shared_poller(key: str, make: Callable[[], P]) -> P:
+    """The event loop's poller for ``key`` (control plane + credentials + what is listed), made on first use."""
+    pollers = _POLLERS.setdefault(asyncio.get_running_loop(), {})
+    poller = pollers.get(key)
+    if poller is None:
+        poller = pollers[key] = make()
+    return poller  # type: ignore[return-value]
+
+
+class ClusterPoller(SharedPoller):
+    """Polls one Flink cluster's ``/jobs/overview`` for the triggers subscribed to it."""
+
+    def __init__(self, settings: FlinkConnectionSettings) -> None:
+        self.settings = settings
+        # One attempt per cycle: the next cycle is the retry, and each trigger applies its own error budget.
+        # Triggers borrow its connection pool (``client.sharing``) for their one detail call at the end.
+        self.client = AsyncFlinkRestClient(settings, NO_RETRY)
+        super().__init__(settings.rest_url, self._overview, close=self.client.aclose, timeout=settings.timeout)
+
+    async def _overview(self) -> dict[str, dict[str, Any]]:
+        overview = await self.client.call(calls.jobs_overview())
+        return {str(job.get("jid")): job for job in overview.get("jobs", [])}
 
 
 def poller_for(settings: FlinkConnectionSettings) -> ClusterPoller:
     """The shared poller of this event loop for this cluster + credentials."""
-    pollers = _POLLERS.setdefault(asyncio.get_running_loop(), {})
-    key = settings.model_dump_json()
-    poller = pollers.get(key)
-    if poller is None:
-        poller = pollers[key] = ClusterPoller(settings)
-    return poller
+    return shared_poller(f"flink {settings.model_dump_json()}", lambda: ClusterPoller(settings))

@@ -1,15 +1,18 @@
 """YarnApplicationTrigger: wait in the triggerer for a Flink job running as a YARN application.
 
 YARN decides when the application is over; Flink knows how the job went. So each poll reads the
-application from the ResourceManager and, while it runs, the job from Flink's REST API through the
-YARN web proxy (the tracking URL). The event fires as soon as either says the job is over: Flink's
-terminal job details when the proxy still answers, else the HistoryServer's archive, else YARN's
-final status. Same event contract as :class:`~airflow_provider_flinkbatch.triggers.job.FlinkJobTrigger`.
+application from the ResourceManager (by default from one listing per cluster per cycle that every
+YARN trigger of the triggerer shares, see :mod:`~airflow_provider_flinkbatch.triggers.poller`) and,
+while it runs, the job from Flink's REST API through the YARN web proxy (the tracking URL). The event
+fires as soon as either says the job is over: Flink's terminal job details when the proxy still
+answers, else the HistoryServer's archive, else YARN's final status. Same event contract as
+:class:`~airflow_provider_flinkbatch.triggers.job.FlinkJobTrigger`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator
 from typing import Any, Unpack
@@ -19,15 +22,35 @@ from airflow.triggers.base import TriggerEvent
 from airflow_provider_flinkbatch.history.sources import AsyncJobLookup, AsyncRestJobSource, parse_answer
 from airflow_provider_flinkbatch.jobs import summarize_job
 from airflow_provider_flinkbatch.rest import calls
-from airflow_provider_flinkbatch.rest.client import RetryPolicy
+from airflow_provider_flinkbatch.rest.client import NO_RETRY, RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkRestError
 from airflow_provider_flinkbatch.session.state import JobState
 from airflow_provider_flinkbatch.triggers.base import JobWaitTrigger, WaitArgs
-from airflow_provider_flinkbatch.triggers.poller import job_interval
+from airflow_provider_flinkbatch.triggers.poller import SharedPoller, Subscription, job_interval, shared_poller
 from airflow_provider_flinkbatch.yarn import calls as rm_calls
-from airflow_provider_flinkbatch.yarn.hook import FlinkYarnHook, async_flink_client, proxy_url
+from airflow_provider_flinkbatch.yarn.client import AsyncYarnRmClient
+from airflow_provider_flinkbatch.yarn.hook import FlinkYarnHook, async_flink_client, proxy_url, waiting_applications
 from airflow_provider_flinkbatch.yarn.settings import DEFAULT_CONN_ID, YarnConnectionSettings
 from airflow_provider_flinkbatch.yarn.state import ApplicationState, details_from_app
+
+
+class ApplicationsPoller(SharedPoller):
+    """One ResourceManager listing per cycle (:func:`~airflow_provider_flinkbatch.yarn.hook.waiting_applications`)
+    for every YARN trigger of this event loop on the same cluster and credentials."""
+
+    def __init__(self, settings: YarnConnectionSettings) -> None:
+        # One attempt per cycle: the next cycle is the retry; each trigger applies its own error budget.
+        self.rm = AsyncYarnRmClient(settings, NO_RETRY)
+        super().__init__(
+            f"yarn {','.join(settings.rm_urls)}",
+            functools.partial(waiting_applications, self.rm),
+            close=self.rm.aclose,
+            timeout=settings.timeout,
+        )
+
+
+def applications_poller(settings: YarnConnectionSettings) -> ApplicationsPoller:
+    return shared_poller(f"yarn {settings.model_dump_json()}", lambda: ApplicationsPoller(settings))
 
 
 class YarnApplicationTrigger(JobWaitTrigger):
@@ -35,56 +58,97 @@ class YarnApplicationTrigger(JobWaitTrigger):
 
     Event payload: ``{"status": "terminal", "job_id", "state", "summary", "source", "application_id",
     "yarn_state", "yarn_final_status", "diagnostics"}`` or ``{"status": "error", "job_id", "message"}``.
+
+    ``coalesce`` (default): the application's state comes from the event loop's shared listing of this
+    provider's waiting applications (one RM request per cluster per cycle); an application not listed
+    (it ended, or it lacks the provider's tag) or a listing that failed for good is read with this
+    trigger's own ``GET .../apps/<id>``, so the outcome is the same as with ``coalesce=False`` (one
+    GET per application per interval, the benchmarks' baseline).
     """
 
     def __init__(
-        self, application_id: str, job_id: str, flink_conn_id: str = DEFAULT_CONN_ID, **wait: Unpack[WaitArgs]
+        self,
+        application_id: str,
+        job_id: str,
+        flink_conn_id: str = DEFAULT_CONN_ID,
+        coalesce: bool = True,
+        **wait: Unpack[WaitArgs],
     ) -> None:
         super().__init__(job_id, **wait)
         self.application_id = application_id
         self.flink_conn_id = flink_conn_id
+        self.coalesce = coalesce
+
+    def _interval(self, app: dict[str, Any] | None) -> float:
+        """As often as the other triggers: fast while the application is young, then up to poll_interval."""
+        started = {"start-time": int((app or {}).get("startedTime") or 0)}
+        return job_interval(started, min(0.5, self.poll_interval), self.poll_interval)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         rm = None
         try:
-            rm = await FlinkYarnHook.async_rm(self.flink_conn_id, RetryPolicy(budget=self.transient_error_budget))
-            while True:
-                app = await rm.call(rm_calls.application(self.application_id))
-                details: dict[str, Any] | None = None
-                source = "jobmanager"
-                observed = ApplicationState.of(app)
-                if observed.running:
-                    details = await self._flink_get(rm.settings, proxy_url(rm.settings, app))
-                    if details is not None and JobState.from_json(details).running:
-                        self._log_progress(summarize_job(details).model_dump())
-                        details = None
-                elif observed.final:
-                    details, source = await self._after_end(rm.settings, app), "historyserver"
-                    if details is None:
-                        details, source = details_from_app(app, self.job_id), "yarn"
-                if details is not None:
-                    yield TriggerEvent(
-                        {
-                            "status": "terminal",
-                            "job_id": self.job_id,
-                            "state": str(details["state"]),
-                            "summary": summarize_job(details).model_dump(),
-                            "source": source,
-                            "application_id": self.application_id,
-                            "yarn_state": app.get("state"),
-                            "yarn_final_status": app.get("finalStatus"),
-                            "diagnostics": str(app.get("diagnostics") or "")[:4000],
-                        }
-                    )
-                    return
-                # as often as the other triggers: fast while the application is young, then up to poll_interval
-                started = {"start-time": int(app.get("startedTime") or 0)}
-                await asyncio.sleep(job_interval(started, min(0.5, self.poll_interval), self.poll_interval))
+            settings = await FlinkYarnHook.async_settings(self.flink_conn_id)
+            retry = RetryPolicy(budget=self.transient_error_budget)
+            # a coroutine, not a nested generator: the subscription ends before the event is handed over
+            if self.coalesce:
+                poller = applications_poller(settings)
+                rm = poller.rm.sharing(retry)  # the cluster's shared connection pool
+                warn = functools.partial(self.log.warning, "YARN ResourceManager error (waiting it out): %s")
+                async with Subscription(poller, self._interval(None), self.transient_error_budget, warn) as shared:
+                    event = await self._follow(rm, shared)
+            else:
+                rm = AsyncYarnRmClient(settings, retry)
+                event = await self._follow(rm, None)
         except Exception as err:  # every failure becomes an event the operator reports; nothing hangs
-            yield TriggerEvent({"status": "error", "job_id": self.job_id, "message": f"{type(err).__name__}: {err}"})
+            event = TriggerEvent({"status": "error", "job_id": self.job_id, "message": f"{type(err).__name__}: {err}"})
         finally:
             if rm is not None:
                 await rm.aclose()
+        yield event
+
+    async def _application(self, rm: AsyncYarnRmClient, shared: Subscription | None) -> dict[str, Any]:
+        """The RM's answer about the application this cycle: the shared listing's, else its own GET."""
+        if shared is not None:
+            cycle = await shared.next()
+            app = cycle.items.get(self.application_id) if cycle.error is None else None
+            if app is not None:
+                return app
+        # not listed (ended, or no provider tag) or a lasting listing error: ask as without sharing
+        return await rm.call(rm_calls.application(self.application_id))
+
+    async def _follow(self, rm: AsyncYarnRmClient, shared: Subscription | None) -> TriggerEvent:
+        while True:
+            app = await self._application(rm, shared)
+            details: dict[str, Any] | None = None
+            source = "jobmanager"
+            observed = ApplicationState.of(app)
+            if observed.running:
+                details = await self._flink_get(rm.settings, proxy_url(rm.settings, app))
+                if details is not None and JobState.from_json(details).running:
+                    self._log_progress(summarize_job(details).model_dump())
+                    details = None
+            elif observed.final:
+                details, source = await self._after_end(rm.settings, app), "historyserver"
+                if details is None:
+                    details, source = details_from_app(app, self.job_id), "yarn"
+            if details is not None:
+                return TriggerEvent(
+                    {
+                        "status": "terminal",
+                        "job_id": self.job_id,
+                        "state": str(details["state"]),
+                        "summary": summarize_job(details).model_dump(),
+                        "source": source,
+                        "application_id": self.application_id,
+                        "yarn_state": app.get("state"),
+                        "yarn_final_status": app.get("finalStatus"),
+                        "diagnostics": str(app.get("diagnostics") or "")[:4000],
+                    }
+                )
+            if shared is not None:
+                shared.want(self._interval(app))
+            else:
+                await asyncio.sleep(self._interval(app))
 
     def _log_progress(self, summary: dict[str, Any]) -> None:
         """One line per change (state or finished vertices), not one per poll."""

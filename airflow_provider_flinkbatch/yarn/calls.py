@@ -36,11 +36,14 @@ def application(app_id: str) -> ApiCall[dict[str, Any]]:
     return ApiCall("GET", f"{APPS}/{check_app_id(app_id)}", _app)
 
 
-def applications_by_tags(tags: list[str]) -> ApiCall[list[dict[str, Any]]]:
-    """Applications carrying ANY of ``tags`` (YARN matches lower-cased, any-of)."""
+def applications_by_tags(tags: list[str], states: frozenset[str] | None = None) -> ApiCall[list[dict[str, Any]]]:
+    """Applications carrying ANY of ``tags`` (YARN matches lower-cased, any-of), in any of ``states`` if given."""
     if not tags or any("," in tag for tag in tags):
         raise ValueError(f"tags must be a non-empty list without commas, got {tags!r}")
-    return ApiCall("GET", APPS, _apps, params={"applicationTags": ",".join(t.lower() for t in tags)})
+    params = {"applicationTags": ",".join(t.lower() for t in tags)}
+    if states:
+        params["states"] = ",".join(sorted(states))
+    return ApiCall("GET", APPS, _apps, params=params)
 
 
 def kill(app_id: str) -> ApiCall[str]:

@@ -240,13 +240,31 @@ class AsyncYarnRmClient(AsyncRetryingClient["YarnConnectionSettings"]):
     def __init__(self, settings: YarnConnectionSettings, retry: RetryPolicy | None = None) -> None:
         super().__init__(settings, retry)
         self._rms = _ResourceManagers(settings.rm_urls)
-        self._client: httpx.AsyncClient = httpx.AsyncClient(
-            headers={"Accept": "application/json"},
-            auth=httpx_auth(settings),
-            verify=_ssl_verify(settings.verify),
-            timeout=settings.timeout,
-            follow_redirects=True,
-        )
+        self._pool: httpx.AsyncClient | None = None  # made on first call, reopened after aclose
+        self._owner: AsyncYarnRmClient | None = None
+
+    def sharing(self, retry: RetryPolicy) -> AsyncYarnRmClient:
+        """A client with its own retry policy on this client's connection pool and active-RM choice.
+
+        The triggers of one ResourceManager then reuse the shared poller's connections instead of one pool each.
+        """
+        other = AsyncYarnRmClient(self.settings, retry)
+        other._owner = self
+        other._rms = self._rms
+        return other
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._owner is not None:
+            return self._owner._client()
+        if self._pool is None:
+            self._pool = httpx.AsyncClient(
+                headers={"Accept": "application/json"},
+                auth=httpx_auth(self.settings),
+                verify=_ssl_verify(self.settings.verify),
+                timeout=self.settings.timeout,
+                follow_redirects=True,
+            )
+        return self._pool
 
     async def _attempt(self, call: ApiCall[T]) -> T:
         errors: list[FlinkRestError] = []
@@ -263,7 +281,7 @@ class AsyncYarnRmClient(AsyncRetryingClient["YarnConnectionSettings"]):
     async def _once(self, base: str, call: ApiCall[T]) -> T:
         url = base + call.path
         try:
-            response = await self._client.request(
+            response = await self._client().request(
                 call.method, url, params=_params(self.settings, call) or None, json=call.json
             )
         except httpx.HTTPError as err:
@@ -277,7 +295,7 @@ class AsyncYarnRmClient(AsyncRetryingClient["YarnConnectionSettings"]):
 
     async def _cluster_info(self, base: str) -> str | None:
         try:
-            answer = await self._client.get(
+            answer = await self._client().get(
                 base + CLUSTER_INFO, params=_params(self.settings, ApiCall("GET", CLUSTER_INFO, dict)) or None
             )
         except httpx.HTTPError:
@@ -285,4 +303,7 @@ class AsyncYarnRmClient(AsyncRetryingClient["YarnConnectionSettings"]):
         return answer.text if answer.is_success else None
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        """Close the pool if this client owns it; a later call opens a new one."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.aclose()

@@ -15,8 +15,11 @@ from airflow_provider_flinkbatch.connections import ConnectionHook, connection_f
 from airflow_provider_flinkbatch.rest.calls import ApiCall
 from airflow_provider_flinkbatch.rest.client import NO_RETRY, AsyncFlinkRestClient, FlinkRestClient, RetryPolicy
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
+from airflow_provider_flinkbatch.yarn import calls as rm_calls
 from airflow_provider_flinkbatch.yarn.client import AsyncYarnRmClient, YarnRmClient, httpx_auth, requests_auth
 from airflow_provider_flinkbatch.yarn.settings import CONN_TYPE, DEFAULT_CONN_ID, YarnConnectionSettings
+from airflow_provider_flinkbatch.yarn.state import WAITING_STATES
+from airflow_provider_flinkbatch.yarn.tags import PROVIDER_TAG
 
 
 def yarn_settings_from_connection(conn: Any) -> YarnConnectionSettings:
@@ -70,6 +73,16 @@ class FlinkYarnHook(ConnectionHook[YarnConnectionSettings]):
         except Exception as err:  # the UI shows the message
             return False, str(err)
         return True, f"YARN ResourceManager {info.get('haState', '?')}, Hadoop {info.get('hadoopVersion', '?')}"
+
+
+async def waiting_applications(rm: AsyncYarnRmClient) -> dict[str, dict[str, Any]]:
+    """Every application of this provider (its tag) that has not ended, by id: ONE ResourceManager request.
+
+    The triggers of one triggerer share it each cycle (``triggers.poller``); an application that ended
+    is not listed, so its trigger reads it once with its own ``GET .../apps/<id>``.
+    """
+    apps = await rm.call(rm_calls.applications_by_tags([PROVIDER_TAG], WAITING_STATES))
+    return {str(app.get("id")): app for app in apps}
 
 
 def flink_client(settings: YarnConnectionSettings, rest_url: str, retry: RetryPolicy) -> FlinkRestClient:

@@ -13,6 +13,8 @@ from typing import Any
 #: YARN application states after which nothing runs any more.
 FINAL_STATES = frozenset({"FINISHED", "FAILED", "KILLED"})
 _STARTING = frozenset({"NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED"})
+#: YARN application states of an application that has not ended (what a waiting trigger polls for).
+WAITING_STATES = _STARTING | {"RUNNING"}
 
 
 @dataclass(frozen=True)

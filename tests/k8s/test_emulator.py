@@ -14,6 +14,7 @@ from k8s.conftest import NAMESPACE
 from k8s.emulator import SCENARIO_ANNOTATION, OperatorEmulator
 from k8s.frames import CASES, FSJ, GRACE, JOB_ID, Case
 
+from airflow_provider_flinkbatch.kubernetes.manifests import MANAGED_BY, MANAGED_BY_LABEL
 from airflow_provider_flinkbatch.triggers.kubernetes import FlinkKubernetesTrigger
 
 pytestmark = pytest.mark.integration
@@ -22,7 +23,7 @@ OUTCOMES = {"FINISHED": "succeeded", "FAILED": "failed", "CANCELED": "cancelled"
 FOLLOWED = [c for c in CASES if c.flink_state is None and c.outcome != "running"]
 
 
-def body(case: Case, name: str) -> dict[str, Any]:
+def body(case: Case, name: str, labels: dict[str, str]) -> dict[str, Any]:
     job = {"jarURI": "local:///opt/flink/usrlib/runner.jar", "upgradeMode": "stateless"}
     spec: dict[str, Any] = {"job": job}
     if case.plural == FSJ:
@@ -35,21 +36,25 @@ def body(case: Case, name: str) -> dict[str, Any]:
     return {
         "apiVersion": "flink.apache.org/v1beta1",
         "kind": kind,
-        "metadata": {"name": name, "annotations": annotations},
+        "metadata": {"name": name, "annotations": annotations, "labels": labels},
         "spec": spec,
     }
 
 
+@pytest.mark.parametrize("coalesce", [False, True], ids=["own-get", "shared-list"])
 def test_every_case_is_stored_as_written_and_the_trigger_reads_its_outcome(
-    operator_emulator: OperatorEmulator, kube_api: Any, k8s_conn: str
+    operator_emulator: OperatorEmulator, kube_api: Any, k8s_conn: str, coalesce: bool
 ) -> None:
+    """``shared-list``: the resources carry the provider's label, so the triggers read them from the shared
+    LIST of their kind (a deleted one drops out of it); ``own-get``: one GET per resource, as before."""
     from kubernetes import client
 
     api = client.CustomObjectsApi(kube_api.api_client())
-    names = {case.name: f"facts-{i}" for i, case in enumerate(CASES)}
+    names = {case.name: f"facts-{'list' if coalesce else 'get'}-{i}" for i, case in enumerate(CASES)}
+    labels = {MANAGED_BY_LABEL: MANAGED_BY} if coalesce else {}
     for case in CASES:
         api.create_namespaced_custom_object(
-            "flink.apache.org", "v1beta1", NAMESPACE, case.plural, body(case, names[case.name])
+            "flink.apache.org", "v1beta1", NAMESPACE, case.plural, body(case, names[case.name], labels)
         )
     scale = operator_emulator.frame_scale
 
@@ -62,6 +67,7 @@ def test_every_case_is_stored_as_written_and_the_trigger_reads_its_outcome(
             stall_grace=GRACE * scale,
             poll_interval=min(0.1, scale),
             transient_error_budget=30,
+            coalesce=coalesce,
         )
         async for event in trigger.run():
             return dict(event.payload)

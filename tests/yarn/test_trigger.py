@@ -44,13 +44,18 @@ def test_trigger_rebuilt_from_its_serialized_form_follows_the_same_application(
     assert event["state"] == "FINISHED" and event["summary"]["name"] == "yarn.restarted"
 
 
-def test_unreachable_resourcemanager_ends_in_an_error_event(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("coalesce", [True, False], ids=["shared-listing", "own-requests"])
+def test_unreachable_resourcemanager_ends_in_an_error_event(monkeypatch: pytest.MonkeyPatch, coalesce: bool) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
     monkeypatch.setenv("AIRFLOW_CONN_YARN_DOWN", f'{{"conn_type": "flink_yarn", "host": "{dead}"}}')
     trigger = YarnApplicationTrigger(
-        application_id="application_1_0001", job_id="a" * 32, flink_conn_id="yarn_down", transient_error_budget=1.0
+        application_id="application_1_0001",
+        job_id="a" * 32,
+        flink_conn_id="yarn_down",
+        transient_error_budget=1.0,
+        coalesce=coalesce,
     )
     event = first_event(trigger)
     assert event["status"] == "error"
