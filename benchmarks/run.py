@@ -152,13 +152,47 @@ def control_planes_section(rows: list[dict[str, Any]], stamp: str) -> str:
     )
 
 
-def splice_control_planes(section: str) -> None:
-    """Replace (or append) the control-plane section of RESULTS.md, keeping the other sections' run."""
+YARN_SUBMIT_BEGIN = "<!-- yarn-submit -->"
+YARN_SUBMIT_END = "<!-- /yarn-submit -->"
+
+
+def yarn_submit_section(rows: list[dict[str, Any]], stamp: str) -> str:
+    """Submit to RUNNING and end detection on the real RM (``yarn_submit.py``): provider vs the bare CLI."""
+    base = next(r for r in rows if r["mode"].startswith("bare"))
+    body = [
+        [
+            row["mode"],
+            str(row["runs"]),
+            f"{row['returned_s']:.1f} s ({row['returned_s'] - base['returned_s']:+.1f} s)",
+            f"{row['running_s']:.1f} s ({row['running_s'] - base['running_s']:+.1f} s)",
+            f"{row['end_noticed_s']:.1f} s ({row['end_noticed_s'] - base['end_noticed_s']:+.1f} s)",
+        ]
+        for row in rows
+    ]
+    header = ["submission", "runs", "until it returned", "until the RM said RUNNING", "job end until noticed"]
+    return "\n".join(
+        [
+            YARN_SUBMIT_BEGIN,
+            "## YARN submit and end detection on the real ResourceManager (provider vs the bare Flink CLI)",
+            f"{stamp} `benchmarks/yarn_submit.py`: one tiny bounded job per run as a `yarn-application` on the "
+            "local MiniYARNCluster, alternating the bare `flink run -t yarn-application -d` (the same argv the "
+            "provider builds; its end seen by a 0.1 s RM poll) and `YarnTarget.submit` + the deferrable trigger "
+            "with the operator's defaults. Medians; in brackets the difference to the bare CLI. The job's end is "
+            "its `end-time` in the HistoryServer archive.",
+            "",
+            _table(header, body),
+            YARN_SUBMIT_END,
+        ]
+    )
+
+
+def splice_section(section: str, begin: str = CONTROL_PLANES_BEGIN, end: str = CONTROL_PLANES_END) -> None:
+    """Replace (or append) one marked section of RESULTS.md, keeping the other sections' run."""
     path = HERE / "RESULTS.md"
     text = path.read_text() if path.exists() else "# Benchmark results\n"
-    if CONTROL_PLANES_BEGIN in text and CONTROL_PLANES_END in text:
-        head, rest = text.split(CONTROL_PLANES_BEGIN, 1)
-        text = head + section + rest.split(CONTROL_PLANES_END, 1)[1]
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + section + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     path.write_text(text)
@@ -187,10 +221,15 @@ def main() -> None:
     if control_planes == "only":
         print("P2 on the real control planes ...", flush=True)
         rows = _run("control_planes.py", timeout=3600)
-        section = control_planes_section(rows, _stamp("python benchmarks/run.py --control-planes only"))
+        stamp = _stamp("python benchmarks/run.py --control-planes only")
+        section = control_planes_section(rows, stamp)
+        print("YARN submit on the real ResourceManager ...", flush=True)
+        submits = _run("yarn_submit.py", timeout=3600)
         (HERE / "results").mkdir(exist_ok=True)
         (HERE / "results" / "control_planes.json").write_text(json.dumps(rows, indent=1))
-        splice_control_planes(section)
+        (HERE / "results" / "yarn_submit.json").write_text(json.dumps(submits, indent=1))
+        splice_section(section)
+        splice_section(yarn_submit_section(submits, stamp), YARN_SUBMIT_BEGIN, YARN_SUBMIT_END)
         print(section)
         return
     sizes = "100,1000" if options.quick else "100,1000,5000"
@@ -202,10 +241,12 @@ def main() -> None:
     overhead = _run("overhead.py", runs)
     print("P2 triggerer scale ...", flush=True)
     scale = _run("triggerer_scale.py", "--sizes", sizes, "--clusters", "1,10")
-    planes = None
+    planes = submits = None
     if control_planes == "yes":
         print("P2 on the real control planes ...", flush=True)
         planes = _run("control_planes.py", timeout=3600)
+        print("YARN submit on the real ResourceManager ...", flush=True)
+        submits = _run("yarn_submit.py", timeout=3600)
     spec_parse = None
     if (HERE / "spec_parse.py").exists():
         print("P3 spec parsing ...", flush=True)
@@ -245,6 +286,7 @@ def main() -> None:
         p2_section(scale),
         "",
         *([control_planes_section(planes, "Same run;"), ""] if planes is not None else []),
+        *([yarn_submit_section(submits, "Same run;"), ""] if submits is not None else []),
         "## P3 import and parse time (target: <= 0.3 s import over Airflow's own, <= 1.5 s for 500 specs)",
         "",
         _table(
@@ -268,7 +310,14 @@ def main() -> None:
         "",
     ]
     text = "\n".join(report)
-    raw = {"imports": imports, "overhead": overhead, "scale": scale, "control_planes": planes, "spec_parse": spec_parse}
+    raw = {
+        "imports": imports,
+        "overhead": overhead,
+        "scale": scale,
+        "control_planes": planes,
+        "yarn_submit": submits,
+        "spec_parse": spec_parse,
+    }
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "raw.json").write_text(json.dumps(raw, indent=1))
     (HERE / "RESULTS.md").write_text(text)
