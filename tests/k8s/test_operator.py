@@ -52,10 +52,12 @@ def test_success_runs_a_flinkdeployment_and_deletes_it_afterwards(
     assert xcom_value(dag_run, "revenue", "_link_FlinkHistoryServerLink") == (
         f"{info['history_server_url']}/#/job/completed/{job_id}/overview"
     )
-    # the emulated operator saw the deployment through to FINISHED with the deterministic job id
+    # the emulated operator ran the deployment with the deterministic job id
     states = [state for plural, cr, jid, state in operator_emulator.history if cr == name]
-    # (the facts' success path: CREATED, UPGRADING with the job id recorded, then DEPLOYED/RECONCILING...)
-    assert states[:3] == ["CREATED", "UPGRADING", "RECONCILING"] and states[-1] == "FINISHED", states
+    # (the facts' success path: CREATED, UPGRADING with the job id recorded, then DEPLOYED/RECONCILING...). The
+    # task may read Flink's FINISHED from the JobManager and delete the resource before the operator, polling the
+    # job on its own schedule, writes FINISHED: its last write is RUNNING or FINISHED.
+    assert states[:3] == ["CREATED", "UPGRADING", "RECONCILING"] and states[-1] in ("RUNNING", "FINISHED"), states
     assert {jid for _, cr, jid, _ in operator_emulator.history if cr == name and jid} == {job_id}
     assert ours(kube_api, job_id) == []  # deleted after success
     print(f"K8S-E2E success: FlinkDeployment {name} job {job_id} states {states}")
