@@ -178,7 +178,8 @@ def yarn_submit_section(rows: list[dict[str, Any]], stamp: str) -> str:
             "local MiniYARNCluster, alternating the bare `flink run -t yarn-application -d` (the same argv the "
             "provider builds; its end seen by a 0.1 s RM poll) and `YarnTarget.submit` + the deferrable trigger "
             "with the operator's defaults. Medians; in brackets the difference to the bare CLI. The job's end is "
-            "its `end-time` in the HistoryServer archive.",
+            "its `end-time` in the HistoryServer archive. The bare poll can only see YARN's final state, which "
+            "follows the JobManager's shutdown; the trigger reads Flink's job state through the RM web proxy.",
             "",
             _table(header, body),
             YARN_SUBMIT_END,
