@@ -33,7 +33,12 @@ from airflow_provider_flinkbatch.links.flink import (
 from airflow_provider_flinkbatch.links.urls import job_links
 from airflow_provider_flinkbatch.links.yarn import YarnApplicationLink
 from airflow_provider_flinkbatch.presets import check_preset_names, session_warning
-from airflow_provider_flinkbatch.reattach import attach_or_submit, is_stored_job_active, stored_job_status
+from airflow_provider_flinkbatch.reattach import (
+    IdentityConflict,
+    attach_or_submit,
+    is_stored_job_active,
+    stored_job_status,
+)
 from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID, FlinkConnectionError
 from airflow_provider_flinkbatch.session.state import JobState
@@ -170,7 +175,7 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         try:
             target = self._target()
             outcome = attach_or_submit(target, self._request, rerun_finished=self.rerun_finished)
-        except FlinkConnectionError as err:
+        except (FlinkConnectionError, IdentityConflict) as err:  # a retry would meet the same
             raise AirflowFailException(str(err)) from err
         except SubmissionRejected as err:
             raise_for_rejected_submission(self.log, err, self.sql, self.sql_file or "the task's SQL")

@@ -173,7 +173,13 @@ class SessionTarget:
         found: dict[str, ExistingJob] = {}
         for job in listed:
             handle = JobHandle(target=self.kind, conn_id=self.conn_id, job_id=job.job_id)
-            existing = ExistingJob(handle=handle, attempt=job.attempt, state=job.state, fingerprint=job.fingerprint)
+            existing = ExistingJob(
+                handle=handle,
+                attempt=job.attempt,
+                state=job.state,
+                fingerprint=job.fingerprint,
+                deployment=job.deployment,
+            )
             found.setdefault(job.job_id, existing)
         return sorted(found.values(), key=lambda job: job.attempt)
 

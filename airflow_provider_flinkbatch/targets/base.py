@@ -54,6 +54,9 @@ class ExistingJob(_Value):
     attempt: int
     state: str
     fingerprint: str | None = None
+    #: The ``airflow.deployment`` the job carries, where the target can read it (``None``: not known, or a job
+    #: submitted before deployments existed, which belongs to the default deployment).
+    deployment: str | None = None
 
 
 class SubmissionRejected(Exception):
