@@ -46,7 +46,7 @@ DEPLOYMENT_PARAM = f"{PARAM_PREFIX}deployment"
 #: option existed, which carry no ``airflow.deployment``): its identity keys are the ones used before.
 DEFAULT_DEPLOYMENT = "default"
 DEPLOYMENT_ENV = "AIRFLOW__FLINKBATCH__DEPLOYMENT"
-_DEPLOYMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+_DEPLOYMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 
 GLOBAL_JOB_PARAMETERS = "pipeline.global-job-parameters"
 PIPELINE_NAME = "pipeline.name"
@@ -60,7 +60,7 @@ class IdentityError(ValueError):
 
 def check_deployment(name: str) -> str:
     """``name`` if it can be a deployment name (it goes into job parameters and hashes), else IdentityError."""
-    if not isinstance(name, str) or not _DEPLOYMENT.match(name):
+    if not isinstance(name, str) or not _DEPLOYMENT.fullmatch(name):
         raise IdentityError(
             f"[flinkbatch] deployment must be 1-63 letters, digits, '.', '_' or '-' (starting with a letter or "
             f"digit), got {name!r}: set it (or {DEPLOYMENT_ENV}) to a name for this Airflow environment, "

@@ -43,7 +43,14 @@ from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID, FlinkConnectionError
 from airflow_provider_flinkbatch.session.state import JobState
 from airflow_provider_flinkbatch.sql.statements import split_statements
-from airflow_provider_flinkbatch.targets.base import JobHandle, JobRequest, SubmissionRejected, Target, WaitOptions
+from airflow_provider_flinkbatch.targets.base import (
+    JobHandle,
+    JobRequest,
+    SubmissionAnswerLost,
+    SubmissionRejected,
+    Target,
+    WaitOptions,
+)
 from airflow_provider_flinkbatch.targets.finish import cancel_task_jobs, clean_up, finished_summary, wait_in_worker
 from airflow_provider_flinkbatch.targets.registry import create_target, validate_target_options
 from airflow_provider_flinkbatch.targets.request import JobDefinitionError, SqlFileSizeGuard, build_request
@@ -177,6 +184,8 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
             outcome = attach_or_submit(target, self._request, rerun_finished=self.rerun_finished)
         except (FlinkConnectionError, IdentityConflict) as err:  # a retry would meet the same
             raise AirflowFailException(str(err)) from err
+        except SubmissionAnswerLost as err:  # nothing runs unsupervised: a retry may submit (after looking again)
+            raise AirflowException(str(err)) from err
         except SubmissionRejected as err:
             raise_for_rejected_submission(self.log, err, self.sql, self.sql_file or "the task's SQL")
         self.log.info("%s", outcome.describe(self._request, target))

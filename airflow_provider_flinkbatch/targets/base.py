@@ -72,6 +72,14 @@ class SubmissionRejected(Exception):
         self.duplicate = duplicate
 
 
+class SubmissionAnswerLost(Exception):
+    """The submission was sent but its answer never came, and the job could not be found afterwards.
+
+    Not a refusal: Flink may or may not have the job. The next try's identity lookup finds it if it appears
+    (its id is deterministic), so retrying is safe.
+    """
+
+
 class WaitOptions(_Value):
     """How the operator wants a job watched; every target's trigger honours these."""
 
