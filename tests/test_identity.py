@@ -23,8 +23,9 @@ class _Ti:
     dag_id, task_id, run_id, map_index = "sales", "daily_totals", "scheduled__2026-12-01T00:00:00+00:00", None
 
 
-def identity(**kwargs: str) -> JobIdentity:
-    return JobIdentity(dag_id="sales", task_id="daily_totals", run_id="manual", fingerprint="0" * 16, **kwargs)
+def identity(deployment: str | None = None) -> JobIdentity:
+    made = JobIdentity(dag_id="sales", task_id="daily_totals", run_id="manual", fingerprint="0" * 16)
+    return made if deployment is None else made.model_copy(update={"deployment": deployment})
 
 
 def test_the_default_deployment_keeps_the_documented_key_so_job_ids_do_not_change(
