@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from airflow_provider_flinkbatch.errors import FlinkBatchError
-from airflow_provider_flinkbatch.identity import DEFAULT_DEPLOYMENT, MAX_ATTEMPTS
+from airflow_provider_flinkbatch.identity import MAX_ATTEMPTS
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
 from airflow_provider_flinkbatch.session.state import JobState, is_terminal
 from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected, Target
@@ -61,8 +61,8 @@ def check_deployment_of(existing: list[ExistingJob], deployment: str) -> None:
     """Refuse jobs that carry another Airflow deployment's ``airflow.deployment`` (ids are per deployment, so
     this means a forged or colliding identity: follow nothing, cancel nothing)."""
     for job in existing:
-        theirs = job.deployment or DEFAULT_DEPLOYMENT
-        if theirs != deployment:
+        theirs = job.deployment
+        if theirs is not None and theirs != deployment:  # None: the target cannot tell (its ids are per deployment)
             raise IdentityConflict(
                 f"Flink job {job.handle.job_id} (attempt {job.attempt}, {job.state}) has this task instance's id but "
                 f"belongs to Airflow deployment {theirs!r}, not {deployment!r} (this Airflow's [flinkbatch] "

@@ -27,10 +27,11 @@ def test_a_job_of_another_deployment_is_refused_with_both_names() -> None:
     )
 
 
-def test_a_job_without_a_deployment_parameter_belongs_to_the_default_deployment() -> None:
-    check_deployment_of([job(0, "FINISHED", None), job(1, "RUNNING", "default")], "default")
+def test_a_job_whose_deployment_the_target_cannot_read_is_not_refused() -> None:
+    # YARN and Kubernetes find jobs by the identity key, which already holds the deployment
+    check_deployment_of([job(0, "FINISHED", None), job(1, "RUNNING", "prod")], "prod")
     with pytest.raises(IdentityConflict, match="belongs to Airflow deployment 'default', not 'prod'"):
-        check_deployment_of([job(0, "FINISHED", None)], "prod")
+        check_deployment_of([job(0, "FINISHED", "default")], "prod")
 
 
 def test_the_last_tracked_attempt_may_run_but_none_after_it() -> None:

@@ -54,8 +54,9 @@ class ExistingJob(_Value):
     attempt: int
     state: str
     fingerprint: str | None = None
-    #: The ``airflow.deployment`` the job carries, where the target can read it (``None``: not known, or a job
-    #: submitted before deployments existed, which belongs to the default deployment).
+    #: The ``airflow.deployment`` the job carries (a job submitted before deployments existed: ``default``);
+    #: ``None`` where the target cannot read job parameters (YARN tags, Kubernetes labels: found by the
+    #: identity key, which already holds the deployment).
     deployment: str | None = None
 
 

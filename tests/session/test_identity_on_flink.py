@@ -76,3 +76,16 @@ def test_a_found_job_of_another_deployment_is_refused_not_followed(
         assert [job.handle.job_id for job in target.find_existing(request.identity)] == [job_id]
     finally:
         target.cancel(target.handle_for(job_id))
+
+
+def test_a_job_submitted_before_deployments_existed_is_the_default_deployments(
+    target: SessionTarget, flink_cluster: LocalClusterInfo
+) -> None:
+    request = make_request(slow_sql(rows=400), "it.identity.legacy")
+    job_id = submit_raw(target, request, **{"airflow.deployment": None})
+    try:
+        assert "airflow.deployment" not in user_config(flink_cluster.rest_url, job_id)
+        outcome = attach_or_submit(target, request)
+        assert (outcome.action, outcome.handle.job_id) == ("reattach", job_id)
+    finally:
+        target.cancel(target.handle_for(job_id))
