@@ -24,15 +24,16 @@ def target(flink_cluster: LocalClusterInfo) -> SessionTarget:
     return SessionTarget(FlinkRestClient(FlinkConnectionSettings(rest_url=flink_cluster.rest_url)), "identity")
 
 
-def submit_raw(target: SessionTarget, request: JobRequest, **parameters: str) -> str:
-    """Submit as the provider would, bypassing its checks, with some global job parameters replaced."""
+def submit_raw(target: SessionTarget, request: JobRequest, **parameters: str | None) -> str:
+    """Submit as the provider would, bypassing its checks, with some global job parameters replaced (None:
+    left out, as a job submitted by a release before the parameter existed)."""
     body = target.run_body(request)
     config = body["flinkConfiguration"]
     for key, value in parameters.items():
         old = f"{key}:{request.identity.job_parameters(request.attempt)[key]}"
-        config["pipeline.global-job-parameters"] = config["pipeline.global-job-parameters"].replace(
-            old, f"{key}:{value}"
-        )
+        items = config["pipeline.global-job-parameters"].split(",")
+        kept = [item if item != old else f"{key}:{value}" for item in items if item != old or value is not None]
+        config["pipeline.global-job-parameters"] = ",".join(kept)
     return str(target.client.call(calls.run_jar(target.runner_jar_id(), body))["jobid"])
 
 
