@@ -8,13 +8,14 @@ while the job runs unsupervised, never a second job.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator
 
 import pytest
 import requests
-from conftest import flink_jobs_named, make_request, slow_sql
+from conftest import RunDag, flink_jobs_named, make_request, slow_sql
 from counting_proxy import CountingProxy
 
 from airflow_provider_flinkbatch.local import LocalClusterInfo
@@ -109,3 +110,21 @@ def test_a_submission_that_never_reached_flink_says_flink_has_no_job(
     assert (outcome.action, outcome.attempt, outcome.handle.job_id) == ("submit", 0, request.job_id)
     assert final_state(flink_cluster.rest_url, request.job_id) == "FINISHED"
     assert len(flink_jobs_named(flink_cluster.rest_url, name)) == 1
+
+
+def test_tasks_whose_submission_answers_are_lost_succeed_with_one_job_each(
+    run_dag: RunDag, flink_cluster: LocalClusterInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = CountingProxy(flink_cluster.rest_url, lose=lambda method, path: "drop" if path.endswith("/run") else None)
+    proxy.start()
+    try:
+        connection = {"conn_type": "flink_batch", "host": proxy.url, "extra": {"timeout": TIMEOUT}}
+        monkeypatch.setenv("AIRFLOW_CONN_FLINK_BATCH_DEFAULT", json.dumps(connection))
+        _, tis = run_dag("it_lost_answer")
+    finally:
+        proxy.stop()
+    assert proxy.lost == 2
+    assert {task: ti.state for task, ti in tis.items()} == {"blocking": "success", "deferrable": "success"}
+    for task in ("blocking", "deferrable"):
+        [job] = flink_jobs_named(flink_cluster.rest_url, f"it.lost-answer.task.{task}")
+        assert job["state"] == "FINISHED"
