@@ -173,10 +173,14 @@ class SessionTarget:
         self.preflight(request.statements)
         body = self.run_body(request)
         try:
-            try:
-                answer = self.client.call(calls.run_jar(self.runner_jar_id(), body))
-            except FlinkNotFoundError:  # jar gone (cluster restarted without web.upload.dir): upload again
-                answer = self.client.call(calls.run_jar(self.runner_jar_id(refresh=True), body))
+            return self._run_jar(self.runner_jar_id(), body, request)
+        except FlinkNotFoundError:  # jar gone (cluster restarted without web.upload.dir): upload again
+            return self._run_jar(self.runner_jar_id(refresh=True), body, request)
+
+    def _run_jar(self, jar_id: str, body: dict[str, Any], request: JobRequest) -> JobHandle:
+        """The one submission request; only its own lost answer is looked up (not a failed jar listing)."""
+        try:
+            answer = self.client.call(calls.run_jar(jar_id, body))
         except FlinkServerError as err:
             duplicate = jobs.is_duplicate_submission(err.errors)
             raise SubmissionRejected(
