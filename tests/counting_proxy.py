@@ -28,7 +28,7 @@ class CountingProxy:
     refuse: dict[tuple[str, str], int] = field(default_factory=dict)
     #: ``(method, path) -> fault or None``: ``"drop"`` forwards the request, then closes the connection without
     #: an answer; ``"delay:<seconds>"`` forwards it and answers that much later; ``"swallow"`` closes the
-    #: connection without forwarding. ``lost`` counts the answers lost.
+    #: connection without forwarding. ``lost`` counts the requests given a fault.
     lose: Callable[[str, str], str | None] | None = None
     lost: int = 0
     url: str = ""
@@ -62,8 +62,10 @@ class CountingProxy:
                     self.wfile.write(payload)
                     return
                 fault = proxy.lose(self.command, path) if proxy.lose is not None else None
+                if fault is not None:
+                    with proxy._lock:
+                        proxy.lost += 1
                 if fault == "swallow":
-                    proxy.lost += 1
                     self.close_connection = True
                     return
                 connection: http.client.HTTPConnection
@@ -81,11 +83,9 @@ class CountingProxy:
                 finally:
                     connection.close()
                 if fault == "drop":
-                    proxy.lost += 1
                     self.close_connection = True
                     return
                 if fault and fault.startswith("delay:"):
-                    proxy.lost += 1
                     time.sleep(float(fault.split(":", 1)[1]))
                 self.send_response(answer.status)
                 for key, value in answer.getheaders():
