@@ -130,7 +130,18 @@ def get_provider_info() -> dict[str, Any]:
                         "type": "string",
                         "example": "my.vault.*",
                         "default": "",
-                    }
+                    },
+                    "deployment": {
+                        "description": "Name of this Airflow environment, part of every Flink job's identity (its "
+                        "job id and the airflow.deployment job parameter): give each Airflow that shares a Flink "
+                        "cluster its own, and keep it the same on the scheduler, workers and triggerer. Changing it "
+                        "changes the job ids of runs not finished yet (docs/identity.md). 1-63 letters, digits, "
+                        "'.', '_' or '-'; the default 'default' keeps the job ids of earlier releases.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "prod-eu",
+                        "default": "default",
+                    },
                 },
             }
         },

@@ -17,6 +17,10 @@ FAILED / CANCELED / changed SQL             submit the next attempt
 Any other attempt still running (it should not exist) is cancelled, so a task instance never has
 two live jobs. If Flink refuses a submission as a duplicate, another worker won the race for that
 attempt: reattach to it.
+
+Two refusals end the try instead (:class:`IdentityConflict`): a found job that carries another
+``airflow.deployment`` than this Airflow's (it is not ours: never reattach to, cancel or report it), and a
+task instance whose :data:`~airflow_provider_flinkbatch.identity.MAX_ATTEMPTS` tracked attempts are used up.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Literal
 
+from airflow_provider_flinkbatch.errors import FlinkBatchError
+from airflow_provider_flinkbatch.identity import MAX_ATTEMPTS
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
 from airflow_provider_flinkbatch.session.state import JobState, is_terminal
 from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected, Target
@@ -37,6 +43,10 @@ Action = Literal["submit", "reattach", "finished"]
 GONE, STALE = "UNKNOWN", "STALE"
 
 
+class IdentityConflict(FlinkBatchError):
+    """This try cannot safely pick a job: one found is another deployment's, or the attempts are used up."""
+
+
 @dataclass(frozen=True)
 class Decision:
     """What to do for this try: the action, which job it concerns, and stale jobs to cancel first."""
@@ -47,8 +57,34 @@ class Decision:
     cancel: list[ExistingJob] = field(default_factory=list)
 
 
+def check_deployment_of(existing: list[ExistingJob], deployment: str) -> None:
+    """Refuse jobs that carry another Airflow deployment's ``airflow.deployment`` (ids are per deployment, so
+    this means a forged or colliding identity: follow nothing, cancel nothing)."""
+    for job in existing:
+        theirs = job.deployment
+        if theirs is not None and theirs != deployment:  # None: the target cannot tell (its ids are per deployment)
+            raise IdentityConflict(
+                f"Flink job {job.handle.job_id} (attempt {job.attempt}, {job.state}) has this task instance's id but "
+                f"belongs to Airflow deployment {theirs!r}, not {deployment!r} (this Airflow's [flinkbatch] "
+                "deployment): refusing to reattach to, cancel or report another deployment's job. Give each Airflow "
+                "environment that shares the Flink cluster its own [flinkbatch] deployment (docs/identity.md)"
+            )
+
+
 def decide(existing: list[ExistingJob], fingerprint: str, *, rerun_finished: bool = False) -> Decision:
     """Apply the table above to the jobs found for this task instance."""
+    decision = _decide(existing, fingerprint, rerun_finished=rerun_finished)
+    if decision.action == "submit" and decision.attempt >= MAX_ATTEMPTS:
+        latest = max(existing, key=lambda job: job.attempt)
+        raise IdentityConflict(
+            f"this task instance has used all {MAX_ATTEMPTS} tracked Flink job attempts (the latest, Flink job "
+            f"{latest.handle.job_id}, is {latest.state}); the provider submits no attempt it could not find again. "
+            "Fix the cause, then run the task in a new DAG run (a new run id starts again at attempt 0)"
+        )
+    return decision
+
+
+def _decide(existing: list[ExistingJob], fingerprint: str, *, rerun_finished: bool = False) -> Decision:
     if not existing:
         return Decision("submit", attempt=0)
     latest = max(existing, key=lambda job: job.attempt)
@@ -88,6 +124,7 @@ class Outcome:
 def attach_or_submit(target: Target, request: JobRequest, *, rerun_finished: bool = False) -> Outcome:
     """Find, cancel stale, then reattach or submit. Raises ``SubmissionRejected`` for rejected SQL."""
     existing = target.find_existing(request.identity)
+    check_deployment_of(existing, request.identity.deployment)
     decision = decide(existing, request.identity.fingerprint, rerun_finished=rerun_finished)
     for stale in decision.cancel:
         log.warning(

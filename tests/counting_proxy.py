@@ -1,8 +1,9 @@
 """A counting reverse proxy in front of a REAL control plane (ResourceManager, kube-apiserver).
 
 Tests and benchmarks point the provider at it to count the requests that reach the server, by method
-and path, per moment in time; it can also refuse one path (to show what a failing shared listing does).
-Everything else is forwarded byte for byte to the real server.
+and path, per moment in time; it can also refuse one path (to show what a failing shared listing does), or
+lose the answer to a request (``lose``: forward it, then drop the connection or answer too late; or drop it
+without forwarding). Everything else is forwarded byte for byte to the real server.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import http.client
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -24,6 +26,11 @@ class CountingProxy:
     seen: list[tuple[float, str, str]] = field(default_factory=list)
     #: ``(method, path)`` -> HTTP status to answer instead of forwarding (a refused listing).
     refuse: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: ``(method, path) -> fault or None``: ``"drop"`` forwards the request, then closes the connection without
+    #: an answer; ``"delay:<seconds>"`` forwards it and answers that much later; ``"swallow"`` closes the
+    #: connection without forwarding. ``lost`` counts the requests given a fault.
+    lose: Callable[[str, str], str | None] | None = None
+    lost: int = 0
     url: str = ""
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -54,6 +61,13 @@ class CountingProxy:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
+                fault = proxy.lose(self.command, path) if proxy.lose is not None else None
+                if fault is not None:
+                    with proxy._lock:
+                        proxy.lost += 1
+                if fault == "swallow":
+                    self.close_connection = True
+                    return
                 connection: http.client.HTTPConnection
                 if context is not None:
                     connection = http.client.HTTPSConnection(
@@ -68,6 +82,11 @@ class CountingProxy:
                     payload = answer.read()
                 finally:
                     connection.close()
+                if fault == "drop":
+                    self.close_connection = True
+                    return
+                if fault and fault.startswith("delay:"):
+                    time.sleep(float(fault.split(":", 1)[1]))
                 self.send_response(answer.status)
                 for key, value in answer.getheaders():
                     if key.lower() not in ("transfer-encoding", "connection", "content-length"):

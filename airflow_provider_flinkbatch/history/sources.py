@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
 from airflow_provider_flinkbatch.errors import FlinkBatchError
-from airflow_provider_flinkbatch.identity import PARAM_PREFIX, provider_job_id
+from airflow_provider_flinkbatch.identity import DEFAULT_DEPLOYMENT, DEPLOYMENT_PARAM, PARAM_PREFIX, provider_job_id
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, FlinkRestClient
 from airflow_provider_flinkbatch.rest.errors import FlinkBadResponseError, FlinkNotFoundError, FlinkRestError
@@ -164,6 +164,8 @@ class ListedAttempt:
     fingerprint: str | None
     #: The id Flink runs the job under, when it is not the provider's ``job_id`` (a FlinkSessionJob's).
     flink_job_id: str | None = None
+    #: Its ``airflow.deployment`` (a job submitted before deployments existed: the default one).
+    deployment: str = DEFAULT_DEPLOYMENT
 
 
 def listed_attempts(
@@ -187,7 +189,8 @@ def listed_attempts(
             continue
         fingerprint = user_config.get(f"{PARAM_PREFIX}fingerprint")
         other = flink_id if flink_id != job_id else None
-        found.append(ListedAttempt(job_id, candidates[job_id], str(job.get("state")), fingerprint, other))
+        deployment = str(user_config.get(DEPLOYMENT_PARAM) or DEFAULT_DEPLOYMENT)
+        found.append(ListedAttempt(job_id, candidates[job_id], str(job.get("state")), fingerprint, other, deployment))
     return found
 
 

@@ -191,6 +191,7 @@ class KubernetesTarget:
                         attempt=job.attempt,
                         state=job.state,
                         fingerprint=job.fingerprint,
+                        deployment=job.deployment,
                     )
                 )
         except FlinkRestError as err:  # the HistoryServer is a fallback: its outage must not block submissions

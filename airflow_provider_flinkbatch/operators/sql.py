@@ -33,12 +33,24 @@ from airflow_provider_flinkbatch.links.flink import (
 from airflow_provider_flinkbatch.links.urls import job_links
 from airflow_provider_flinkbatch.links.yarn import YarnApplicationLink
 from airflow_provider_flinkbatch.presets import check_preset_names, session_warning
-from airflow_provider_flinkbatch.reattach import attach_or_submit, is_stored_job_active, stored_job_status
+from airflow_provider_flinkbatch.reattach import (
+    IdentityConflict,
+    attach_or_submit,
+    is_stored_job_active,
+    stored_job_status,
+)
 from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID, FlinkConnectionError
 from airflow_provider_flinkbatch.session.state import JobState
 from airflow_provider_flinkbatch.sql.statements import split_statements
-from airflow_provider_flinkbatch.targets.base import JobHandle, JobRequest, SubmissionRejected, Target, WaitOptions
+from airflow_provider_flinkbatch.targets.base import (
+    JobHandle,
+    JobRequest,
+    SubmissionAnswerLost,
+    SubmissionRejected,
+    Target,
+    WaitOptions,
+)
 from airflow_provider_flinkbatch.targets.finish import cancel_task_jobs, clean_up, finished_summary, wait_in_worker
 from airflow_provider_flinkbatch.targets.registry import create_target, validate_target_options
 from airflow_provider_flinkbatch.targets.request import JobDefinitionError, SqlFileSizeGuard, build_request
@@ -170,8 +182,10 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         try:
             target = self._target()
             outcome = attach_or_submit(target, self._request, rerun_finished=self.rerun_finished)
-        except FlinkConnectionError as err:
+        except (FlinkConnectionError, IdentityConflict) as err:  # a retry would meet the same
             raise AirflowFailException(str(err)) from err
+        except SubmissionAnswerLost as err:  # nothing runs unsupervised: a retry may submit (after looking again)
+            raise AirflowException(str(err)) from err
         except SubmissionRejected as err:
             raise_for_rejected_submission(self.log, err, self.sql, self.sql_file or "the task's SQL")
         self.log.info("%s", outcome.describe(self._request, target))

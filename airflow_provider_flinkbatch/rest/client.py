@@ -221,6 +221,8 @@ def _transport_error(err: Exception, url: str, timeout: float) -> FlinkRestError
         )
     if "timed out" in text.lower() or "Timeout" in type(err).__name__:
         return FlinkUnreachableError(f"no answer from {url} within {timeout:g}s: {text}", url=url)
+    if "without response" in text or "Connection aborted" in text or "RemoteProtocolError" in type(err).__name__:
+        return FlinkUnreachableError(f"the connection to {url} closed before an answer came: {text}", url=url)
     return FlinkUnreachableError(f"cannot connect to {url}: {text}", url=url)
 
 

@@ -2,12 +2,19 @@
 
 This is the local default (``flinkbatch local up``) and fits any standalone, Kubernetes or YARN
 *session* cluster whose REST API Airflow can reach.
+
+A submission is sent once (never retried blindly). If its answer is lost (timeout, dropped connection, a
+proxy's 502/504 after forwarding it), the job's id is known before submitting, so :meth:`SessionTarget.submit`
+looks it up (JobManager ``/jobs/<id>``, then the HistoryServer) for up to :data:`LOST_ANSWER_GRACE` seconds
+and follows it if it is there; otherwise it says so (:class:`SubmissionAnswerLost`), never a false failure
+while the job runs unsupervised.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -23,11 +30,24 @@ from airflow_provider_flinkbatch.history.sources import (
 from airflow_provider_flinkbatch.identity import PARAM_PREFIX, JobIdentity
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import FlinkRestClient, RetryPolicy
-from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError, FlinkServerError
+from airflow_provider_flinkbatch.rest.errors import (
+    FlinkBadResponseError,
+    FlinkNotFoundError,
+    FlinkRestError,
+    FlinkServerError,
+    FlinkUnreachableError,
+)
 from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, RunnerJar, ensure_runner_jar, runner_program_args
 from airflow_provider_flinkbatch.sql.factories import jars_on_classpath, missing_jar_message, needed_jars
 from airflow_provider_flinkbatch.sql.inputs import empty_inputs
-from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected, WaitOptions
+from airflow_provider_flinkbatch.targets.base import (
+    ExistingJob,
+    JobHandle,
+    JobRequest,
+    SubmissionAnswerLost,
+    SubmissionRejected,
+    WaitOptions,
+)
 from airflow_provider_flinkbatch.targets.job_config import effective_flink_config
 
 if TYPE_CHECKING:
@@ -38,12 +58,18 @@ log = logging.getLogger(__name__)
 # (REST URL, jar content hash) -> jar id, so one process uploads a given runner to a cluster once.
 _UPLOADED: dict[tuple[str, str], str] = {}
 _UPLOAD_LOCK = threading.Lock()
+#: How long a submission whose answer was lost is looked for: Flink registers the job only once the runner's
+#: main() has planned the SQL, which may still be going on when the connection dropped.
+LOST_ANSWER_GRACE = 30.0
+_LOOKUP_INTERVAL = 1.0
 
 
 class SessionTarget:
     """Runs jobs on an existing Flink session cluster through its REST API."""
 
     kind = "session"
+    #: Seconds a submission whose answer was lost is looked for (:data:`LOST_ANSWER_GRACE`).
+    lost_answer_grace = LOST_ANSWER_GRACE
 
     def __init__(
         self,
@@ -147,10 +173,14 @@ class SessionTarget:
         self.preflight(request.statements)
         body = self.run_body(request)
         try:
-            try:
-                answer = self.client.call(calls.run_jar(self.runner_jar_id(), body))
-            except FlinkNotFoundError:  # jar gone (cluster restarted without web.upload.dir): upload again
-                answer = self.client.call(calls.run_jar(self.runner_jar_id(refresh=True), body))
+            return self._run_jar(self.runner_jar_id(), body, request)
+        except FlinkNotFoundError:  # jar gone (cluster restarted without web.upload.dir): upload again
+            return self._run_jar(self.runner_jar_id(refresh=True), body, request)
+
+    def _run_jar(self, jar_id: str, body: dict[str, Any], request: JobRequest) -> JobHandle:
+        """The one submission request; only its own lost answer is looked up (not a failed jar listing)."""
+        try:
+            answer = self.client.call(calls.run_jar(jar_id, body))
         except FlinkServerError as err:
             duplicate = jobs.is_duplicate_submission(err.errors)
             raise SubmissionRejected(
@@ -158,7 +188,33 @@ class SessionTarget:
                 sql_error=not duplicate and is_sql_error(err.errors),
                 duplicate=duplicate,
             ) from err
+        except (FlinkUnreachableError, FlinkBadResponseError) as err:
+            return self._after_lost_answer(request, err)
         return JobHandle(target=self.kind, conn_id=self.conn_id, job_id=str(answer["jobid"]))
+
+    def _after_lost_answer(self, request: JobRequest, err: FlinkRestError) -> JobHandle:
+        """The submission may have reached Flink: its id is ours, so look for the job instead of failing."""
+        job_id = request.job_id
+        log.warning("No answer to the submission of Flink job %s (%s): looking the job up", job_id, err)
+        deadline = time.monotonic() + self.lost_answer_grace
+        while True:
+            try:
+                source, _, tried = self.lookup.first(calls.job_details(job_id).path)
+            except FlinkRestError as lookup_err:
+                raise SubmissionAnswerLost(
+                    f"the submission's answer was lost ({err}) and Flink could not be asked whether it has job "
+                    f"{job_id} ({lookup_err}); the next try looks for the job before submitting again"
+                ) from err
+            if source is not None:
+                log.warning("Flink has job %s although the submission's answer was lost: following it", job_id)
+                return JobHandle(target=self.kind, conn_id=self.conn_id, job_id=job_id)
+            if time.monotonic() >= deadline:
+                raise SubmissionAnswerLost(
+                    f"the submission's answer was lost and Flink has no job {job_id}: {err}; looked it up for "
+                    f"{self.lost_answer_grace:g}s ({'; '.join(tried)}). Nothing runs for this "
+                    "try; the next try looks for the job again before submitting"
+                ) from err
+            time.sleep(_LOOKUP_INTERVAL)
 
     def find_existing(self, identity: JobIdentity) -> list[ExistingJob]:
         """``/jobs/overview`` of the JobManager (fresh, not cached), then of the HistoryServer for jobs
@@ -173,7 +229,13 @@ class SessionTarget:
         found: dict[str, ExistingJob] = {}
         for job in listed:
             handle = JobHandle(target=self.kind, conn_id=self.conn_id, job_id=job.job_id)
-            existing = ExistingJob(handle=handle, attempt=job.attempt, state=job.state, fingerprint=job.fingerprint)
+            existing = ExistingJob(
+                handle=handle,
+                attempt=job.attempt,
+                state=job.state,
+                fingerprint=job.fingerprint,
+                deployment=job.deployment,
+            )
             found.setdefault(job.job_id, existing)
         return sorted(found.values(), key=lambda job: job.attempt)
 

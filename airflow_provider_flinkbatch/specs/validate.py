@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_flinkbatch.identity import JobIdentity
+from airflow_provider_flinkbatch.identity import JobIdentity, identity_option_problems
 from airflow_provider_flinkbatch.jobs import submission_failure_message
 from airflow_provider_flinkbatch.lineage import job_lineage
 from airflow_provider_flinkbatch.local.connection import connection_state, local_cluster_for
@@ -287,6 +287,10 @@ def validate_specs(
         errors, notes, statements = _static_checks(spec, specs.root)
         spec_report.errors += errors
         spec_report.notes += notes
+        if statements:  # what a run refuses before submitting (docs/identity.md)
+            for problem in identity_option_problems(statements, effective_flink_config(spec)):
+                where = ("flink_config",) if problem.startswith("flink_config") else ("sql",)
+                spec_report.errors.append(SpecError(file, where, problem))
         sql_ok = not spec_report.errors  # a missing connection does not stop the SQL from being planned
         if check_connections:
             if spec.flink_conn_id not in connections:

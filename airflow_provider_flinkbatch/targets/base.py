@@ -54,6 +54,10 @@ class ExistingJob(_Value):
     attempt: int
     state: str
     fingerprint: str | None = None
+    #: The ``airflow.deployment`` the job carries (a job submitted before deployments existed: ``default``);
+    #: ``None`` where the target cannot read job parameters (YARN tags, Kubernetes labels: found by the
+    #: identity key, which already holds the deployment).
+    deployment: str | None = None
 
 
 class SubmissionRejected(Exception):
@@ -67,6 +71,14 @@ class SubmissionRejected(Exception):
         super().__init__(message)
         self.sql_error = sql_error
         self.duplicate = duplicate
+
+
+class SubmissionAnswerLost(Exception):
+    """The submission was sent but its answer never came, and the job could not be found afterwards.
+
+    Not a refusal: Flink may or may not have the job. The next try's identity lookup finds it if it appears
+    (its id is deterministic), so retrying is safe.
+    """
 
 
 class WaitOptions(_Value):

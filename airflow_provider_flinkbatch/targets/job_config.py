@@ -7,10 +7,8 @@ try can read ``airflow.fingerprint`` back from ``/jobs/<id>/config``). Session (
 
 from __future__ import annotations
 
-from airflow_provider_flinkbatch.identity import flink_map_option
+from airflow_provider_flinkbatch.identity import GLOBAL_JOB_PARAMETERS, flink_map_option
 from airflow_provider_flinkbatch.targets.base import JobRequest
-
-GLOBAL_JOB_PARAMETERS = "pipeline.global-job-parameters"
 
 
 def effective_flink_config(request: JobRequest) -> dict[str, str]:

@@ -13,7 +13,13 @@ from typing import Any
 import jinja2
 
 from airflow_provider_flinkbatch.config_secrets import mask_secret_config
-from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint, normalize_flink_config
+from airflow_provider_flinkbatch.identity import (
+    IdentityError,
+    JobIdentity,
+    fingerprint,
+    identity_option_problems,
+    normalize_flink_config,
+)
 from airflow_provider_flinkbatch.log_safe import job_name_problem
 from airflow_provider_flinkbatch.presets import apply_presets
 from airflow_provider_flinkbatch.sql.statements import SqlScriptError, split_statements
@@ -48,16 +54,21 @@ def build_request(
         config = normalize_flink_config(apply_presets(presets, flink_config))
     except (SqlScriptError, ValueError) as err:
         raise JobDefinitionError(f"invalid job definition: {err}") from err
+    if problems := identity_option_problems(statements, config):
+        raise JobDefinitionError("; ".join(problems))
     name = job_name or f"{ti.dag_id}.{ti.task_id}"
     if problem := job_name_problem(name):
         raise JobDefinitionError(problem)
-    identity = JobIdentity(
-        dag_id=ti.dag_id,
-        task_id=ti.task_id,
-        run_id=ti.run_id,
-        map_index=ti.map_index if ti.map_index is not None else -1,
-        fingerprint=fingerprint(statements, {**config, "pipeline.name": name}),
-    )
+    try:
+        identity = JobIdentity(
+            dag_id=ti.dag_id,
+            task_id=ti.task_id,
+            run_id=ti.run_id,
+            map_index=ti.map_index if ti.map_index is not None else -1,
+            fingerprint=fingerprint(statements, {**config, "pipeline.name": name}),
+        )
+    except IdentityError as err:  # a bad [flinkbatch] deployment
+        raise JobDefinitionError(str(err)) from err
     return JobRequest(statements=statements, flink_config=config, job_name=name, identity=identity)
 
 

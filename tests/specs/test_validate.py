@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from spec_helpers import EXAMPLE_SPECS
+from spec_helpers import CLICKS_SQL, EXAMPLE_SPECS, spec_folder
 
 from airflow_provider_flinkbatch.cli import main
 from airflow_provider_flinkbatch.local import LocalClusterInfo
@@ -67,3 +67,21 @@ def test_a_malformed_connection_is_still_an_error(
     assert main(["validate", str(EXAMPLE_SPECS), "--no-explain"]) == 1
     out = capsys.readouterr().out
     assert "ERROR specs/ingest_orders.yaml: flink_conn_id: " in out
+
+
+def test_validate_rejects_what_a_run_refuses_for_the_job_identity(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sql = "SET 'pipeline.global-job-parameters' = 'team:a';\n" + CLICKS_SQL
+    folder = spec_folder(
+        tmp_path,
+        {"setter.yaml": "sql: sql/setter.sql\nparams: {base: /tmp/x}\nflink_config: {pipeline.name: x}\n"},
+    )
+    (folder / "sql" / "setter.sql").write_text(sql)
+    assert main(["validate", str(folder), "--no-explain", "--no-connections"]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "jobs/setter.yaml: flink_config: flink_config sets 'pipeline.name'; the provider names the job: give "
+        "job_name= (a spec's job_name) instead"
+    ) in out, out
+    assert "jobs/setter.yaml: sql: statement 1 (SET 'pipeline.global-job-parameters') would replace" in out, out

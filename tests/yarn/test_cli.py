@@ -89,7 +89,7 @@ def test_yarn_application_argv_is_a_list_with_identity_queue_memory_and_sql(tmp_
         "parallelism.default": "1",
         "pipeline.name": "sales.daily_totals",
         "pipeline.global-job-parameters": f"airflow.identity:{key},airflow.fingerprint:{fp},airflow.attempt:0,"
-        "airflow.dag_id:sales,airflow.task_id:daily_totals",
+        "airflow.dag_id:sales,airflow.task_id:daily_totals,airflow.deployment:default",
         "yarn.ship-files": "/etc/flink/udfs",
         "security.kerberos.login.principal": "etl@EXAMPLE.COM",
         "security.kerberos.login.keytab": "/etc/keytabs/etl.keytab",
