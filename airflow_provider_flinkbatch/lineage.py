@@ -116,7 +116,10 @@ def static_partition(rest: str) -> dict[str, str]:
     match = _STATIC_PARTITION.match(rest)
     if not match:
         return {}
-    return {key: (quoted.replace("''", "'") if quoted else bare) for key, quoted, bare in _PARTITION_VALUE.findall(match["spec"])}
+    return {
+        key: (quoted.replace("''", "'") if quoted else bare)
+        for key, quoted, bare in _PARTITION_VALUE.findall(match["spec"])
+    }
 
 
 def dataset_for(table: str, options: dict[str, str]) -> tuple[str, str]:
