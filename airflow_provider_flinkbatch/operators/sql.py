@@ -132,8 +132,9 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         self.add_outlets([AssetAlias(self.asset_alias)])
         self.sink_assets = sink_assets
         # Sources whose definition is not templated are known now: inlets (the rest show in the task log).
-        declared = {inlet.uri for inlet in self.inlets if isinstance(inlet, Asset)}
-        self.add_inlets([Asset(uri) for uri in assets.static_source_uris(sql) if uri not in declared])
+        # Given inlets win (the spec factory passes the rendered ones).
+        if kwargs.get("inlets") is None:
+            self.add_inlets([Asset(uri) for uri in assets.static_source_uris(sql)])
         self.job_id: str | None = None
         self._request: JobRequest | None = None
         self._result: dict[str, Any] | None = None

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from airflow.sdk import DAG, Asset, task
 
 from airflow_provider_flinkbatch.operators.sql import FlinkBatchSqlOperator
-from airflow_provider_flinkbatch.specs.assets import stable_source_uris, upstream_asset_uris
+from airflow_provider_flinkbatch.specs.assets import SpecAssets
 from airflow_provider_flinkbatch.specs.effective import dag_kwargs, operator_kwargs
 from airflow_provider_flinkbatch.specs.errors import SpecError, SpecValidationError, relative
 from airflow_provider_flinkbatch.specs.load import SpecSet, _yaml_load, load_specs
@@ -53,24 +53,25 @@ def group_specs(specs: list[JobSpec]) -> dict[str, list[JobSpec]]:
     return groups
 
 
-def build_dag(specs: list[JobSpec], all_specs: list[JobSpec] | None = None) -> DAG:
+def build_dag(specs: list[JobSpec], all_specs: list[JobSpec] | None = None, assets: SpecAssets | None = None) -> DAG:
     """One DAG holding one FlinkBatchSqlOperator per spec, with the specs' dependencies; ``all_specs`` (the
     whole folder) resolves a ``depends_on`` on another DAG's job to the assets it writes."""
     by_name = {spec.name: spec for spec in all_specs or specs}
+    assets = assets or SpecAssets()
     kwargs = dag_kwargs(specs)
     uris = [
         uri
         for spec in specs
         for name in spec.depends_on
         if by_name[name].dag_id != spec.dag_id
-        for uri in upstream_asset_uris(by_name[name], spec)
+        for uri in assets.upstream_uris(by_name[name])
     ]
     if uris:
         kwargs["schedule"] = [Asset(uri) for uri in dict.fromkeys(uris)]  # every upstream asset updated
     with DAG(**kwargs) as dag:
         tasks = {
             spec.name: FlinkBatchSqlOperator(
-                **operator_kwargs(spec), inlets=[Asset(uri) for uri in stable_source_uris(spec)]
+                **operator_kwargs(spec), inlets=[Asset(uri) for uri in assets.source_uris(spec)]
             )
             for spec in specs
         }
@@ -145,10 +146,12 @@ def build_from(specs: SpecSet) -> tuple[dict[str, DAG], dict[Path, list[SpecErro
     missing SQL file): one group failing leaves the others standing."""
     dags: dict[str, DAG] = {}
     failed: dict[Path, list[SpecError]] = {}
+    assets = SpecAssets(specs.root)
     for dag_id, members in group_specs(specs.specs).items():
         try:
-            dags[dag_id] = build_dag(members, specs.specs)
+            dags[dag_id] = build_dag(members, specs.specs, assets)
         except (ValueError, TypeError) as err:
             for spec in members:
                 failed[spec.path] = [SpecError(relative(spec.path, specs.root), (), f"DAG {dag_id!r}: {err}")]
+    assets.save()
     return dags, failed
