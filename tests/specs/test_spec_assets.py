@@ -89,3 +89,20 @@ def test_bad_asset_fields_fail_naming_the_field(tmp_path: Path, spec: str, messa
 
     folder = spec_folder(tmp_path, {"a.yaml": UPSTREAM, "b.yaml": UPSTREAM.replace("dag: up", "dag: down") + spec})
     assert [str(error) for error in load_specs(folder).errors] == [message]
+
+
+def test_an_edited_upstream_sql_moves_the_downstream_schedule_despite_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLINKBATCH_HOME", str(tmp_path / "home"))
+    folder = spec_folder(
+        tmp_path, {"a.yaml": UPSTREAM, "b.yaml": UPSTREAM.replace("dag: up", "dag: down") + "depends_on: [a]\n"}
+    )
+    sql = folder / "sql" / "clicks.sql"
+    sql.write_text(sql.read_text().replace("/daily/{{ ds }}", "/daily/dt={{ ds }}"))
+    dags: dict[str, Any] = build_dags(folder, on_error="raise")
+    assert dags["down"].timetable.asset_condition.objects == (Asset("file:///tmp/x/daily"),)
+    assert list((tmp_path / "home" / "spec-cache").glob("*-assets.json"))
+    sql.write_text(sql.read_text().replace("/daily/dt=", "/daily_v2/dt="))
+    dags = build_dags(folder, on_error="raise")
+    assert dags["down"].timetable.asset_condition.objects == (Asset("file:///tmp/x/daily_v2"),)
