@@ -104,5 +104,5 @@ def test_an_edited_upstream_sql_moves_the_downstream_schedule_despite_the_cache(
     assert dags["down"].timetable.asset_condition.objects == (Asset("file:///tmp/x/daily"),)
     assert list((tmp_path / "home" / "spec-cache").glob("*-assets.json"))
     sql.write_text(sql.read_text().replace("/daily/dt=", "/daily_v2/dt="))
-    dags = build_dags(folder, on_error="raise")
-    assert dags["down"].timetable.asset_condition.objects == (Asset("file:///tmp/x/daily_v2"),)
+    moved: dict[str, Any] = build_dags(folder, on_error="raise")
+    assert moved["down"].timetable.asset_condition.objects == (Asset("file:///tmp/x/daily_v2"),)
