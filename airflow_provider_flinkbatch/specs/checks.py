@@ -13,6 +13,7 @@ Everything expensive (file reads, rendering, EXPLAIN, connection lookups) belong
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, get_args
@@ -226,7 +227,11 @@ def cross_spec_problems(
                 )
             elif other is None:
                 known = ", ".join(sorted(by_name)) or "none"
-                problems.append((spec, ("depends_on", index), f"no spec named {other_name!r} (specs: {known})"))
+                close = difflib.get_close_matches(other_name, list(by_name), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                problems.append(
+                    (spec, ("depends_on", index), f"no spec named {other_name!r} (specs: {known}){hint}")
+                )
             elif other.dag_id != spec.dag_id and spec.schedule is not None:
                 problems.append(
                     (

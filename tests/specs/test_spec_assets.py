@@ -76,7 +76,12 @@ def test_a_sink_named_in_the_spec_is_the_asset_downstream_dags_wait_for(tmp_path
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("depends_on: [nope]\n", "jobs/b.yaml: depends_on[0]: no spec named 'nope' (specs: a, b)"),
+        ("depends_on: [nope]\n", "jobs/b.yaml: depends_on[0]: no spec named 'nope' (specs: a, b, clicks_daily)"),
+        (
+            "name: report\ndepends_on: [clicks_dayly]\n",
+            "jobs/b.yaml: depends_on[0]: no spec named 'clicks_dayly' (specs: a, clicks_daily, report); "
+            "did you mean 'clicks_daily'?",
+        ),
         (
             "sinks: [{table: clicks_daily, asset: 'not a uri'}]\n",
             "jobs/b.yaml: sinks[0].asset: asset 'not a uri': expected a URI like 'file:///warehouse/orders' "
@@ -87,7 +92,8 @@ def test_a_sink_named_in_the_spec_is_the_asset_downstream_dags_wait_for(tmp_path
 def test_bad_asset_fields_fail_naming_the_field(tmp_path: Path, spec: str, message: str) -> None:
     from airflow_provider_flinkbatch.specs.load import load_specs
 
-    folder = spec_folder(tmp_path, {"a.yaml": UPSTREAM, "b.yaml": UPSTREAM.replace("dag: up", "dag: down") + spec})
+    down = UPSTREAM.replace("dag: up", "dag: down") + spec
+    folder = spec_folder(tmp_path, {"a.yaml": UPSTREAM, "b.yaml": down, "c.yaml": UPSTREAM + "name: clicks_daily\n"})
     assert [str(error) for error in load_specs(folder).errors] == [message]
 
 
