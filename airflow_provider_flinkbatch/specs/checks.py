@@ -229,9 +229,7 @@ def cross_spec_problems(
                 known = ", ".join(sorted(by_name)) or "none"
                 close = difflib.get_close_matches(other_name, list(by_name), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                problems.append(
-                    (spec, ("depends_on", index), f"no spec named {other_name!r} (specs: {known}){hint}")
-                )
+                problems.append((spec, ("depends_on", index), f"no spec named {other_name!r} (specs: {known}){hint}"))
             elif other.dag_id != spec.dag_id and spec.schedule is not None:
                 problems.append(
                     (
