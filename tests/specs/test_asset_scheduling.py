@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +49,18 @@ def _parsed(airflow: AirflowProcesses) -> bool:
     return {UPSTREAM, DOWNSTREAM} <= dags
 
 
-def _rows(folder: Path) -> list[str]:
+def _value(field: str) -> Any:
+    try:
+        return Decimal(field)
+    except InvalidOperation:
+        return field
+
+
+def _rows(folder: Path) -> list[list[Any]]:
+    """The CSV rows Flink wrote, numbers as Decimal (Flink's CSV writes 410.00 as 4.1E+2 by default)."""
     files = [path for path in folder.rglob("*") if path.is_file() and not path.name.startswith((".", "_"))]
-    return sorted(line for path in files for line in path.read_text().splitlines() if line)
+    lines = [line for path in files for line in path.read_text().splitlines() if line]
+    return sorted([_value(field) for field in line.split(",")] for line in lines)
 
 
 @pytest.mark.integration
@@ -88,9 +98,9 @@ def test_a_day_landing_in_orders_by_day_schedules_the_country_report_dag(
         assert {key: extra.get(key) for key in expected} == expected, extra
         print("asset event:", events[0]["uri"], json.dumps(extra, sort_keys=True))  # for the report
         assert _rows(data / "warehouse" / "orders_by_day" / f"dt={DAY}") == [
-            "1,DE,120.50",
-            "2,DE,80.25",
-            "3,US,410.00",
+            [1, "DE", Decimal("120.50")],
+            [2, "DE", Decimal("80.25")],
+            [3, "US", Decimal("410.00")],
         ]
 
         runs = airflow.wait_until(
@@ -103,7 +113,10 @@ def test_a_day_landing_in_orders_by_day_schedules_the_country_report_dag(
         downstream_id = str(runs[0]["dag_run_id"])
         airflow.wait_until(lambda: _run_done(airflow, DOWNSTREAM, downstream_id), 300, f"{DOWNSTREAM} to end", 2)
         assert _run_done(airflow, DOWNSTREAM, downstream_id) == "success", airflow.log_tails()
-        assert _rows(data / "reports" / "country_revenue") == [f"{DAY},DE,2,200.75", f"{DAY},US,1,410.00"]
+        assert _rows(data / "reports" / "country_revenue") == [
+            [DAY, "DE", 2, Decimal("200.75")],
+            [DAY, "US", 1, Decimal("410.00")],
+        ]
 
         # the report's task reads the upstream table: an inlet of that asset, and emits its own table's asset
         asset = next(a for a in airflow.api("GET", "/assets")["assets"] if a["uri"] == warehouse)

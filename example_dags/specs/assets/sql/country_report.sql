@@ -1,4 +1,4 @@
--- Every day of orders_by_day, per country. No {{ ds }}: an asset-triggered run has no logical date.
+-- Every day of orders_by_day, per country. No logical-date macros (ds, ts): an asset-triggered run has no logical date.
 CREATE TEMPORARY TABLE orders_by_day (
     order_id BIGINT,
     country  STRING,
