@@ -17,6 +17,11 @@ jdbc                   the JDBC URL without ``jdbc:`` and options  ``table-name`
 anything else          ``flink://<connector>``                     the table name
 =====================  ==========================================  ========================
 
+Partitions: trailing ``key=value`` segments of a filesystem path (``/warehouse/orders/dt=2026-03-01``) are
+the table's partition, not its name (the dataset is ``/warehouse/orders``, as OpenLineage names a partitioned
+table); an ``INSERT ... PARTITION (dt='2026-03-01')`` static partition adds to an output's partition. Dynamic
+partitions (``PARTITIONED BY (dt)`` filled from the query's rows) are not known before the job has run.
+
 Not detected: tables from catalogs (Hive, Iceberg, Paimon: no ``WITH`` in the script), views (their
 underlying tables are not followed), and tables named only inside sub-queries of non-INSERT statements.
 Columns come from the ``CREATE TABLE`` column list (computed columns and constraints are skipped).
@@ -37,6 +42,9 @@ _CREATE = re.compile(
     r"^\s*CREATE\s+(?:TEMPORARY\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?P<name>[`\w.]+)\s*\(", re.IGNORECASE
 )
 _INSERT = re.compile(r"^\s*INSERT\s+(?:INTO|OVERWRITE)\s+(?:TABLE\s+)?(?P<name>[`\w.]+)", re.IGNORECASE)
+_STATIC_PARTITION = re.compile(r"^\s*PARTITION\s*\((?P<spec>(?:[^()']|'(?:[^']|'')*')*)\)", re.IGNORECASE)
+_PARTITION_VALUE = re.compile(r"`?(\w+)`?\s*=\s*(?:'((?:[^']|'')*)'|([\w.+-]+))")
+_PATH_PARTITION = re.compile(r"^(\w+)=([^/]*)$")
 _FROM_JOIN = re.compile(r"\b(?:FROM|JOIN)\s+(?P<name>[`\w.]+)", re.IGNORECASE)
 _OPTION = re.compile(r"'((?:[^']|'')*)'\s*=\s*'((?:[^']|'')*)'")
 _NOT_COLUMNS = ("PRIMARY", "WATERMARK", "CONSTRAINT", "PERIOD", "LIKE")
@@ -50,6 +58,8 @@ class LineageTable(BaseModel):
     name: str
     connector: str | None = None
     columns: list[tuple[str, str]] = []
+    #: Partition the job reads/writes where the script fixes it (path segments, a static PARTITION clause).
+    partition: dict[str, str] = {}
 
 
 class JobLineage(BaseModel):
@@ -90,14 +100,37 @@ def _columns(body: str) -> list[tuple[str, str]]:
     return columns
 
 
+def split_partition(path: str) -> tuple[str, dict[str, str]]:
+    """``/t/dt=2026-03-01/hr=01`` -> ``("/t", {"dt": "2026-03-01", "hr": "01"})``: trailing ``key=value``
+    segments are a partition of the table at the path before them."""
+    segments = path.rstrip("/").split("/")
+    partition: dict[str, str] = {}
+    while len(segments) > 1 and (match := _PATH_PARTITION.match(segments[-1])):
+        partition = {match[1]: match[2], **partition}
+        segments.pop()
+    return "/".join(segments) or "/", partition
+
+
+def static_partition(rest: str) -> dict[str, str]:
+    """The ``PARTITION (k='v', ...)`` right after an INSERT's table name, as a mapping (``{}`` if none)."""
+    match = _STATIC_PARTITION.match(rest)
+    if not match:
+        return {}
+    return {
+        key: (quoted.replace("''", "'") if quoted else bare)
+        for key, quoted, bare in _PARTITION_VALUE.findall(match["spec"])
+    }
+
+
 def dataset_for(table: str, options: dict[str, str]) -> tuple[str, str]:
     """``(namespace, name)`` of a table from its connector options (see the module table)."""
     connector = options.get("connector", "")
     if connector == "filesystem" and options.get("path"):
         url = urlsplit(options["path"])
+        path = split_partition(url.path)[0]
         if url.scheme in ("", "file"):
-            return "file", url.path
-        return f"{url.scheme}://{url.netloc}", url.path.lstrip("/")
+            return "file", path
+        return f"{url.scheme}://{url.netloc}", path.lstrip("/")
     if connector in ("kafka", "upsert-kafka") and options.get("topic"):
         server = options.get("properties.bootstrap.servers", "unknown").split(",")[0].strip()
         return f"kafka://{server}", options["topic"]
@@ -119,12 +152,14 @@ def job_lineage(statements: Sequence[str]) -> JobLineage:
         }
         table = _bare(match["name"])
         namespace, name = dataset_for(table, options)
+        path_partition = split_partition(urlsplit(options["path"]).path)[1] if options.get("path") else {}
         declared[table.lower()] = LineageTable(
             table=table,
             namespace=namespace,
             name=name,
             connector=options.get("connector"),
             columns=_columns(statement[match.end() : close]),
+            partition=path_partition if options.get("connector") == "filesystem" else {},
         )
     inputs: dict[str, LineageTable] = {}
     outputs: dict[str, LineageTable] = {}
@@ -133,9 +168,13 @@ def job_lineage(statements: Sequence[str]) -> JobLineage:
         if not insert:
             continue
         target = _bare(insert["name"]).lower()
-        outputs[target] = declared.get(target) or LineageTable(
+        output = declared.get(target) or LineageTable(
             table=_bare(insert["name"]), namespace="flink://catalog", name=_bare(insert["name"])
         )
+        written = static_partition(statement[insert.end() :])
+        if written:
+            output = output.model_copy(update={"partition": {**output.partition, **written}})
+        outputs[target] = output
         for source in _FROM_JOIN.finditer(statement[insert.end() :]):
             key = _bare(source["name"]).lower()
             if key in declared and key != target:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from airflow.sdk import AssetAlias
+from airflow.sdk import Asset, AssetAlias
 
-from airflow_provider_flinkbatch.assets import alias_name, sink_events
+from airflow_provider_flinkbatch.assets import alias_name, asset_uri, sink_events
 from airflow_provider_flinkbatch.lineage import job_lineage
 from airflow_provider_flinkbatch.operators.sql import FlinkBatchSqlOperator
 from airflow_provider_flinkbatch.sql.statements import split_statements
@@ -41,3 +41,47 @@ def test_each_written_data_table_is_one_event_with_the_job_id_and_rows() -> None
 def test_operator_declares_its_alias_outlet() -> None:
     op = FlinkBatchSqlOperator(task_id="load", sql=SQL)
     assert op.outlets == [AssetAlias(alias_name(None, "load"))]
+
+
+PARTITIONED = """
+CREATE TEMPORARY TABLE landing (id BIGINT) WITH (
+  'connector' = 'filesystem', 'path' = 'file:///data/landing/dt=2026-03-01/hr=07', 'format' = 'csv');
+CREATE TEMPORARY TABLE daily (id BIGINT, dt STRING) PARTITIONED BY (dt) WITH (
+  'connector' = 'filesystem', 'path' = 's3://lake/daily', 'format' = 'parquet');
+CREATE TEMPORARY TABLE by_path (id BIGINT) WITH ('connector' = 'filesystem', 'path' = '/data/by_path/dt=2026-03-01');
+CREATE TEMPORARY TABLE dynamic (id BIGINT, dt STRING) PARTITIONED BY (dt) WITH (
+  'connector' = 'filesystem', 'path' = '/data/dynamic');
+INSERT INTO daily PARTITION (dt='2026-03-01') SELECT id FROM landing;
+INSERT OVERWRITE by_path SELECT id FROM landing;
+INSERT INTO dynamic SELECT id, '2026-03-01' FROM landing;
+"""
+
+
+def test_partition_from_a_static_partition_clause_or_the_path_is_in_the_extra_not_the_uri() -> None:
+    events = dict(sink_events(split_statements(PARTITIONED), {"job_id": "b" * 32}))
+    assert events["s3://lake/daily"]["partition"] == {"dt": "2026-03-01"}
+    assert events["file:///data/by_path"]["partition"] == {"dt": "2026-03-01"}
+    assert "partition" not in events["file:///data/dynamic"]  # filled from the rows: unknown before the run
+    lineage = job_lineage(split_statements(PARTITIONED))
+    # OpenLineage names the table, not the partition, too (same names as the assets)
+    assert [(t.namespace, t.name, t.partition) for t in lineage.inputs] == [
+        ("file", "/data/landing", {"dt": "2026-03-01", "hr": "07"})
+    ]
+    assert {asset_uri(t) for t in lineage.outputs} == set(events)
+
+
+def test_sink_assets_narrow_the_events_and_may_name_the_asset() -> None:
+    summary = {"job_id": "c" * 32}
+    chosen = {"daily": "iceberg://lake/daily", "by_path": None}
+    events = sink_events(split_statements(PARTITIONED), summary, chosen)
+    assert [uri for uri, _ in events] == ["iceberg://lake/daily", "file:///data/by_path"]
+
+
+def test_untemplated_sources_are_inlets_templated_ones_are_not() -> None:
+    sql = PARTITIONED.replace("s3://lake/daily", "s3://lake/{{ params.table }}") + (
+        "CREATE TEMPORARY TABLE other (id BIGINT) WITH ('connector' = 'filesystem', 'path' = '{{ params.p }}');\n"
+        "INSERT INTO daily SELECT id FROM other;\n"
+    )
+    op = FlinkBatchSqlOperator(task_id="load", sql=sql)
+    assert op.inlets == [Asset("file:///data/landing")]
+    assert FlinkBatchSqlOperator(task_id="load_file", sql="job.sql").inlets == []

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import AssetAlias, BaseOperator, Context, ResumableJobMixin
+from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ResumableJobMixin
 from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR
 from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
@@ -93,6 +93,8 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         (categories: see docs/diagnosis.md, e.g. user_data_error, out_of_memory, resource_lost, io_error).
         By default SQL, data, memory and cancellation failures fail without retries; lost resources, I/O
         errors and unknown failures use the task's ``retries``.
+    :param sink_assets: which written tables are assets: table -> asset URI (``None``: the URI derived from the
+        table's connector options, see assets.py); default: every written data table. A spec's ``sinks:``.
     :param durable: keep the job id in the task state store across tries (``ResumableJobMixin``).
     :return: (XCom) the job summary: id, name, state, times, vertices, records read/written.
     """
@@ -122,6 +124,7 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         cancel_on_kill: bool = True,
         rerun_finished: bool = False,
         retry_on: dict[str, bool] | None = None,
+        sink_assets: dict[str, str | None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -139,6 +142,11 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         # gets one asset event per written table (see assets.py).
         self.asset_alias = assets.alias_name(self.dag.dag_id if self.has_dag() else None, self.task_id)
         self.add_outlets([AssetAlias(self.asset_alias)])
+        self.sink_assets = sink_assets
+        # Sources whose definition is not templated are known now: inlets (the rest show in the task log).
+        # Given inlets win (the spec factory passes the rendered ones).
+        if kwargs.get("inlets") is None:
+            self.add_inlets([Asset(uri) for uri in assets.static_source_uris(sql)])
         self.job_id: str | None = None
         self._request: JobRequest | None = None
         self._result: dict[str, Any] | None = None
@@ -255,7 +263,9 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         statements = self._request.statements if self._request is not None else split_statements(self.sql)
         summary, figures = finished_summary(target, handle, summary, statements, self.log)
         context["ti"].xcom_push(key=METRICS_XCOM_KEY, value=figures.metrics())
-        written = assets.emit(context["outlet_events"], self.asset_alias, statements, summary)
+        written = assets.emit(context["outlet_events"], self.asset_alias, statements, summary, self.sink_assets)
+        if read := assets.source_uris(statements):
+            self.log.info("Tables read (inlets): %s", ", ".join(read))
         if written:
             self.log.info("Asset events for the tables written: %s", ", ".join(written))
         self.log.info("Flink job %s metrics:\n%s", handle.job_id, figures.metrics_table())

@@ -5,13 +5,15 @@
 * preset names exist, and the keys a preset requires are present;
 * ``resources`` and ``flink_config`` do not set the same option to different values;
 * ``target`` / ``target_options`` / ``retry_on`` are what the operator accepts;
-* across specs: unique names, ``depends_on`` names a spec of the same DAG, no cycles, one schedule per DAG.
+* across specs: unique names, ``depends_on`` names a known spec (one of another DAG schedules this DAG on its
+  assets, so the DAG has no ``schedule``), no cycles, one schedule per DAG.
 
 Everything expensive (file reads, rendering, EXPLAIN, connection lookups) belongs to ``flinkbatch validate``.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, get_args
@@ -225,14 +227,26 @@ def cross_spec_problems(
                 )
             elif other is None:
                 known = ", ".join(sorted(by_name)) or "none"
-                problems.append((spec, ("depends_on", index), f"no spec named {other_name!r} (specs: {known})"))
-            elif other.dag_id != spec.dag_id:
+                close = difflib.get_close_matches(other_name, list(by_name), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                problems.append((spec, ("depends_on", index), f"no spec named {other_name!r} (specs: {known}){hint}"))
+            elif other.dag_id != spec.dag_id and spec.schedule is not None:
                 problems.append(
                     (
                         spec,
                         ("depends_on", index),
-                        f"{other_name!r} runs in DAG {other.dag_id!r}, this job in {spec.dag_id!r}: dependencies "
-                        "connect tasks of one DAG; give both the same 'dag:' key",
+                        f"{other_name!r} runs in DAG {other.dag_id!r}: this DAG ({spec.dag_id!r}) is then scheduled "
+                        f"on the assets {other_name!r} writes, not by schedule {spec.schedule!r}; set schedule: null "
+                        "(or give both the same 'dag:' key to run them in one DAG)",
+                    )
+                )
+        for index, ref in enumerate(spec.sources):
+            if ref.asset is not None:
+                problems.append(
+                    (
+                        spec,
+                        ("sources", index, "asset"),
+                        "asset names what a sink's events are; sources come from the SQL",
                     )
                 )
     problems += _cycles(specs, by_name)

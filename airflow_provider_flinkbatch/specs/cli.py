@@ -64,7 +64,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
         print(f"flinkbatch: no spec named {args.name!r} in {args.spec}", file=sys.stderr)
         return 2
     for spec in wanted:
-        print(render_spec(spec, logical_date=args.logical_date, as_json=args.json))
+        print(render_spec(spec, logical_date=args.logical_date, as_json=args.json, others=specs.specs))
     return 0
 
 

@@ -134,6 +134,7 @@ def operator_kwargs(spec: JobSpec) -> dict[str, Any]:
         "deferrable": spec.deferrable,
         "poll_interval": spec.poll_interval,
         "retry_on": dict(spec.retry_on),
+        "sink_assets": {ref.table: ref.asset for ref in spec.sinks} if spec.sinks else None,
         "owner": spec.owner,
         "doc_md": spec.description or None,
     }

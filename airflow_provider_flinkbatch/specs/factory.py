@@ -1,5 +1,9 @@
 """DAG factory: a folder of job specs -> one DAG per spec (or per ``dag:`` group), tasks wired by ``depends_on``.
 
+A ``depends_on`` naming a job of another DAG schedules this DAG on the assets that job writes
+(:mod:`.assets`): the DAG runs when the upstream's data lands. Each task's inlets are its spec's sources
+whose location is known when the DAG is parsed.
+
 A DAG file of two lines::
 
     from airflow_provider_flinkbatch.specs import build_dags
@@ -19,9 +23,10 @@ from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any, Literal
 
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG, Asset, task
 
 from airflow_provider_flinkbatch.operators.sql import FlinkBatchSqlOperator
+from airflow_provider_flinkbatch.specs.assets import SpecAssets
 from airflow_provider_flinkbatch.specs.effective import dag_kwargs, operator_kwargs
 from airflow_provider_flinkbatch.specs.errors import SpecError, SpecValidationError, relative
 from airflow_provider_flinkbatch.specs.load import SpecSet, _yaml_load, load_specs
@@ -48,13 +53,32 @@ def group_specs(specs: list[JobSpec]) -> dict[str, list[JobSpec]]:
     return groups
 
 
-def build_dag(specs: list[JobSpec]) -> DAG:
-    """One DAG holding one FlinkBatchSqlOperator per spec, with the specs' dependencies."""
-    with DAG(**dag_kwargs(specs)) as dag:
-        tasks = {spec.name: FlinkBatchSqlOperator(**operator_kwargs(spec)) for spec in specs}
+def build_dag(specs: list[JobSpec], all_specs: list[JobSpec] | None = None, assets: SpecAssets | None = None) -> DAG:
+    """One DAG holding one FlinkBatchSqlOperator per spec, with the specs' dependencies; ``all_specs`` (the
+    whole folder) resolves a ``depends_on`` on another DAG's job to the assets it writes."""
+    by_name = {spec.name: spec for spec in all_specs or specs}
+    assets = assets or SpecAssets()
+    kwargs = dag_kwargs(specs)
+    uris = [
+        uri
+        for spec in specs
+        for name in spec.depends_on
+        if by_name[name].dag_id != spec.dag_id
+        for uri in assets.upstream_uris(by_name[name])
+    ]
+    if uris:
+        kwargs["schedule"] = [Asset(uri) for uri in dict.fromkeys(uris)]  # every upstream asset updated
+    with DAG(**kwargs) as dag:
+        tasks = {
+            spec.name: FlinkBatchSqlOperator(
+                **operator_kwargs(spec), inlets=[Asset(uri) for uri in assets.source_uris(spec)]
+            )
+            for spec in specs
+        }
     for spec in specs:
         for upstream in spec.depends_on:
-            tasks[upstream] >> tasks[spec.name]
+            if upstream in tasks:
+                tasks[upstream] >> tasks[spec.name]
     return dag
 
 
@@ -122,10 +146,12 @@ def build_from(specs: SpecSet) -> tuple[dict[str, DAG], dict[Path, list[SpecErro
     missing SQL file): one group failing leaves the others standing."""
     dags: dict[str, DAG] = {}
     failed: dict[Path, list[SpecError]] = {}
+    assets = SpecAssets(specs.root)
     for dag_id, members in group_specs(specs.specs).items():
         try:
-            dags[dag_id] = build_dag(members)
+            dags[dag_id] = build_dag(members, specs.specs, assets)
         except (ValueError, TypeError) as err:
             for spec in members:
                 failed[spec.path] = [SpecError(relative(spec.path, specs.root), (), f"DAG {dag_id!r}: {err}")]
+    assets.save()
     return dags, failed

@@ -97,15 +97,17 @@ def defaults_chain(root: Path, spec_path: Path) -> list[Path]:
     return chain[::-1]
 
 
-def _stamp(path: Path) -> list[int]:
+def file_stamp(path: Path) -> list[int]:
+    """What a cache entry is checked against: the file's mtime and size."""
     st = path.stat()
     return [st.st_mtime_ns, st.st_size]
 
 
-class _Cache:
-    """Merged YAML per spec file, valid while the spec and its defaults files are unchanged."""
+class SpecCache:
+    """Merged YAML per spec file, valid while the spec and its defaults files are unchanged (``kind``: another
+    value derived from the spec's files, in a file of its own, e.g. its assets)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, kind: str = "") -> None:
         self.enabled = os.environ.get("FLINKBATCH_SPEC_CACHE", "on").lower() not in ("off", "0", "false", "no")
         self.entries: dict[str, Any] = {}
         self.dirty = False
@@ -114,7 +116,7 @@ class _Cache:
             return
 
         digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
-        self.file = cache_dir() / "spec-cache" / f"{digest}.json"
+        self.file = cache_dir() / "spec-cache" / f"{digest}{'-' + kind if kind else ''}.json"
         try:
             data = json.loads(self.file.read_text())
             if data.get("version") == _CACHE_VERSION:
@@ -195,7 +197,7 @@ def _origin(spec_data: dict[str, Any], chain_data: list[tuple[str, dict[str, Any
 
 
 def load_spec_file(
-    path: Path, root: Path | None = None, cache: _Cache | None = None, files_root: Path | None = None
+    path: Path, root: Path | None = None, cache: SpecCache | None = None, files_root: Path | None = None
 ) -> tuple[JobSpec | None, list[SpecError]]:
     """One spec (merged with its defaults) or its errors; ``files_root`` bounds the files it may read
     (default: ``root``, see :mod:`.files`)."""
@@ -210,7 +212,7 @@ def load_spec_file(
         except SpecPathError as err:
             return None, [SpecError(relative(source, root), (), str(err))]
     key = str(path)
-    stamp = [_stamp(p) for p in [*chain, path]]
+    stamp = [file_stamp(p) for p in [*chain, path]]
     raw = cache.get(key, stamp) if cache is not None else None
     if raw is None:
         merged, errors = _raw_spec(path, chain, root)
@@ -265,7 +267,7 @@ def load_specs(folder: str | os.PathLike[str], root: str | os.PathLike[str] | No
     files_root = configured_root(root, root_option)
     files = list(spec_files(root)) if given.is_dir() else [given]
     result = SpecSet(root=root)
-    cache = _Cache(root)
+    cache = SpecCache(root)
     for path in files:
         spec, errors = load_spec_file(path, root, cache, files_root)
         if spec is not None:

@@ -145,6 +145,16 @@ class TableRef(_Strict):
     #: forward (default): the job's schema can read data written with the latest one; backward: the
     #: latest can read data written with the job's; full: both.
     compatibility: Literal["backward", "forward", "full"] = "forward"
+    #: Sinks only: the Airflow asset URI the runs' events name (default: derived from the table's connector
+    #: options, e.g. ``file:///warehouse/orders``); for catalog tables or a path that changes per run.
+    asset: str | None = None
+
+    @field_validator("asset")
+    @classmethod
+    def _asset_uri(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[a-z][a-z0-9+.-]*://\S+$", value):
+            raise ValueError(f"asset {value!r}: expected a URI like 'file:///warehouse/orders' or 's3://bucket/path'")
+        return value
 
     @model_validator(mode="after")
     def _latest_needs_base(self) -> TableRef:

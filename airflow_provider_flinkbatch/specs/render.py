@@ -17,6 +17,7 @@ from typing import Any
 from airflow_provider_flinkbatch.config_secrets import masked_config, redact, secret_values
 from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint
 from airflow_provider_flinkbatch.rest.client import RetryPolicy
+from airflow_provider_flinkbatch.specs.assets import SpecAssetError, SpecAssets
 from airflow_provider_flinkbatch.specs.effective import (
     dag_kwargs,
     effective_flink_config,
@@ -60,8 +61,22 @@ def target_view(spec: JobSpec, request: Any) -> Any:
     return f"(target {spec.target!r} offers no rendering)"
 
 
-def render_spec(spec: JobSpec, logical_date: str | None = None, as_json: bool = False) -> str:
-    """Spec -> effective SQL, effective Flink config, operator arguments and target view."""
+def asset_schedule(spec: JobSpec, others: list[JobSpec], assets: SpecAssets) -> list[str] | str | None:
+    """The asset URIs the spec's DAG is scheduled on (a ``depends_on`` of another DAG's job), the reason they
+    cannot be known, or ``None`` (no such dependency)."""
+    by_name = {other.name: other for other in others}
+    upstreams = [by_name[name] for name in spec.depends_on if name in by_name and by_name[name].dag_id != spec.dag_id]
+    try:
+        return [uri for upstream in upstreams for uri in assets.upstream_uris(upstream)] or None
+    except SpecAssetError as err:
+        return f"unknown: {err}"
+
+
+def render_spec(
+    spec: JobSpec, logical_date: str | None = None, as_json: bool = False, others: list[JobSpec] | None = None
+) -> str:
+    """Spec -> effective SQL, effective Flink config, operator arguments and target view (``others``: the
+    folder's specs, for a schedule on another DAG's assets)."""
     when = datetime.fromisoformat(logical_date) if logical_date else None
     context = template_context(spec, when)
     sql = render_sql(spec, when)
@@ -74,6 +89,10 @@ def render_spec(spec: JobSpec, logical_date: str | None = None, as_json: bool = 
         for key, value in dag_kwargs([spec]).items()
         if key in ("dag_id", "schedule", "start_date", "catchup", "tags")
     }
+    assets = SpecAssets()
+    if (scheduled_on := asset_schedule(spec, others or [], assets)) is not None:
+        dag["schedule"] = {"assets": scheduled_on}
+    kwargs["inlets"] = assets.source_uris(spec)
     request = _request(spec, split_statements(sql), config, str(context["run_id"]))
     view = target_view(spec, request)
     files = [str(spec.path), *map(str, spec.defaults_files)]

@@ -24,6 +24,8 @@ def test_example_specs_inherit_the_shared_defaults() -> None:
         "ingest_clicks",
         "ingest_orders",
         "ingest_signups",
+        "country_report",  # assets/: two DAGs chained by an asset
+        "orders_by_day",
         "ingest_page_views",  # kafka/: its own defaults.yaml adds to the outer one
         "ingest_purchases",
         "ingest_searches",
@@ -105,7 +107,12 @@ def test_dag_bag_builds_the_example_dag_from_the_two_line_file() -> None:
     bag = DagBag(dag_folder=str(dag_file), safe_mode=True)
     assert bag.import_errors == {}
     dag = bag.dags.get("events_daily")
-    assert dag is not None and set(bag.dag_ids) == {"events_daily", "events_kafka_daily"}
+    assert dag is not None and set(bag.dag_ids) == {
+        "events_daily",
+        "events_kafka_daily",
+        "orders_by_day",
+        "country_report",
+    }
     assert {task.task_id for task in dag.tasks} == {"ingest_clicks", "ingest_orders", "ingest_signups"}
     assert set(dag.tags) == {"example", "ingestion", "flinkbatch-spec"}
     clicks: Any = dag.get_task("ingest_clicks")

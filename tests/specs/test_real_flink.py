@@ -33,10 +33,12 @@ def test_example_specs_pass(flink_cluster: Any, capsys: pytest.CaptureFixture[st
         "PASS ingest_clicks::drops_bots_and_counts_per_page (job …)",
         "PASS ingest_orders::revenue_per_country_from_csv (job …)",
         "PASS ingest_signups::one_signup_per_user (job …)",
+        "PASS country_report::revenue_per_day_and_country (job …)",  # assets/: two DAGs chained by an asset
+        "PASS orders_by_day::one_day_of_orders (job …)",
         "PASS ingest_page_views::copies_the_day (job …)",  # kafka/: Kafka swapped for the fixture rows
         "PASS ingest_purchases::converts_cents (job …)",
         "PASS ingest_searches::normalizes_queries (job …)",
-        "6 passed, 0 failed",
+        "8 passed, 0 failed",
     ]
 
 
@@ -174,10 +176,17 @@ def test_validate_examples_and_catch_a_sql_error(
             ("ingest_signups", "signups_raw", "signups_daily"),
         )
     ] + [
+        f"OK    {name} (specs/assets/{name}.yaml): 3 statements, reads {source}, writes {sink}; 1 test case(s); "
+        "Flink planned it (on the cluster)"
+        for name, source, sink in (
+            ("country_report", "orders_by_day", "country_revenue"),
+            ("orders_by_day", "shop_orders", "orders_by_day"),
+        )
+    ] + [
         f"OK    {name} (specs/kafka/{name}.yaml): 3 statements, reads {name[7:]}_raw, writes {name[7:]}; "
         "1 test case(s); Flink planned it (on the cluster)"
         for name in ("ingest_page_views", "ingest_purchases", "ingest_searches")
-    ] + ["6 spec(s): 6 valid, 0 with errors"]
+    ] + ["8 spec(s): 8 valid, 0 with errors"]
 
     folder = tmp_path / "specs"
     shutil.copytree(EXAMPLE_SPECS, folder)
@@ -189,7 +198,7 @@ def test_validate_examples_and_catch_a_sql_error(
         "ERROR specs/ingest_orders.yaml: sql: Flink rejects the SQL: Statement 3 of 3 (INSERT OVERWRITE orders_daily"
     )
     assert out[1].endswith("Column 'amout' not found in any table"), out[1]
-    assert out[-1] == "6 spec(s): 5 valid, 1 with errors"
+    assert out[-1] == "8 spec(s): 7 valid, 1 with errors"
 
 
 def test_validate_plans_locally_without_a_cluster(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -63,3 +63,12 @@ def test_render_without_connection_says_why(capsys: pytest.CaptureFixture[str]) 
         'connection in the Airflow UI or set AIRFLOW_CONN_FLINK_BATCH_DEFAULT=\'{"conn_type": "flink_batch", '
         '"host": "http://<jobmanager>:8081"}\')'
     )
+
+
+def test_render_shows_the_assets_a_dag_is_scheduled_on_and_the_inlets(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["render", str(EXAMPLE_SPECS), "--name", "country_report", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    warehouse = "file:///tmp/flinkbatch-specs-example/warehouse/orders_by_day"
+    assert out["dag"]["schedule"] == {"assets": [warehouse]}  # depends_on orders_by_day, another DAG's job
+    assert out["operator"]["inlets"] == [warehouse]
+    assert out["operator"]["sink_assets"] == {"country_revenue": None}

@@ -172,13 +172,16 @@ def test_dependency_across_dags_and_disagreeing_schedules(tmp_path: Path) -> Non
         {
             "a.yaml": GOOD + "dag: g\nschedule: '@daily'\nstart_date: 2026-01-01\n",
             "b.yaml": GOOD + "dag: g\nschedule: '@hourly'\nstart_date: 2026-01-01\n",
-            "c.yaml": GOOD + "depends_on: [a]\n",
+            "c.yaml": GOOD + "depends_on: [a]\nschedule: '@daily'\nstart_date: 2026-01-01\n",
+            "d.yaml": GOOD + "depends_on: [a]\n",  # another DAG's job, no schedule: scheduled on its assets
+            "e.yaml": GOOD + "sources: [{table: clicks, asset: 'file:///x'}]\n",
         },
     )
     messages = [str(error) for error in load_specs(folder).errors]
     assert messages == [
-        "jobs/c.yaml: depends_on[0]: 'a' runs in DAG 'g', this job in 'c': dependencies connect tasks of one DAG; "
-        "give both the same 'dag:' key",
+        "jobs/c.yaml: depends_on[0]: 'a' runs in DAG 'g': this DAG ('c') is then scheduled on the assets 'a' writes, "
+        "not by schedule '@daily'; set schedule: null (or give both the same 'dag:' key to run them in one DAG)",
+        "jobs/e.yaml: sources[0].asset: asset names what a sink's events are; sources come from the SQL",
         "jobs/b.yaml: schedule: '@hourly' differs from '@daily' in a.yaml, which is in the same DAG 'g': "
         "jobs of one DAG share its schedule",
     ]

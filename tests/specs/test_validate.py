@@ -11,7 +11,7 @@ from airflow_provider_flinkbatch.cli import main
 from airflow_provider_flinkbatch.local import LocalClusterInfo
 
 #: example_dags/specs: three file ingestion specs and, in kafka/, three Kafka -> Parquet specs
-EXAMPLE_COUNT = 6
+EXAMPLE_COUNT = 8  # example_dags/specs: 3 ingestion, 2 asset-chained (assets/), 3 Kafka
 
 
 def _home_with_cluster(tmp_path: Path, cluster: LocalClusterInfo) -> Path:
