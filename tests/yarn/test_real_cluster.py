@@ -23,16 +23,6 @@ from airflow_provider_flinkbatch.cli import main
 from airflow_provider_flinkbatch.local.yarn_cluster import LocalYarnCluster
 
 pytestmark = pytest.mark.integration
-CONN_ID = "flink_yarn_default"
-
-
-@pytest.fixture
-def yarn_cluster_conn(local_yarn: LocalYarnCluster, monkeypatch: pytest.MonkeyPatch) -> str:
-    """``flink_yarn_default`` exactly as ``flinkbatch local yarn up --print-connection`` prints it."""
-    info = local_yarn.info()
-    assert info is not None
-    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", info.connection_uri_json())
-    return CONN_ID
 
 
 @pytest.fixture
