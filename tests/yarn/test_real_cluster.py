@@ -264,3 +264,4 @@ def test_sql_error_in_the_jobmanager_fails_at_once_with_flinks_words_and_yarns_v
     assert found["finalStatus"] == "FAILED"
     assert diagnosis["category"] == "sql_error"
     assert "Column 'countr' not found" in diagnosis["message"]
+    assert f"YARN application {found['id']} " in diagnosis["advice"]  # YARN's side of it, next to Flink's
