@@ -117,9 +117,12 @@ class StateRecorder:
                 self.proxied[found["id"]] = jobs[0]
 
 
-def submit_unmanaged(rm: str, user: str, name: str, tags: list[str]) -> str:
+def submit_unmanaged(rm: str, user: str, name: str, tags: list[str], *, managed: bool = False) -> str:
     """A tagged application that waits in ACCEPTED for an unmanaged ApplicationMaster that never comes:
-    the RM tracks it like any other (states, tags, kill), at no container's cost."""
+    the RM tracks it like any other (states, tags, kill), at no container's cost.
+
+    ``managed=True``: the RM has a NodeManager launch the ApplicationMaster container (``sleep 600`` in
+    256 MiB, it never registers): a kill then goes through the container, as for a Flink JobManager."""
     app_id = str(
         requests.post(f"{rm}/ws/v1/cluster/apps/new-application", params={"user.name": user}, timeout=30).json()[
             "application-id"
@@ -129,7 +132,7 @@ def submit_unmanaged(rm: str, user: str, name: str, tags: list[str]) -> str:
         "application-id": app_id,
         "application-name": name,
         "application-type": "flinkbatch-test",
-        "unmanaged-AM": True,
+        "unmanaged-AM": not managed,
         "application-tags": {"tag": tags},
         "am-container-spec": {"commands": {"command": "sleep 600"}},
         "resource": {"memory": 256, "vCores": 1},

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from yarn_rm_emulator import RmEmulator
+from real_yarn import rm_url
 
 from airflow_provider_flinkbatch.distribution import find_flink_distribution
 from airflow_provider_flinkbatch.identity import JobIdentity, fingerprint
 from airflow_provider_flinkbatch.local import LocalClusterInfo
 from airflow_provider_flinkbatch.local.config import JAVA_17_OPTS
+from airflow_provider_flinkbatch.local.yarn_cluster import LocalYarnCluster
 from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, RunnerJar
 from airflow_provider_flinkbatch.sql.statements import split_statements
@@ -176,12 +177,19 @@ def test_real_flink_cli_runs_the_argv_with_its_job_id_name_and_identity(
 
 @pytest.mark.integration
 def test_real_flink_cli_accepts_the_yarn_application_argv_and_reports_missing_hadoop(
-    runner_jar: RunnerJar, tmp_path: Path, rm: RmEmulator
+    runner_jar: RunnerJar, tmp_path: Path, local_yarn: LocalYarnCluster
 ) -> None:
     """Flink 2.3's CliFrontend parses the exact yarn-application argv (no unknown option or action) and
-    stops only where YARN starts: without Hadoop on the classpath. The task gets that message."""
+    stops only where YARN starts: without Hadoop on the classpath. The real RM has no application with
+    the job's tag, so the task gets that message."""
+    info = local_yarn.info()
+    assert info is not None
     target = target_for(
-        str(_real_flink_cli(tmp_path)), YarnTargetOptions(queue="etl"), str(runner_jar.path), rm_urls=[rm.url]
+        str(_real_flink_cli(tmp_path)),
+        YarnTargetOptions(queue="etl"),
+        str(runner_jar.path),
+        rm_urls=[rm_url(local_yarn)],
+        user=info.user,
     )
     request = sample_request(SQL.format(out=tmp_path / "out"))
 

@@ -23,16 +23,6 @@ from airflow_provider_flinkbatch.cli import main
 from airflow_provider_flinkbatch.local.yarn_cluster import LocalYarnCluster
 
 pytestmark = pytest.mark.integration
-CONN_ID = "flink_yarn_default"
-
-
-@pytest.fixture
-def yarn_cluster_conn(local_yarn: LocalYarnCluster, monkeypatch: pytest.MonkeyPatch) -> str:
-    """``flink_yarn_default`` exactly as ``flinkbatch local yarn up --print-connection`` prints it."""
-    info = local_yarn.info()
-    assert info is not None
-    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", info.connection_uri_json())
-    return CONN_ID
 
 
 @pytest.fixture
@@ -274,3 +264,4 @@ def test_sql_error_in_the_jobmanager_fails_at_once_with_flinks_words_and_yarns_v
     assert found["finalStatus"] == "FAILED"
     assert diagnosis["category"] == "sql_error"
     assert "Column 'countr' not found" in diagnosis["message"]
+    assert f"YARN application {found['id']} " in diagnosis["advice"]  # YARN's side of it, next to Flink's

@@ -21,15 +21,6 @@ from real_yarn import apps_named, container_processes, live_containers, wait_for
 from airflow_provider_flinkbatch.local.yarn_cluster import LocalYarnCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.drill]
-CONN_ID = "flink_yarn_default"
-
-
-@pytest.fixture
-def yarn_cluster_conn(local_yarn: LocalYarnCluster, monkeypatch: pytest.MonkeyPatch) -> str:
-    info = local_yarn.info()
-    assert info is not None
-    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", info.connection_uri_json())
-    return CONN_ID
 
 
 @pytest.fixture

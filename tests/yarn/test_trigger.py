@@ -1,21 +1,21 @@
-"""YarnApplicationTrigger: survives a triggerer restart (serialized kwargs) and never hangs on a dead RM."""
+"""YarnApplicationTrigger: its on_kill kills the application on the REAL RM (and the NodeManager stops its
+container), and it never hangs on a dead RM. Following a real Flink application with a trigger rebuilt
+from its serialized form is in ``test_target.py``; shared polling in ``test_trigger_coalesced.py``."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib
+import json
 import socket
+import time
+import uuid
 from typing import Any
 
 import pytest
-from conftest import make_request, slow_sql
-from yarn_rm_emulator import RmEmulator
+from real_yarn import live_containers, rm_url, submit_unmanaged, wait_until_final
 
-from airflow_provider_flinkbatch.rest.client import RetryPolicy
-from airflow_provider_flinkbatch.targets.registry import create_target
+from airflow_provider_flinkbatch.local.yarn_cluster import LocalYarnCluster
 from airflow_provider_flinkbatch.triggers.yarn import YarnApplicationTrigger
-
-pytestmark = pytest.mark.integration
 
 
 def first_event(trigger: Any) -> dict[str, Any]:
@@ -27,21 +27,37 @@ def first_event(trigger: Any) -> dict[str, Any]:
     return asyncio.run(asyncio.wait_for(run(), timeout=120))
 
 
-def test_trigger_rebuilt_from_its_serialized_form_follows_the_same_application(
-    yarn_conn: str, yarn_rm: RmEmulator
+def containers_within(cluster: LocalYarnCluster, app_id: str, want_any: bool, timeout: float = 60) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = live_containers(cluster, app_id)
+        if bool(alive) == want_any or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.5)
+
+
+@pytest.mark.integration
+def test_on_kill_of_a_deferred_task_kills_its_application_and_container(
+    local_yarn: LocalYarnCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    target = create_target("yarn", yarn_conn, {}, RetryPolicy(budget=20.0))
-    handle = target.submit(make_request(slow_sql(30, 20), "yarn.restarted"))
-    classpath, kwargs = YarnApplicationTrigger(
-        application_id=str(handle.ref), job_id=handle.job_id, flink_conn_id=yarn_conn, poll_interval=0.3
-    ).serialize()
-    module, _, name = classpath.rpartition(".")
-    rebuilt = getattr(importlib.import_module(module), name)(**kwargs)  # what a restarted triggerer does
+    info = local_yarn.info()
+    assert info is not None
+    rm, name = rm_url(local_yarn), f"trigger-kill-{uuid.uuid4().hex[:8]}"
+    app_id = submit_unmanaged(rm, info.user, name, [name], managed=True)  # its AM container: `sleep 600`
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_YARN_TRIGGER_KILL", json.dumps({"conn_type": "flink_yarn", "host": rm, "login": info.user})
+    )
+    trigger = YarnApplicationTrigger(app_id, "b" * 32, "yarn_trigger_kill", poll_interval=0.5)
+    assert containers_within(local_yarn, app_id, want_any=True)  # a NodeManager runs the AM container
 
-    event = first_event(rebuilt)
+    asyncio.run(trigger.on_kill())  # what Airflow calls when the user stops the deferred task
 
-    assert (event["status"], event["job_id"], event["application_id"]) == ("terminal", handle.job_id, handle.ref)
-    assert event["state"] == "FINISHED" and event["summary"]["name"] == "yarn.restarted"
+    final = wait_until_final(local_yarn, app_id)
+    assert (final["state"], final["finalStatus"]) == ("KILLED", "KILLED")
+    assert containers_within(local_yarn, app_id, want_any=False) == []
+    event = first_event(trigger)
+    assert (event["status"], event["state"], event["application_id"]) == ("terminal", "CANCELED", app_id)
+    assert (event["yarn_state"], event["yarn_final_status"]) == ("KILLED", "KILLED")
 
 
 @pytest.mark.parametrize("coalesce", [True, False], ids=["shared-listing", "own-requests"])
