@@ -130,7 +130,7 @@ def test_finished_job_emits_an_asset_event_that_schedules_the_downstream_dag(dep
     airflow, run_id = deployment.airflow, deployment.runs[OK_DAG]
     job_id = _api_view(airflow, OK_DAG, run_id)["job_id"]
     uri = f"file://{deployment.data}/out-{OK_DAG}"
-    events = airflow.api("GET", "/assets/events", params={"source_dag_id": OK_DAG})["asset_events"]
+    events = airflow.asset_events(OK_DAG)
     assert [(e["uri"], e["source_run_id"]) for e in events] == [(uri, run_id)]
     expected = {"table": "totals", "connector": "filesystem", "flink_job_id": job_id, "rows_written": 2}
     assert {key: events[0]["extra"].get(key) for key in expected} == expected, events[0]["extra"]

@@ -89,7 +89,7 @@ def test_a_day_landing_in_orders_by_day_schedules_the_country_report_dag(
         airflow.wait_until(lambda: _run_done(airflow, UPSTREAM, run_id), 300, f"{UPSTREAM} to end", 2)
         assert _run_done(airflow, UPSTREAM, run_id) == "success", airflow.log_tails()
 
-        events = airflow.api("GET", "/assets/events", params={"source_dag_id": UPSTREAM})["asset_events"]
+        events = airflow.asset_events(UPSTREAM)
         assert [(event["uri"], event["source_run_id"]) for event in events] == [(warehouse, run_id)]
         extra: dict[str, Any] = events[0]["extra"]
         job = requests.get(f"{flink_cluster.rest_url}/jobs/{extra['flink_job_id']}", timeout=30).json()
@@ -122,7 +122,7 @@ def test_a_day_landing_in_orders_by_day_schedules_the_country_report_dag(
         asset = next(a for a in airflow.api("GET", "/assets")["assets"] if a["uri"] == warehouse)
         assert [(t["dag_id"], t["task_id"]) for t in asset["consuming_tasks"]] == [(DOWNSTREAM, DOWNSTREAM)]
         assert [d["dag_id"] for d in asset["scheduled_dags"]] == [DOWNSTREAM]
-        report_events = airflow.api("GET", "/assets/events", params={"source_dag_id": DOWNSTREAM})["asset_events"]
+        report_events = airflow.asset_events(DOWNSTREAM)
         assert [event["uri"] for event in report_events] == [f"file://{data}/reports/country_revenue"]
         print("asset event:", report_events[0]["uri"], json.dumps(report_events[0]["extra"], sort_keys=True))
     finally:

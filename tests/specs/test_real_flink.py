@@ -268,7 +268,7 @@ def test_pytest_plugin_runs_spec_cases_as_tests(flink_cluster: Any, tmp_path: Pa
         capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env, check=False,
     )  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "1 failed, 5 passed" in result.stdout
+    assert "1 failed, 7 passed" in result.stdout  # the example specs' cases, assets/ included
     assert "FAILED test_user_specs.py::test_job_spec[ingest_signups::one_signup_per_user]" in result.stdout
     assert "      signups: expected 5, got 1" in result.stdout
 
