@@ -5,7 +5,7 @@ worker; its metrics (``/metrics/prometheus`` on the worker's HTTP port) and the 
 (``/api/v1/workers``, ``/api/v1/applications``) show that it did. The processes are what Celeborn's
 ``sbin/start-master.sh`` / ``start-worker.sh`` run (same main classes and ``--add-opens`` flags), with plain
 ``java`` and a generated ``celeborn-defaults.conf``: every port is a free loopback port, HA is off, the
-worker stores shuffle data under the state directory.
+worker stores shuffle data under the state directory. Not yet run: no Celeborn build has completed here.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Opt-in: Celeborn is not on the Maven Central this project reaches, and building it takes tens of minutes, so
 these tests run when ``python -m airflow_provider_flinkbatch.local.celeborn_build`` has filled the cache (or
-with ``FLINKBATCH_CELEBORN=1``, which builds it first); otherwise they skip and say so.
+with ``FLINKBATCH_CELEBORN=1``, which builds it first); otherwise they skip and say so. They have not run yet:
+no Celeborn build has completed on this project's machine (docs/formats.md, "Celeborn").
 """
 
 from __future__ import annotations
