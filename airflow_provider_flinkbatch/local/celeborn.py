@@ -7,10 +7,12 @@ usable link still couldn't be created.", Celeborn's ``MasterClient``). Both are 
 JVM starts: the jar either contains the factory class or not, and a master either accepts a TCP
 connection on its endpoint or not.
 
-The client jar is not resolved by this project: Celeborn's released Flink clients
-(``org.apache.celeborn:celeborn-client-flink-2.0-shaded_2.12`` 0.6.x, built for Flink 2.0; a flink-2.3
-module exists only in Celeborn's unreleased sources) were not served by Maven Central from this
-machine. Pass a jar you have with ``flinkbatch local up --jar``.
+Celeborn's Flink client also refuses ``celeborn.client.push.replicate.enabled=true`` ("Flink does not support
+replicate shuffle data", ``FlinkUtils.toCelebornConf``) when the JobManager creates its shuffle master, so the
+cluster would not start: that is checked here too.
+
+The client jar is not on the Maven Central this project reaches; :mod:`.celeborn_build` builds it (and a
+master and worker) from Celeborn's sources. Pass it with ``flinkbatch local up --jar``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from pathlib import Path
 
 from airflow_provider_flinkbatch.presets import CELEBORN_SHUFFLE_FACTORY
 
-CLIENT_COORDINATES = "org.apache.celeborn:celeborn-client-flink-2.0-shaded_2.12"
+CLIENT_COORDINATES = "org.apache.celeborn:celeborn-client-flink-2.3-shaded_2.12"
+REPLICATE = "celeborn.client.push.replicate.enabled"
 _FACTORY_ENTRY = CELEBORN_SHUFFLE_FACTORY.replace(".", "/") + ".class"
 
 
@@ -57,6 +60,11 @@ def check_celeborn(config: Mapping[str, str], jars: Sequence[Path], *, timeout: 
             f"Flink client on the cluster's classpath ({CLIENT_COORDINATES} or a newer build for your Flink), and "
             "none of the cluster's jars has it: add it with `flinkbatch local up --jar <client jar>` "
             "(a cluster without it would not start its TaskManager)"
+        )
+    if str(config.get(REPLICATE, "false")).strip().lower() == "true":
+        raise CelebornUnavailable(
+            f"{REPLICATE} = true: Celeborn's Flink client does not support replicated shuffle data (\"Flink does "
+            f'not support replicate shuffle data") and the JobManager would not start; remove it or set it to false'
         )
     endpoints = [part for part in config.get("celeborn.master.endpoints", "").split(",") if part.strip()]
     if not endpoints:
