@@ -11,7 +11,10 @@ from airflow.sdk import Asset
 from spec_helpers import EXAMPLE_SPECS, spec_folder
 
 from airflow_provider_flinkbatch.assets import sink_events
+from airflow_provider_flinkbatch.specs import assets as spec_assets
+from airflow_provider_flinkbatch.specs.effective import sql_text, template_context, template_env
 from airflow_provider_flinkbatch.specs.factory import SPEC_ERROR_TAG, build_dags
+from airflow_provider_flinkbatch.specs.load import load_specs
 from airflow_provider_flinkbatch.sql.statements import split_statements
 
 WAREHOUSE = "file:///tmp/flinkbatch-specs-example/warehouse/orders_by_day"
@@ -112,3 +115,42 @@ def test_an_edited_upstream_sql_moves_the_downstream_schedule_despite_the_cache(
     sql.write_text(sql.read_text().replace("/daily/dt=", "/daily_v2/dt="))
     moved: dict[str, Any] = build_dags(folder, on_error="raise")
     assert moved["down"].timetable.asset_condition.objects == (Asset("file:///tmp/x/daily_v2"),)
+
+
+def test_parse_time_rendering_gives_the_assets_a_whole_jinja_render_gives(tmp_path: Path) -> None:
+    # The parse-time renderer evaluates `{{ expression }}`s one by one (compiled once per folder); a script with
+    # blocks goes through Jinja whole. Both must name the same tables as Airflow's render of the script.
+    looped = "{% for t in ['a', 'b'] %}CREATE TABLE {{ t }} (x INT) WITH ('connector' = 'filesystem', " + (
+        "'path' = '{{ params.base }}/{{ t }}/dt={{ ds }}', 'format' = 'csv');\n{% endfor %}"
+        "INSERT INTO b SELECT x FROM a;\n"
+    )
+    folder = spec_folder(tmp_path, {"loop.yaml": "dag: loop\nsql: sql/loop.sql\nparams: {base: /tmp/x}\n"})
+    (folder / "sql" / "loop.sql").write_text(looped)
+    specs = [*load_specs(EXAMPLE_SPECS).specs, *load_specs(folder).specs]
+    assert len(specs) >= 9
+    for spec in specs:
+        env, text = template_env(spec), sql_text(spec)
+        contexts = [template_context(spec, date) for date in spec_assets._DATES]
+        whole = [script.rstrip("\n") for script in spec_assets._render_whole(env, text, contexts)]
+        assert [script.rstrip("\n") for script in spec_assets._render(env, text, contexts)] == whole, spec.name
+    loop = build_dags(folder, on_error="raise")["loop"].get_task("loop")
+    assert loop.inlets == [Asset("file:///tmp/x/a")]
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("INSERT INTO t SELECT '{{ ''.__class__ }}'", "access to attribute '__class__' of 'str' object is unsafe"),
+        ("INSERT INTO t SELECT '{{ params.nope }}'", "'dict object' has no attribute 'nope'"),
+    ],
+)
+def test_parse_time_rendering_refuses_what_a_run_refuses(tmp_path: Path, sql: str, message: str) -> None:
+    folder = spec_folder(
+        tmp_path,
+        {
+            "a.yaml": "dag: up\nsql: sql/a.sql\n",
+            "b.yaml": "dag: down\nsql: sql/clicks.sql\nparams: {base: /tmp/x}\ndepends_on: [a]\n",
+        },
+    )
+    (folder / "sql" / "a.sql").write_text(sql)
+    assert message in _broken(folder)
