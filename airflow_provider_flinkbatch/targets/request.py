@@ -11,7 +11,10 @@ import os
 from typing import Any
 
 import jinja2
+from airflow.sdk import Asset
+from airflow.sdk.execution_time import macros
 
+from airflow_provider_flinkbatch import assets
 from airflow_provider_flinkbatch.config_secrets import mask_secret_config
 from airflow_provider_flinkbatch.identity import (
     IdentityError,
@@ -90,6 +93,8 @@ class SqlFileSizeGuard:
     log: Any
     sql_too_large: str | None = None
     sql_file: str | None = None
+    inlets: list[Any]
+    add_inlets: Any
 
     def resolve_template_files(self) -> None:
         if isinstance(self.sql, str) and self.sql.endswith(tuple(self.template_ext)):
@@ -100,6 +105,9 @@ class SqlFileSizeGuard:
                 self.log.warning("%s: %s", self.task_id, self.sql_too_large)
                 self.sql = ""  # nothing to read or render; execute() fails with the message
         super().resolve_template_files()  # type: ignore[misc]
+        if self.sql_file and not self.sql_too_large and not self.inlets:  # given inlets win (a spec's)
+            # Airflow has read the file into ``sql``: its sources are inlets where they do not change per run.
+            self.add_inlets([Asset(uri) for uri in assets.task_script_source_uris(self, self.sql, macros)])
 
     def _sql_file_size(self, name: str) -> int | None:
         """The file's size (None: found by a loader without a search path); :class:`SqlFileNotFound` if missing."""
