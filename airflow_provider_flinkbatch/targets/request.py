@@ -82,7 +82,8 @@ class SqlFileNotFound(FileNotFoundError):
 class SqlFileSizeGuard:
     """Operator mixin for ``sql="<name>.sql"``: fail the DAG import on a file that is not there (one line
     naming it and the folders searched, not a Jinja traceback at run time), refuse to load an oversized one
-    (the DAG processor would read it into memory), and remember the name for error messages.
+    (the DAG processor would read it into memory), and remember the name for error messages. Once Airflow has
+    read the file, its sources become the task's inlets (``assets.task_script_source_uris``).
 
     ``execute()`` then fails with :attr:`sql_too_large` as the message.
     """
