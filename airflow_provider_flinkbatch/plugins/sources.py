@@ -33,7 +33,11 @@ def view_sources(info: Mapping[str, Any], retry: RetryPolicy) -> list[JobSource]
     kind = info.get("target") or "session"
     if kind == "yarn":
         handle = JobHandle(target=kind, conn_id=conn_id, job_id=str(info["job_id"]), ref=info.get("ref"))
-        return YarnTarget.from_connection(conn_id, YarnTargetOptions(), retry).job_sources(handle)
+        target = YarnTarget.from_connection(conn_id, YarnTargetOptions(), retry)
+        try:
+            return target.job_sources(handle)
+        finally:
+            target.rm.close()  # one ResourceManager question per page view
     if kind == "kubernetes":
         return _kubernetes_sources(conn_id, info.get("rest_url"), retry)
     return FlinkHistoryServerHook(conn_id, retry).sources()
