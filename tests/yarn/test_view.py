@@ -78,7 +78,10 @@ def test_view_of_a_yarn_task_asks_the_jobmanager_through_the_proxy_then_the_hist
 
     ended = wait_until_final(local_yarn, handle.ref, timeout=240)
     assert (ended["state"], ended["finalStatus"]) == ("FINISHED", "SUCCEEDED")
-    done = wait_for(lambda: view(finished=True), lambda v: v.source == "historyserver", "the archive", timeout=120)
+    # (the HistoryServer serves /jobs/<id> of a new archive a moment before its /jobs/overview lists the job)
+    done = wait_for(
+        lambda: view(finished=True), lambda v: v.source == "historyserver" and v.attempts, "the archive", timeout=120
+    )
     assert done.state == "FINISHED" and done.duration_ms and done.duration_ms > 0
     assert not any(tried.startswith("jobmanager") for tried in done.sources_tried)  # YARN said it is over
     assert done.links["Flink UI"] == f"{proxy}/#/job/completed/{handle.job_id}/overview"
