@@ -161,21 +161,3 @@ def task_script_source_uris(task: Any, script: str, macros: Any = None) -> list[
         return str(template.render({**context, "macros": macros} if macros is not None else context))
 
     return rendered_source_uris(script, render)
-
-
-def emit(
-    outlet_events: Any,
-    alias: str,
-    statements: Sequence[str],
-    summary: dict[str, Any],
-    sink_assets: Mapping[str, str | None] | None = None,
-) -> list[str]:
-    """Attach an asset event per written table to the task's alias; returns the URIs (for the task log)."""
-    from airflow.sdk import Asset, AssetAlias  # task runtime only
-
-    accessor = outlet_events[AssetAlias(alias)]
-    uris = []
-    for uri, extra in sink_events(statements, summary, sink_assets):
-        accessor.add(Asset(uri), extra=extra)
-        uris.append(uri)
-    return uris

@@ -51,6 +51,25 @@ def _api_message(err: Exception) -> str:
     return str(err)
 
 
+def _api_exception() -> Any:
+    """The kubernetes client's ``ApiException``: the client is an optional heavy dependency (DAGs using the
+    Kubernetes sensor import this module when parsed), so it loads when a task first talks to the API server."""
+    from kubernetes.client.exceptions import ApiException
+
+    return ApiException
+
+
+@asynccontextmanager
+async def _async_custom_objects(kubernetes_conn_id: str) -> AsyncIterator[Any]:
+    """A ``kubernetes_asyncio`` ``CustomObjectsApi`` on the connection (optional: loaded in the triggerer of a
+    Kubernetes task only)."""
+    from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
+    from kubernetes_asyncio.client import CustomObjectsApi
+
+    async with AsyncKubernetesHook(conn_id=kubernetes_conn_id).get_conn() as api_client:
+        yield CustomObjectsApi(api_client)
+
+
 class FlinkResources:
     """This provider's custom resources of one kind (``plural``) in one namespace, and their SQL ConfigMaps."""
 
@@ -76,28 +95,24 @@ class FlinkResources:
 
     def get(self, name: str) -> dict[str, Any] | None:
         """The resource, or ``None`` when it does not exist."""
-        # kubernetes client: optional, loaded only when a task talks to the API server.
-        from kubernetes.client.exceptions import ApiException
-
+        api_exception = _api_exception()
         try:
             return dict(
                 self.custom_objects.get_namespaced_custom_object(GROUP, VERSION, self.namespace, self.plural, name)
             )
-        except ApiException as err:
+        except api_exception as err:
             if err.status == 404:
                 return None
             raise
 
     def create(self, body: dict[str, Any], owned_by: Any) -> None:
         """Create the resource, then what it owns (``owned_by(uid)``: its SQL ConfigMap, its Secret)."""
-        # kubernetes client: optional, loaded only when a task talks to the API server.
-        from kubernetes.client.exceptions import ApiException
-
+        api_exception = _api_exception()
         try:
             created = self.custom_objects.create_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, self.plural, body
             )
-        except ApiException as err:
+        except api_exception as err:
             if err.status == 409:
                 raise ResourceExists(_api_message(err)) from err
             raise ResourceRefused(_api_message(err)) from err
@@ -109,26 +124,22 @@ class FlinkResources:
             )
             try:
                 create(self.namespace, owned)
-            except ApiException as err:
+            except api_exception as err:
                 if err.status != 409:
                     raise
 
     def patch(self, name: str, body: dict[str, Any]) -> None:
         """Merge-patch the resource; a resource that is gone is left gone."""
-        # kubernetes client: optional, loaded only when a task talks to the API server.
-        from kubernetes.client.exceptions import ApiException
-
+        api_exception = _api_exception()
         try:
             self.custom_objects.patch_namespaced_custom_object(GROUP, VERSION, self.namespace, self.plural, name, body)
-        except ApiException as err:
+        except api_exception as err:
             if err.status != 404:
                 raise
 
     def delete(self, name: str) -> None:
         """Delete the resource, its SQL ConfigMap and its Secret (any may be gone already)."""
-        # kubernetes client: optional, loaded only when a task talks to the API server.
-        from kubernetes.client.exceptions import ApiException
-
+        api_exception = _api_exception()
         for delete in (
             lambda: self.custom_objects.delete_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, self.plural, name
@@ -139,7 +150,7 @@ class FlinkResources:
         ):
             try:
                 delete()
-            except ApiException as err:
+            except api_exception as err:
                 if err.status != 404:
                     raise
 
@@ -158,12 +169,8 @@ class AsyncFlinkResource:
     async def connect(
         cls, kubernetes_conn_id: str, namespace: str, plural: str, name: str
     ) -> AsyncIterator[AsyncFlinkResource]:
-        # kubernetes_asyncio: optional, loaded only in the triggerer of a Kubernetes task.
-        from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
-        from kubernetes_asyncio.client import CustomObjectsApi
-
-        async with AsyncKubernetesHook(conn_id=kubernetes_conn_id).get_conn() as api_client:
-            yield cls(CustomObjectsApi(api_client), namespace, plural, name)
+        async with _async_custom_objects(kubernetes_conn_id) as objects:
+            yield cls(objects, namespace, plural, name)
 
     async def get(self) -> dict[str, Any]:
         resource: dict[str, Any] = await self.objects.get_namespaced_custom_object(
@@ -197,14 +204,9 @@ class AsyncFlinkResources:
 
     async def _api(self) -> Any:
         if self._objects is None:
-            from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
-            from kubernetes_asyncio.client import CustomObjectsApi
-
             stack = AsyncExitStack()
-            api_client = await stack.enter_async_context(
-                AsyncKubernetesHook(conn_id=self.kubernetes_conn_id).get_conn()
-            )
-            self._stack, self._objects = stack, CustomObjectsApi(api_client)
+            objects = await stack.enter_async_context(_async_custom_objects(self.kubernetes_conn_id))
+            self._stack, self._objects = stack, objects
         return self._objects
 
     async def listed(self) -> dict[str, dict[str, Any]]:

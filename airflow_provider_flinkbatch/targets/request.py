@@ -85,7 +85,7 @@ class SqlFileSizeGuard:
     (the DAG processor would read it into memory), and remember the name for error messages. Once Airflow has
     read the file, its sources become the task's inlets (``assets.task_script_source_uris``).
 
-    ``execute()`` then fails with :attr:`sql_too_large` as the message.
+    ``execute()`` then fails with :attr:`sql_too_large` as the message (:meth:`checked_sql`).
     """
 
     sql: str
@@ -109,6 +109,17 @@ class SqlFileSizeGuard:
         if self.sql_file and not self.sql_too_large and not self.inlets:  # given inlets win (a spec's)
             # Airflow has read the file into ``sql``: its sources are inlets where they do not change per run.
             self.add_inlets([Asset(uri) for uri in assets.task_script_source_uris(self, self.sql, macros)])
+
+    @property
+    def sql_origin(self) -> str:
+        """Where the SQL came from, for messages that point into it."""
+        return self.sql_file or "the task's SQL"
+
+    def checked_sql(self) -> str:
+        """The (rendered) SQL; :class:`JobDefinitionError` when the file was too large to load."""
+        if self.sql_too_large:
+            raise JobDefinitionError(self.sql_too_large)
+        return self.sql
 
     def _sql_file_size(self, name: str) -> int | None:
         """The file's size (None: found by a loader without a search path); :class:`SqlFileNotFound` if missing."""
