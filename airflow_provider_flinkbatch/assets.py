@@ -12,20 +12,28 @@ Tables that hold no data worth waiting for (``blackhole``, ``print``) are skippe
 (a catalog table has no path in the script). Each event's extra carries the partition the job wrote where
 the script fixes it (``dt`` of a ``PARTITION (dt='...')`` clause or of a ``.../dt=.../`` path: the asset is
 the table, the partition is in the extra). Inlets: source tables whose definition has no template are known
-when the DAG is parsed and are declared as the task's inlets (specs add the rendered ones, see
-:mod:`~airflow_provider_flinkbatch.specs.assets`).
+when the DAG is parsed and are declared as the task's inlets. A templated script (a ``.sql`` file, a spec's SQL)
+is rendered when the DAG is parsed for two sample logical dates (:func:`rendered_source_uris`): a source whose
+asset URI is the same for both is an inlet; one whose path changes per run is only logged by the task.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import jinja2
 
 from airflow_provider_flinkbatch.lineage import LineageTable, job_lineage
 from airflow_provider_flinkbatch.sql.statements import SqlScriptError, split_statements
 
 #: Connectors whose "table" is not data anyone can read afterwards.
 NOT_DATA = ("blackhole", "print")
+#: Two logical dates a day and a month apart: a URI depending on the date differs between them.
+SAMPLE_DATES = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 2, 3, 4, 5, tzinfo=UTC))
+#: What rendering a script outside a run may raise (a template reading ``dag_run.conf`` keys, ...).
+RENDER_ERRORS = (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError)
 
 
 def alias_name(dag_id: str | None, task_id: str) -> str:
@@ -87,3 +95,69 @@ def static_source_uris(sql: str) -> list[str]:
         if not (statement.lstrip().upper().startswith("CREATE") and ("{{" in statement or "{%" in statement))
     ]
     return source_uris(known)
+
+
+def sample_context(logical_date: datetime, params: Mapping[str, Any], *, dag_id: str, task_id: str) -> dict[str, Any]:
+    """The Airflow template variables a job's SQL typically uses, for a run on ``logical_date`` (outside a run)."""
+    ds = logical_date.date().isoformat()
+    run_id = f"manual__{logical_date.isoformat()}"
+    return {
+        "params": dict(params),
+        "ds": ds,
+        "ds_nodash": ds.replace("-", ""),
+        "ts": logical_date.isoformat(),
+        "ts_nodash": logical_date.strftime("%Y%m%dT%H%M%S"),
+        "logical_date": logical_date,
+        "data_interval_start": logical_date,
+        "data_interval_end": logical_date + timedelta(days=1),
+        "run_id": run_id,
+        "dag_run": {"conf": {}, "run_id": run_id},
+        "task": {"task_id": task_id},
+        "dag": {"dag_id": dag_id},
+    }
+
+
+def stable_uris(renderings: Iterable[Iterable[LineageTable]]) -> dict[str, str | None]:
+    """Data table -> its asset URI where every rendering agrees, ``None`` where it changes per run."""
+    uris: dict[str, set[str]] = {}
+    for rendering in renderings:
+        for table in rendering:
+            if (uri := asset_uri(table)) is not None:
+                uris.setdefault(table.table.lower(), set()).add(uri)
+    return {table: next(iter(found)) if len(found) == 1 else None for table, found in uris.items()}
+
+
+def rendered_source_uris(script: str, render: Callable[[datetime], str]) -> list[str]:
+    """Inlets of a templated script, known when the DAG is parsed: the sources whose asset URI is the same in
+    ``render(date)`` for each of :data:`SAMPLE_DATES`. ``[]`` when the script does not render outside a run
+    (e.g. it reads ``dag_run.conf`` keys) or does not split: the task reports that when it runs."""
+    if "{{" not in script and "{%" not in script:
+        renderings = [script]
+    else:
+        try:
+            renderings = [render(date) for date in SAMPLE_DATES]
+        except RENDER_ERRORS:  # an undefined name, the sandbox, a macro's ValueError: no inlets now
+            return []
+    try:
+        inputs = [job_lineage(split_statements(text)).inputs for text in renderings]
+    except SqlScriptError:
+        return []
+    return [uri for uri in stable_uris(inputs).values() if uri]
+
+
+def task_script_source_uris(task: Any, script: str, macros: Any = None) -> list[str]:
+    """:func:`rendered_source_uris` of a hand-written task's script (the content of its ``.sql`` file), rendered
+    as the task renders it at run time: the DAG's Jinja environment (search path, sandbox, filters, macros) and
+    the task's params (their defaults)."""
+    params = task.params.dump() if hasattr(task.params, "dump") else dict(task.params or {})
+    dag_id = task.dag.dag_id if task.has_dag() else "dag"
+    try:
+        template = task.get_template_env().from_string(script)
+    except jinja2.TemplateError:  # the task reports the syntax error when it renders the file
+        return []
+
+    def render(logical_date: datetime) -> str:
+        context = sample_context(logical_date, params, dag_id=dag_id, task_id=task.task_id)
+        return str(template.render({**context, "macros": macros} if macros is not None else context))
+
+    return rendered_source_uris(script, render)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from airflow.sdk import Asset, AssetAlias
+from conftest import load_dag
 
 from airflow_provider_flinkbatch.assets import alias_name, asset_uri, sink_events
 from airflow_provider_flinkbatch.lineage import job_lineage
@@ -85,3 +88,45 @@ def test_untemplated_sources_are_inlets_templated_ones_are_not() -> None:
     op = FlinkBatchSqlOperator(task_id="load", sql=sql)
     assert op.inlets == [Asset("file:///data/landing")]
     assert FlinkBatchSqlOperator(task_id="load_file", sql="job.sql").inlets == []
+
+
+JOB_SQL = """
+CREATE TEMPORARY TABLE orders (id BIGINT, dt STRING) PARTITIONED BY (dt) WITH (
+  'connector' = 'filesystem', 'path' = '{{ params.lake }}/orders', 'format' = 'csv');
+CREATE TEMPORARY TABLE clicks (id BIGINT) WITH (
+  'connector' = 'filesystem', 'path' = '{{ params.lake }}/clicks/{{ ds_nodash }}', 'format' = 'csv');
+CREATE TEMPORARY TABLE rates (id BIGINT) WITH (
+  'connector' = 'kafka', 'topic' = '{{ params.topic | upper }}', 'properties.bootstrap.servers' = 'broker:9092',
+  'format' = 'json');
+CREATE TEMPORARY TABLE totals (id BIGINT) WITH ('connector' = 'filesystem', 'path' = '/lake/totals', 'format' = 'csv');
+INSERT INTO totals SELECT o.id FROM orders o JOIN clicks c ON o.id = c.id JOIN rates r ON r.id = o.id
+  WHERE o.dt = '{{ macros.ds_add(ds, -1) }}';
+"""
+
+JOB_DAG = """
+from datetime import datetime
+from airflow.sdk import DAG, Asset
+from airflow_provider_flinkbatch.operators.sql import FlinkBatchSqlOperator
+
+with DAG("templated_file_inlets", schedule=None, start_date=datetime(2026, 1, 1), params={"lake": "s3://lake"}):
+    FlinkBatchSqlOperator(task_id="from_file", sql="job.sql", params={"topic": "fx"})
+    FlinkBatchSqlOperator(task_id="given", sql="job.sql", inlets=[Asset("s3://elsewhere/given")])
+    FlinkBatchSqlOperator(task_id="needs_a_run", sql="needs_run.sql")
+"""
+
+
+def test_a_templated_sql_file_declares_the_sources_of_the_rendered_script_as_inlets(
+    airflow_db: None, tmp_path: Path
+) -> None:
+    """Parsed as the dag-processor parses it: the file is rendered with the DAG's Jinja environment (macros,
+    filters) and the task's params; a source whose path changes per run (``clicks/{{ ds_nodash }}``) is no inlet."""
+    (tmp_path / "job.sql").write_text(JOB_SQL)
+    (tmp_path / "needs_run.sql").write_text(JOB_SQL.replace("{{ params.lake }}", "{{ dag_run.conf['lake'] }}"))
+    (tmp_path / "templated_file_inlets.py").write_text(JOB_DAG)
+
+    dag = load_dag("templated_file_inlets", tmp_path)
+
+    assert dag.get_task("from_file").inlets == [Asset("s3://lake/orders"), Asset("kafka://broker:9092/FX")]
+    assert dag.get_task("given").inlets == [Asset("s3://elsewhere/given")]  # given inlets win
+    assert dag.get_task("needs_a_run").inlets == []  # dag_run.conf is only known in a run
+    assert "{{ params.lake }}" in dag.get_task("from_file").sql  # the task still renders the file at run time

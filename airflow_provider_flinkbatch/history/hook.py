@@ -33,21 +33,29 @@ class FlinkHistoryServerHook(BaseHook):
     """Read finished jobs from the Flink HistoryServer and from ``jobmanager.archive.fs.dir`` archives.
 
     :param flink_conn_id: a ``flink_batch`` connection with ``history_server_url`` and/or ``archive_dir``.
+    :param settings: used instead of the connection's (a target whose JobManager is elsewhere, e.g. a
+        Kubernetes resource's ``rest_url_template``, passes the connection's settings with that ``rest_url``).
     """
 
     conn_name_attr = "flink_conn_id"
     default_conn_name = DEFAULT_CONN_ID
     hook_name = "Flink Batch HistoryServer"
 
-    def __init__(self, flink_conn_id: str = DEFAULT_CONN_ID, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        flink_conn_id: str = DEFAULT_CONN_ID,
+        retry: RetryPolicy | None = None,
+        settings: FlinkConnectionSettings | None = None,
+    ) -> None:
         super().__init__()
         self.flink_conn_id = flink_conn_id
         # Diagnosis is a best effort after the fact: a dead source is skipped after a short retry budget.
         self.retry = retry or _diagnosis_retry()
+        self._settings = settings
 
     @cached_property
     def settings(self) -> FlinkConnectionSettings:
-        return FlinkRestHook(self.flink_conn_id).settings
+        return self._settings or FlinkRestHook(self.flink_conn_id).settings
 
     @cached_property
     def jobmanager(self) -> JobSource:

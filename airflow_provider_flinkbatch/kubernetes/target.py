@@ -31,7 +31,6 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger
@@ -366,14 +365,20 @@ class KubernetesTarget:
         )
 
     def link_info(self, handle: JobHandle) -> dict[str, Any]:
+        """The JobManager this target asks (``rest_url``, ``rest_url_template``) is also what the task's view asks
+        and, without a ``ui_url_template``, what the Flink UI link opens (the REST port serves the web UI);
+        ``flink_job_id``: the id Flink runs the job under when it is not the provider's (a FlinkSessionJob's)."""
         name = self._name(handle) if handle.ref else ""
         job_id = self.flink_id(handle) if handle.ref else handle.job_id
         ui = self.options.url(self.options.ui_url_template, name=name, job_id=job_id)
-        return {
-            "web_ui_url": ui,
+        rest = self.rest_settings(handle)
+        info = {
+            "web_ui_url": ui or (rest.rest_url if rest else None),
+            "rest_url": rest.rest_url if rest else None,
             "history_server_url": self.flink_settings.history_server_url if self.flink_settings else None,
             "kubernetes_resource": f"{self.plural}/{handle.ref}",
         }
+        return info | ({"flink_job_id": job_id} if job_id != handle.job_id else {})
 
     def diagnose(self, handle: JobHandle, state: str, retry_on: dict[str, bool] | None) -> Diagnosis:
         """Deployment failures: the operator's ``status.error``. Job failures: Flink's root cause
@@ -478,16 +483,10 @@ class KubernetesTarget:
         log.info("Deleted %s %s/%s", self.plural, self.options.namespace, name)
 
 
-def _history_hook(target: KubernetesTarget, handle: JobHandle) -> Any:
+def _history_hook(target: KubernetesTarget, handle: JobHandle) -> FlinkHistoryServerHook:
     """``FlinkHistoryServerHook`` whose "JobManager" is this resource's (``rest_url_template``)."""
     settings = target.rest_settings(handle) or target.flink_settings or FlinkConnectionSettings(rest_url="http://none")
-
-    class DeploymentHistoryHook(FlinkHistoryServerHook):
-        @cached_property
-        def settings(self) -> FlinkConnectionSettings:
-            return settings
-
-    return DeploymentHistoryHook(target.conn_id)
+    return FlinkHistoryServerHook(target.conn_id, settings=settings)
 
 
 def _now() -> str:

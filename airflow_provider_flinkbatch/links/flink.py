@@ -11,7 +11,7 @@ from typing import Any
 from airflow.sdk import BaseOperator, BaseOperatorLink
 from airflow.sdk.types import TaskInstanceKey
 
-from airflow_provider_flinkbatch.links.urls import flink_ui_job_url, history_server_job_url
+from airflow_provider_flinkbatch.links.urls import flink_job_id, flink_ui_job_url, history_server_job_url
 from airflow_provider_flinkbatch.targets.base import JobHandle, Target
 
 XCOM_KEY = "flink_job"
@@ -26,7 +26,7 @@ def _job_info(ti_key: TaskInstanceKey) -> dict[str, Any] | None:
 
 
 class FlinkJobLink(BaseOperatorLink):
-    """The job's page in the Flink web UI (running or completed view)."""
+    """The job's page in the Flink web UI: the running route until the task saw the job end, then the completed one."""
 
     name = "Flink Job"
 
@@ -34,7 +34,8 @@ class FlinkJobLink(BaseOperatorLink):
         info = _job_info(ti_key)
         if not info or not info.get("web_ui_url"):
             return ""
-        return flink_ui_job_url(info["web_ui_url"], info["job_id"], finished=bool(info.get("finished")))
+        job_id = flink_job_id(info, info["job_id"])
+        return flink_ui_job_url(info["web_ui_url"], job_id, finished=bool(info.get("finished")))
 
 
 class FlinkHistoryServerLink(BaseOperatorLink):
@@ -46,7 +47,7 @@ class FlinkHistoryServerLink(BaseOperatorLink):
         info = _job_info(ti_key)
         if not info or not info.get("history_server_url"):
             return ""
-        return history_server_job_url(info["history_server_url"], info["job_id"])
+        return history_server_job_url(info["history_server_url"], flink_job_id(info, info["job_id"]))
 
 
 def job_info(target: Target, handle: JobHandle, *, finished: bool) -> dict[str, Any]:

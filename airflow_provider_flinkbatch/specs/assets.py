@@ -12,21 +12,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from airflow_provider_flinkbatch.assets import asset_uri
-from airflow_provider_flinkbatch.lineage import JobLineage, LineageTable, job_lineage
+from airflow_provider_flinkbatch.assets import RENDER_ERRORS, SAMPLE_DATES, stable_uris
+from airflow_provider_flinkbatch.lineage import JobLineage, job_lineage
 from airflow_provider_flinkbatch.specs.effective import SpecRenderError, sql_text, template_context, template_env
 from airflow_provider_flinkbatch.specs.load import SpecCache, file_stamp
 from airflow_provider_flinkbatch.specs.model import JobSpec
 from airflow_provider_flinkbatch.sql.statements import SqlScriptError, split_statements
-
-#: Two logical dates a day and a month apart: a URI depending on the date differs between them.
-_DATES = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 2, 3, 4, 5, tzinfo=UTC))
 
 
 class SpecAssetError(ValueError):
@@ -90,21 +86,12 @@ def _lineage(spec: JobSpec) -> list[JobLineage]:
     if key not in _ENVIRONMENTS:
         _ENVIRONMENTS[key] = template_env(spec)
     try:
-        rendered = _render(_ENVIRONMENTS[key], text, [template_context(spec, logical_date) for logical_date in _DATES])
-    except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError) as err:
+        contexts = [template_context(spec, logical_date) for logical_date in SAMPLE_DATES]
+        rendered = _render(_ENVIRONMENTS[key], text, contexts)
+    except RENDER_ERRORS as err:
         # outside a run (e.g. a template reading dag_run.conf keys): the assets are unknown when parsing
         raise SpecRenderError(f"{spec.path.name}: sql: template does not render: {err}") from err
     return [job_lineage(split_statements(script)) for script in rendered]
-
-
-def _stable(tables: list[list[LineageTable]]) -> dict[str, str | None]:
-    """Data table -> its asset URI where every rendering agrees, ``None`` where it changes per run."""
-    uris: dict[str, set[str]] = {}
-    for rendering in tables:
-        for table in rendering:
-            if (uri := asset_uri(table)) is not None:
-                uris.setdefault(table.table.lower(), set()).add(uri)
-    return {table: next(iter(found)) if len(found) == 1 else None for table, found in uris.items()}
 
 
 class SpecAssets:
@@ -134,8 +121,8 @@ class SpecAssets:
             try:
                 renderings = _lineage(spec)
                 value = {
-                    "inputs": _stable([lineage.inputs for lineage in renderings]),
-                    "outputs": _stable([lineage.outputs for lineage in renderings]),
+                    "inputs": stable_uris([lineage.inputs for lineage in renderings]),
+                    "outputs": stable_uris([lineage.outputs for lineage in renderings]),
                 }
             except (SpecRenderError, SqlScriptError) as err:
                 value = {"error": str(err)}

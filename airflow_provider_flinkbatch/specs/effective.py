@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from airflow_provider_flinkbatch.assets import sample_context
 from airflow_provider_flinkbatch.identity import normalize_flink_config
 from airflow_provider_flinkbatch.presets import apply_presets
 from airflow_provider_flinkbatch.specs.files import SpecPathError
@@ -64,21 +65,7 @@ def template_context(
         logical_date = datetime(start.year, start.month, start.day, tzinfo=UTC) if start else DEFAULT_LOGICAL_DATE
     if logical_date.tzinfo is None:
         logical_date = logical_date.replace(tzinfo=UTC)
-    ds = logical_date.date().isoformat()
-    context: dict[str, Any] = {
-        "params": {**spec.params, **(params or {})},
-        "ds": ds,
-        "ds_nodash": ds.replace("-", ""),
-        "ts": logical_date.isoformat(),
-        "ts_nodash": logical_date.strftime("%Y%m%dT%H%M%S"),
-        "logical_date": logical_date,
-        "data_interval_start": logical_date,
-        "data_interval_end": logical_date + timedelta(days=1),
-        "run_id": f"manual__{logical_date.isoformat()}",
-        "dag_run": {"conf": {}, "run_id": f"manual__{logical_date.isoformat()}"},
-        "task": {"task_id": spec.name},
-        "dag": {"dag_id": spec.dag_id},
-    }
+    context = sample_context(logical_date, {**spec.params, **(params or {})}, dag_id=spec.dag_id, task_id=spec.name)
     try:
         # Airflow's task-runner macros: only when a spec's SQL is rendered, not for the CLI's other commands.
         from airflow.sdk.execution_time import macros

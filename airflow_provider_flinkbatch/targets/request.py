@@ -11,7 +11,10 @@ import os
 from typing import Any
 
 import jinja2
+from airflow.sdk import Asset
+from airflow.sdk.execution_time import macros
 
+from airflow_provider_flinkbatch import assets
 from airflow_provider_flinkbatch.config_secrets import mask_secret_config
 from airflow_provider_flinkbatch.identity import (
     IdentityError,
@@ -79,7 +82,8 @@ class SqlFileNotFound(FileNotFoundError):
 class SqlFileSizeGuard:
     """Operator mixin for ``sql="<name>.sql"``: fail the DAG import on a file that is not there (one line
     naming it and the folders searched, not a Jinja traceback at run time), refuse to load an oversized one
-    (the DAG processor would read it into memory), and remember the name for error messages.
+    (the DAG processor would read it into memory), and remember the name for error messages. Once Airflow has
+    read the file, its sources become the task's inlets (``assets.task_script_source_uris``).
 
     ``execute()`` then fails with :attr:`sql_too_large` as the message (:meth:`checked_sql`).
     """
@@ -90,6 +94,8 @@ class SqlFileSizeGuard:
     log: Any
     sql_too_large: str | None = None
     sql_file: str | None = None
+    inlets: list[Any]
+    add_inlets: Any
 
     def resolve_template_files(self) -> None:
         if isinstance(self.sql, str) and self.sql.endswith(tuple(self.template_ext)):
@@ -100,6 +106,9 @@ class SqlFileSizeGuard:
                 self.log.warning("%s: %s", self.task_id, self.sql_too_large)
                 self.sql = ""  # nothing to read or render; execute() fails with the message
         super().resolve_template_files()  # type: ignore[misc]
+        if self.sql_file and not self.sql_too_large and not self.inlets:  # given inlets win (a spec's)
+            # Airflow has read the file into ``sql``: its sources are inlets where they do not change per run.
+            self.add_inlets([Asset(uri) for uri in assets.task_script_source_uris(self, self.sql, macros)])
 
     @property
     def sql_origin(self) -> str:

@@ -254,6 +254,17 @@ class YarnTarget:
             sources.append(source("historyserver", self.settings.history_server_url))
         return sources
 
+    def job_sources(self, handle: JobHandle) -> list[JobSource]:
+        """The lookup chain's sources for the job as YARN has it now: its JobManager through the web proxy (the
+        application's tracking URL) while the application runs, then the HistoryServer. A ResourceManager that
+        does not answer leaves the HistoryServer (the task's view must not fail on it)."""
+        try:
+            app = self._app(handle) if handle.ref else {}
+        except FlinkRestError as err:
+            log.info("YARN does not answer for application %s: %s", handle.ref, err)
+            app = {}
+        return self._flink_sources(app)
+
     def _lookup(self, app: dict[str, Any], path: str) -> tuple[str, Any] | None:
         """The live JobManager (proxy), then the HistoryServer; a proxy error page counts as "not there"."""
         source, answer, tried = JobLookup(self._flink_sources(app)).first(path)

@@ -30,6 +30,7 @@ from airflow_provider_flinkbatch.runner import RunnerJar
 DAGS = Path(__file__).resolve().parents[1] / "dags"
 OK_DAG, BAD_DAG, TASK_ID = "flinkbatch_view_ok", "flinkbatch_view_bad", "totals"
 DOWNSTREAM_DAG = "flinkbatch_view_downstream"
+MAPPED_DAG = "flinkbatch_view_mapped"
 # Secrets on the view's connection: no answer of the plugin may contain them.
 PASSWORD, BEARER = "pw-view-7f3a91", "bearer-view-c2d8e4"
 USERS = {"admin": ("admin", "admin-pw"), "viewer": ("viewer", "viewer-pw"), "outsider": ("", "outsider-pw")}
@@ -55,7 +56,8 @@ class Deployment:
     cluster: LocalCluster
     info: LocalClusterInfo
     data: Path
-    runs: dict[str, str]  # dag id -> run id
+    runs: dict[str, str]  # dag id -> run id (of the OK and BAD DAGs)
+    mapped_run: str
 
 
 def _connection(info: LocalClusterInfo) -> str:
@@ -89,12 +91,13 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, runner_jar: RunnerJar) 
         airflow.start()
         airflow.wait_until(lambda: _parsed(airflow), 180, "the dag-processor to parse the view DAGs")
         runs = {}
-        for dag_id in (OK_DAG, BAD_DAG):  # one after the other: two submissions at once crowd 2 cores
+        for dag_id in (OK_DAG, BAD_DAG, MAPPED_DAG):  # one after the other: two submissions at once crowd 2 cores
             run = airflow.api("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None})
             run_id = str(run["dag_run_id"])
             airflow.wait_until(lambda d=dag_id, r=run_id: _run_done(airflow, d, r), 300, f"{dag_id} to end", 2)
             runs[dag_id] = run_id
-        yield Deployment(airflow, cluster, info, data, runs)
+        mapped_run = runs.pop(MAPPED_DAG)
+        yield Deployment(airflow, cluster, info, data, runs, mapped_run)
     finally:
         airflow.stop()
         cluster.down()
@@ -221,6 +224,41 @@ def test_view_shows_diagnosis_of_failed_job(deployment: Deployment, browser: Pag
     browser.wait_for_frame_text(RUN_FRAME, [facts["job_id"], "Diagnosis", "user_data_error"])
 
 
+def test_view_and_links_of_mapped_task_instances(deployment: Deployment, browser: Page, screenshots: Path) -> None:
+    """Issue 21: each mapped task instance (map_index) has its own job; its view, its links and its tab show it."""
+    airflow, run_id, rest_url = deployment.airflow, deployment.mapped_run, deployment.info.rest_url
+    assert _run_done(airflow, MAPPED_DAG, run_id) == "success"
+    instances = f"/dags/{MAPPED_DAG}/dagRuns/{run_id}/taskInstances/{TASK_ID}"
+    views = {index: _api_view(airflow, MAPPED_DAG, run_id, index) for index in (0, 1)}
+    for index, view in views.items():
+        stored = airflow.api(
+            "GET", f"{instances}/xcomEntries/flink_job", params={"map_index": index, "deserialize": True}
+        )["value"]
+        assert view["job_id"] == stored["job_id"] and view["task"]["map_index"] == index
+        assert (view["state"], view["source"]) == ("FINISHED", "jobmanager")
+        assert [(a["attempt"], a["job_id"], a["latest"]) for a in view["attempts"]] == [(0, view["job_id"], True)]
+        # Airflow's own extra links of that task instance open that job (completed: the task saw it end)
+        links = airflow.api("GET", f"{instances}/links", params={"map_index": index})["extra_links"]
+        assert links["Flink Job"] == f"{rest_url}/#/job/completed/{view['job_id']}/overview", links
+        assert view["links"]["Flink UI"] == links["Flink Job"]
+    # Flink ran exactly these two jobs for the mapped task
+    jobs = requests.get(f"{rest_url}/jobs/overview", timeout=10).json()["jobs"]
+    assert {job["jid"] for job in jobs if job["name"] == f"{MAPPED_DAG}.{TASK_ID}"} == {
+        view["job_id"] for view in views.values()
+    }
+    assert views[0]["job_id"] != views[1]["job_id"]
+
+    tab = f"{airflow.url}/dags/{MAPPED_DAG}/runs/{quote(run_id, safe='')}/tasks/{TASK_ID}/mapped/1/plugin/flink-job"
+    browser.open(tab, wait_for=["Flink job"])
+    text = browser.wait_for_frame_text(TASK_FRAME, ["FINISHED", views[1]["job_id"], "Attempts of this task instance"])
+    assert views[0]["job_id"] not in text
+    browser.open(_ui_run_tab(airflow, MAPPED_DAG, run_id), wait_for=["Flink jobs"])
+    browser.wait_for_frame_text(RUN_FRAME, [views[0]["job_id"], views[1]["job_id"]])
+    browser.page.frame_locator(RUN_FRAME).get_by_role("link", name=TASK_ID).nth(1).click()
+    opened = browser.wait_for_frame_text(RUN_FRAME, [views[1]["job_id"], "Attempts of this task instance"])
+    assert views[0]["job_id"] not in opened
+
+
 def test_view_survives_a_jobmanager_that_forgot_the_jobs(
     deployment: Deployment, browser: Page, screenshots: Path
 ) -> None:
@@ -269,9 +307,10 @@ def _bearer(airflow: AirflowProcesses, user: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {airflow.token(user)}"}
 
 
-def _api_view(airflow: AirflowProcesses, dag_id: str, run_id: str) -> dict[str, Any]:
+def _api_view(airflow: AirflowProcesses, dag_id: str, run_id: str, map_index: int | None = None) -> dict[str, Any]:
     url = airflow.url + _task_path(dag_id, run_id).replace("/flinkbatch", "/flinkbatch/api", 1)
-    response = requests.get(url, headers=_bearer(airflow, "viewer"), timeout=60)
+    params = {"map_index": map_index} if map_index is not None else None
+    response = requests.get(url, headers=_bearer(airflow, "viewer"), params=params, timeout=60)
     assert response.status_code == 200, response.text[:1000]
     return dict(response.json())
 
@@ -282,7 +321,7 @@ def _downstream_runs(airflow: AirflowProcesses) -> list[dict[str, Any]]:
 
 def _parsed(airflow: AirflowProcesses) -> bool:
     dags = {dag["dag_id"] for dag in airflow.api("GET", "/dags", params={"dag_id_pattern": "flinkbatch_view"})["dags"]}
-    return {OK_DAG, BAD_DAG, DOWNSTREAM_DAG} <= dags
+    return {OK_DAG, BAD_DAG, DOWNSTREAM_DAG, MAPPED_DAG} <= dags
 
 
 def _run_done(airflow: AirflowProcesses, dag_id: str, run_id: str) -> str | None:

@@ -4,6 +4,7 @@
 fails at run time on a value that is not a number (a ``user_data_error``, not retried). Both read CSV
 files the test writes under ``FLINKBATCH_VIEW_DATA_DIR`` and use the ``flink_view`` connection.
 ``flinkbatch_view_downstream`` is scheduled on the asset of the table ``flinkbatch_view_ok`` writes.
+``flinkbatch_view_mapped`` maps one task over two scripts: two task instances (map index 0 and 1), two jobs.
 """
 
 from __future__ import annotations
@@ -45,6 +46,16 @@ for dag_id, source, explain in (
             deferrable=True,
             retries=0,
         )
+
+
+with DAG(
+    dag_id="flinkbatch_view_mapped", schedule=None, start_date=datetime(2026, 1, 1), catchup=False, tags=["flink"]
+):
+    FlinkBatchSqlOperator.partial(
+        task_id="totals", flink_conn_id=CONN_ID, deferrable=True, retries=0, max_active_tis_per_dagrun=1
+    ).expand(
+        sql=[amounts_sql("good.csv", f"out-mapped-{index}").replace("id > 0", f"id > {index}") for index in range(2)]
+    )
 
 
 with DAG(

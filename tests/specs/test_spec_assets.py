@@ -130,7 +130,7 @@ def test_parse_time_rendering_gives_the_assets_a_whole_jinja_render_gives(tmp_pa
     assert len(specs) >= 9
     for spec in specs:
         env, text = template_env(spec), sql_text(spec)
-        contexts = [template_context(spec, date) for date in spec_assets._DATES]
+        contexts = [template_context(spec, date) for date in spec_assets.SAMPLE_DATES]
         whole = [script.rstrip("\n") for script in spec_assets._render_whole(env, text, contexts)]
         assert [script.rstrip("\n") for script in spec_assets._render(env, text, contexts)] == whole, spec.name
     loop = build_dags(folder, on_error="raise")["loop"].get_task("loop")
