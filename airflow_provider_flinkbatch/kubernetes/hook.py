@@ -19,6 +19,7 @@ from typing import Any
 import urllib3
 
 from airflow_provider_flinkbatch.kubernetes.manifests import GROUP, VERSION, owned_selector
+from airflow_provider_flinkbatch.rest.client import RetryPolicy
 
 #: Where cancelling puts a resource: the operator then cancels the Flink job and keeps the resource.
 SUSPEND = {"spec": {"job": {"state": "suspended"}}}
@@ -37,6 +38,11 @@ def transient_api_error(err: BaseException) -> bool:
     if isinstance(status, int):
         return status in _TRANSIENT_STATUS
     return isinstance(err, (OSError, asyncio.TimeoutError)) or type(err).__module__.startswith("aiohttp")
+
+
+def _sent_or_passing(err: BaseException) -> bool:
+    """A transient API error, or a request whose answer did not come (urllib3's timeouts, dropped connections)."""
+    return transient_api_error(err) or isinstance(err, urllib3.exceptions.HTTPError)
 
 
 class ResourceExists(Exception):
@@ -149,11 +155,14 @@ class FlinkResources:
                 if owned["kind"] == "Secret"
                 else self.core.create_namespaced_config_map
             )
-            try:
-                create(self.namespace, owned, _request_timeout=self.timeout)
-            except ApiException as err:
-                if err.status != 409:
-                    raise
+            # idempotent (an existing one is kept), so a lost answer is simply asked again
+            for attempt in RetryPolicy(budget=self.timeout).retrying(_sent_or_passing):
+                with attempt:
+                    try:
+                        create(self.namespace, owned, _request_timeout=self.timeout)
+                    except ApiException as err:
+                        if err.status != 409:
+                            raise
 
     def patch(self, name: str, body: dict[str, Any]) -> None:
         """Merge-patch the resource; a resource that is gone is left gone."""
@@ -211,7 +220,7 @@ class AsyncFlinkResource:
 
     async def get(self) -> dict[str, Any]:
         resource: dict[str, Any] = await self.objects.get_namespaced_custom_object(
-            GROUP, VERSION, self.namespace, self.plural, self.name
+            GROUP, VERSION, self.namespace, self.plural, self.name, _request_timeout=API_TIMEOUT
         )
         return resource
 
@@ -224,6 +233,7 @@ class AsyncFlinkResource:
             self.name,
             SUSPEND,
             _content_type="application/merge-patch+json",  # real apiservers refuse json-patch here
+            _request_timeout=API_TIMEOUT,
         )
 
 
@@ -255,7 +265,7 @@ class AsyncFlinkResources:
         """Every resource of this kind and namespace labelled as this provider's, by name (one LIST)."""
         objects = await self._api()
         answer = await objects.list_namespaced_custom_object(
-            GROUP, VERSION, self.namespace, self.plural, label_selector=owned_selector()
+            GROUP, VERSION, self.namespace, self.plural, label_selector=owned_selector(), _request_timeout=API_TIMEOUT
         )
         return {str(item["metadata"]["name"]): dict(item) for item in answer.get("items") or []}
 

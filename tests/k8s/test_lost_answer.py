@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 CONN = "kubernetes_lossy"
 CREATE = f"/apis/flink.apache.org/v1beta1/namespaces/{NAMESPACE}/flinkdeployments"
 #: the client's deadline per API call in these tests (a "delay" answer comes after it)
-TIMEOUT = 3.0
+TIMEOUT = 10.0
 
 
 class Lossy:
