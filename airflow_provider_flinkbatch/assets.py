@@ -87,21 +87,3 @@ def static_source_uris(sql: str) -> list[str]:
         if not (statement.lstrip().upper().startswith("CREATE") and ("{{" in statement or "{%" in statement))
     ]
     return source_uris(known)
-
-
-def emit(
-    outlet_events: Any,
-    alias: str,
-    statements: Sequence[str],
-    summary: dict[str, Any],
-    sink_assets: Mapping[str, str | None] | None = None,
-) -> list[str]:
-    """Attach an asset event per written table to the task's alias; returns the URIs (for the task log)."""
-    from airflow.sdk import Asset, AssetAlias  # task runtime only
-
-    accessor = outlet_events[AssetAlias(alias)]
-    uris = []
-    for uri, extra in sink_events(statements, summary, sink_assets):
-        accessor.add(Asset(uri), extra=extra)
-        uris.append(uri)
-    return uris

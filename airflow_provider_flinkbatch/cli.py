@@ -3,66 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 
 from airflow_provider_flinkbatch.errors import FlinkBatchError
 from airflow_provider_flinkbatch.kubernetes.render_cli import extend_render_parser
+from airflow_provider_flinkbatch.presets import describe_presets
 from airflow_provider_flinkbatch.specs.cli import register as register_spec_commands
 
 
 def _cmd_diagnose(args: argparse.Namespace) -> int:
     # Airflow (connections, secrets backends) loads for `diagnose` only, not for --help.
-    from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook, JobHistoryNotFound
+    from airflow_provider_flinkbatch.history import commands
 
-    conn_id = args.conn_id
-    if args.rest_url or args.history_url or args.archive_dir:
-        extra = {
-            key: value
-            for key, value in (("history_server_url", args.history_url), ("archive_dir", args.archive_dir))
-            if value
-        }
-        conn_id = "flinkbatch_cli"
-        os.environ["AIRFLOW_CONN_FLINKBATCH_CLI"] = json.dumps(
-            {
-                "conn_type": "flink_batch",
-                "host": args.rest_url or args.history_url or "http://127.0.0.1:8081",
-                "extra": extra,
-            }
-        )
-    else:
-        _default_to_local_cluster(conn_id)
-    hook = FlinkHistoryServerHook(conn_id)
-    try:
-        skip_jobmanager = args.history_only or (conn_id == "flinkbatch_cli" and not args.rest_url)
-        diagnosis = hook.diagnose(args.job_id, include_jobmanager=not skip_jobmanager)
-    except JobHistoryNotFound as err:
-        print(f"flinkbatch: {err}", file=sys.stderr)
-        return 2
-    print(diagnosis.model_dump_json(indent=2) if args.json else diagnosis.describe())
-    return 0
-
-
-def _default_to_local_cluster(conn_id: str) -> None:
-    """Right after ``scripts/demo.sh`` a plain shell has no connection: use the running local cluster for the
-    default one (saying so), as ``flinkbatch validate`` does."""
-    # Airflow's connection lookup: only when diagnose looks for the default connection.
-    from airflow_provider_flinkbatch.local.connection import connection_state, local_cluster_for
-
-    local = local_cluster_for(conn_id)
-    if local is not None and connection_state(conn_id) == "undefined":
-        print(
-            f"connection {conn_id!r} is not defined in this shell: using the local cluster at {local.rest_url}",
-            file=sys.stderr,
-        )
-        os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = local.connection_uri_json()
+    return commands.diagnose_command(args)
 
 
 def _cmd_presets(args: argparse.Namespace) -> int:
-    # The preset tables (and logging) load for `presets` only, not for --help.
-    from airflow_provider_flinkbatch.presets import describe_presets
-
     print(describe_presets())
     return 0
 

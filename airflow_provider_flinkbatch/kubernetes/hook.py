@@ -75,6 +75,25 @@ def _api_message(err: Exception) -> str:
     return str(err)
 
 
+def _api_exception() -> Any:
+    """The kubernetes client's ``ApiException``: the client is an optional heavy dependency (DAGs using the
+    Kubernetes sensor import this module when parsed), so it loads when a task first talks to the API server."""
+    from kubernetes.client.exceptions import ApiException
+
+    return ApiException
+
+
+@asynccontextmanager
+async def _async_custom_objects(kubernetes_conn_id: str) -> AsyncIterator[Any]:
+    """A ``kubernetes_asyncio`` ``CustomObjectsApi`` on the connection (optional: loaded in the triggerer of a
+    Kubernetes task only)."""
+    from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
+    from kubernetes_asyncio.client import CustomObjectsApi
+
+    async with AsyncKubernetesHook(conn_id=kubernetes_conn_id).get_conn() as api_client:
+        yield CustomObjectsApi(api_client)
+
+
 class FlinkResources:
     """This provider's custom resources of one kind (``plural``) in one namespace, and their SQL ConfigMaps."""
 
@@ -101,40 +120,33 @@ class FlinkResources:
 
     def get(self, name: str) -> dict[str, Any] | None:
         """The resource, or ``None`` when it does not exist."""
-        # kubernetes client: optional, loaded only when a task talks to the API server.
-        from kubernetes.client.exceptions import ApiException
-
+        api_exception = _api_exception()
         try:
             return dict(
                 self.custom_objects.get_namespaced_custom_object(
                     GROUP, VERSION, self.namespace, self.plural, name, _request_timeout=self.timeout
                 )
             )
-        except ApiException as err:
+        except api_exception as err:
             if err.status == 404:
                 return None
             raise
 
     def look_up(self, name: str) -> dict[str, Any] | None:
         """:meth:`get` after a lost answer: a failure to ask is :class:`ResourceAnswerLost` too."""
-        # kubernetes client: optional, loaded only when a task talks to the API server.
-        from kubernetes.client.exceptions import ApiException
-
         try:
             return self.get(name)
-        except (ApiException, urllib3.exceptions.HTTPError, OSError) as err:
+        except (_api_exception(), urllib3.exceptions.HTTPError, OSError) as err:
             raise _lost(err) from err
 
     def create(self, body: dict[str, Any], owned_by: Any) -> None:
         """Create the resource, then what it owns (``owned_by(uid)``: its SQL ConfigMap, its Secret)."""
-        # kubernetes client: optional, loaded only when a task talks to the API server.
-        from kubernetes.client.exceptions import ApiException
-
+        api_exception = _api_exception()
         try:
             created = self.custom_objects.create_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, self.plural, body, _request_timeout=self.timeout
             )
-        except ApiException as err:
+        except api_exception as err:
             if err.status == 409:
                 raise ResourceExists(_api_message(err)) from err
             if transient_api_error(err):  # e.g. 504 "request did not complete": it may be stored all the same
@@ -146,9 +158,7 @@ class FlinkResources:
 
     def create_owned(self, uid: str, owned_by: Any) -> None:
         """What the resource ``uid`` owns (its SQL ConfigMap, its Secret); ones that exist are kept."""
-        # kubernetes client: optional, loaded only when a task talks to the API server.
-        from kubernetes.client.exceptions import ApiException
-
+        api_exception = _api_exception()
         for owned in owned_by(uid):
             create = (
                 self.core.create_namespaced_secret
@@ -160,28 +170,24 @@ class FlinkResources:
                 with attempt:
                     try:
                         create(self.namespace, owned, _request_timeout=self.timeout)
-                    except ApiException as err:
+                    except api_exception as err:
                         if err.status != 409:
                             raise
 
     def patch(self, name: str, body: dict[str, Any]) -> None:
         """Merge-patch the resource; a resource that is gone is left gone."""
-        # kubernetes client: optional, loaded only when a task talks to the API server.
-        from kubernetes.client.exceptions import ApiException
-
+        api_exception = _api_exception()
         try:
             self.custom_objects.patch_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, self.plural, name, body, _request_timeout=self.timeout
             )
-        except ApiException as err:
+        except api_exception as err:
             if err.status != 404:
                 raise
 
     def delete(self, name: str) -> None:
         """Delete the resource, its SQL ConfigMap and its Secret (any may be gone already)."""
-        # kubernetes client: optional, loaded only when a task talks to the API server.
-        from kubernetes.client.exceptions import ApiException
-
+        api_exception = _api_exception()
         for delete in (
             lambda: self.custom_objects.delete_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, self.plural, name
@@ -192,7 +198,7 @@ class FlinkResources:
         ):
             try:
                 delete()
-            except ApiException as err:
+            except api_exception as err:
                 if err.status != 404:
                     raise
 
@@ -211,12 +217,8 @@ class AsyncFlinkResource:
     async def connect(
         cls, kubernetes_conn_id: str, namespace: str, plural: str, name: str
     ) -> AsyncIterator[AsyncFlinkResource]:
-        # kubernetes_asyncio: optional, loaded only in the triggerer of a Kubernetes task.
-        from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
-        from kubernetes_asyncio.client import CustomObjectsApi
-
-        async with AsyncKubernetesHook(conn_id=kubernetes_conn_id).get_conn() as api_client:
-            yield cls(CustomObjectsApi(api_client), namespace, plural, name)
+        async with _async_custom_objects(kubernetes_conn_id) as objects:
+            yield cls(objects, namespace, plural, name)
 
     async def get(self) -> dict[str, Any]:
         resource: dict[str, Any] = await self.objects.get_namespaced_custom_object(
@@ -251,14 +253,9 @@ class AsyncFlinkResources:
 
     async def _api(self) -> Any:
         if self._objects is None:
-            from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
-            from kubernetes_asyncio.client import CustomObjectsApi
-
             stack = AsyncExitStack()
-            api_client = await stack.enter_async_context(
-                AsyncKubernetesHook(conn_id=self.kubernetes_conn_id).get_conn()
-            )
-            self._stack, self._objects = stack, CustomObjectsApi(api_client)
+            objects = await stack.enter_async_context(_async_custom_objects(self.kubernetes_conn_id))
+            self._stack, self._objects = stack, objects
         return self._objects
 
     async def listed(self) -> dict[str, dict[str, Any]]:

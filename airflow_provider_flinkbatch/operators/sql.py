@@ -13,12 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ResumableJobMixin
+from airflow.sdk import BaseOperator, Context, ResumableJobMixin
 from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR
 from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_flinkbatch import assets
 from airflow_provider_flinkbatch.diagnosis import check_retry_on
 from airflow_provider_flinkbatch.failures import raise_for_failed_job, raise_for_rejected_submission
 from airflow_provider_flinkbatch.jobs import summarize_job
@@ -32,6 +31,8 @@ from airflow_provider_flinkbatch.links.flink import (
 )
 from airflow_provider_flinkbatch.links.urls import job_links
 from airflow_provider_flinkbatch.links.yarn import YarnApplicationLink
+from airflow_provider_flinkbatch.operators import outlets
+from airflow_provider_flinkbatch.plan import check_plan_mode
 from airflow_provider_flinkbatch.presets import check_preset_names, session_warning
 from airflow_provider_flinkbatch.reattach import (
     IdentityConflict,
@@ -66,9 +67,8 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
     :param flink_conn_id: connection of type ``flink_batch``.
     :param flink_config: Flink configuration for this job (``{"parallelism.default": 4}``), sent
         with the submission; ``SET`` statements in the script apply on top.
-    :param presets: named configuration presets merged under ``flink_config`` in order (``celeborn``,
-        ``adaptive-batch``, ``speculative``, ``blocking-shuffle``, ``hybrid-shuffle``, ``memory-small``,
-        ``memory-large``; ``flinkbatch presets`` lists their keys). ``flink_config`` wins on conflicts.
+    :param presets: named configuration presets merged under ``flink_config`` in order, which wins on conflicts
+        (``celeborn``, ``adaptive-batch``, ``speculative``, ...; ``flinkbatch presets`` lists them and their keys).
     :param job_name: Flink job name (``pipeline.name``); defaults to ``<dag_id>.<task_id>``.
     :param target: where the job runs: ``"session"`` (a session cluster's REST API, the default),
         ``"kubernetes"`` or ``"yarn"`` (see the target how-tos in ``docs/``).
@@ -89,10 +89,9 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         failed/success while deferred.
     :param rerun_finished: when a retry or re-run finds that this task instance's job already FINISHED
         with the same SQL and config, run it again instead of reporting that result (default False).
-    :param retry_on: override whether a failure category is retried, e.g. ``{"out_of_memory": True}``
-        (categories: see docs/diagnosis.md, e.g. user_data_error, out_of_memory, resource_lost, io_error).
-        By default SQL, data, memory and cancellation failures fail without retries; lost resources, I/O
-        errors and unknown failures use the task's ``retries``.
+    :param retry_on: override whether a failure category is retried, e.g. ``{"out_of_memory": True}`` (see
+        docs/diagnosis.md). By default SQL, data, memory and cancellation failures fail without retries; lost
+        resources, I/O errors and unknown failures use the task's ``retries``.
     :param sink_assets: which written tables are assets: table -> asset URI (``None``: the URI derived from the
         table's connector options, see assets.py); default: every written data table. A spec's ``sinks:``.
     :param durable: keep the job id in the task state store across tries (``ResumableJobMixin``).
@@ -128,31 +127,20 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if plan_check not in ("warn", "fail"):
-            raise ValueError(f"plan_check={plan_check!r}: use 'warn' (log plan warnings) or 'fail' (fail the task)")
         self.sql, self.flink_conn_id, self.flink_config = sql, flink_conn_id, flink_config or {}
         self.presets = check_preset_names(presets or [])  # unknown names fail the DAG import
         self.job_name, self.target, self.target_options = job_name, target, target_options or {}
         validate_target_options(target, self.target_options)  # a typo fails the DAG import, naming the field
-        self.explain, self.plan_check, self.deferrable = explain, plan_check, deferrable
+        self.explain, self.plan_check, self.deferrable = explain, check_plan_mode(plan_check), deferrable
         self.poll_interval, self.transient_error_budget = poll_interval, transient_error_budget
         self.cancel_on_kill, self.rerun_finished = cancel_on_kill, rerun_finished
         self.retry_on = check_retry_on(retry_on)
-        # The tables the job writes are known when it has run (paths are often templated): an alias outlet
-        # gets one asset event per written table (see assets.py).
-        self.asset_alias = assets.alias_name(self.dag.dag_id if self.has_dag() else None, self.task_id)
-        self.add_outlets([AssetAlias(self.asset_alias)])
-        self.sink_assets = sink_assets
-        # Sources whose definition is not templated are known now: inlets (the rest show in the task log).
-        # Given inlets win (the spec factory passes the rendered ones).
-        if kwargs.get("inlets") is None:
-            self.add_inlets([Asset(uri) for uri in assets.static_source_uris(sql)])
+        self.asset_alias, self.sink_assets = outlets.declare(self, sql, kwargs.get("inlets")), sink_assets
         self.job_id: str | None = None
         self._request: JobRequest | None = None
         self._result: dict[str, Any] | None = None
         self._built_target: Target | None = None
 
-    # ------------------------------------------------------------------ wiring
     def _target(self) -> Target:
         """Built once per task run: one connection lookup and one client for submit, status and wait."""
         if self._built_target is None:
@@ -163,15 +151,13 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
     def _handle(self, job_id: str) -> JobHandle:
         return self._target().handle_for(job_id, self._request)
 
-    # ------------------------------------------------------------------ execute
     def execute(self, context: Context) -> Any:
         # The extra links read this key in every outcome; an explicit "no job yet" keeps a task that fails
         # before submitting from logging "XCom not found" errors.
-        context["ti"].xcom_push(key=XCOM_KEY, value={"job_id": None})
-        if self.sql_too_large:
-            raise AirflowFailException(f"{self.task_id}: {self.sql_too_large}")
+        ti = context["ti"]
+        ti.xcom_push(key=XCOM_KEY, value={"job_id": None})
         try:
-            self._request = build_request(context["ti"], self.sql, self.flink_config, self.presets, self.job_name)
+            self._request = build_request(ti, self.checked_sql(), self.flink_config, self.presets, self.job_name)
         except JobDefinitionError as err:
             raise AirflowFailException(f"{self.task_id}: {err}") from err
         if self.target == "session" and (warning := session_warning(self.presets)):
@@ -180,8 +166,7 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
             # Flink tooling (a local JVM and the Flink jars): loaded only for tasks with explain=True.
             from airflow_provider_flinkbatch.plan.check import check_plan
 
-            where = self.sql_file or "the task's SQL"
-            check_plan(context["ti"], self.log, self._request, self.sql, where, self.plan_check, self.task_id)
+            check_plan(ti, self.log, self._request, self.sql, self.sql_origin, self.plan_check, self.task_id)
         return self.execute_resumable(context)
 
     def submit_job(self, context: Context) -> str:
@@ -195,7 +180,7 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         except SubmissionAnswerLost as err:  # nothing runs unsupervised: a retry may submit (after looking again)
             raise AirflowException(str(err)) from err
         except SubmissionRejected as err:
-            raise_for_rejected_submission(self.log, err, self.sql, self.sql_file or "the task's SQL")
+            raise_for_rejected_submission(self.log, err, self.sql, self.sql_origin)
         self.log.info("%s", outcome.describe(self._request, target))
         return outcome.handle.job_id
 
@@ -218,11 +203,7 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         context["ti"].xcom_push(key=XCOM_KEY, value=job_info(target, handle, finished=False))
         details = target.job_details(handle)
         if self.deferrable and JobState.from_json(details).running:  # already over: no need to defer
-            wait = WaitOptions(
-                poll_interval=self.poll_interval,
-                transient_error_budget=self.transient_error_budget,
-                cancel_on_kill=self.cancel_on_kill,
-            )
+            wait = WaitOptions.model_validate(self, from_attributes=True)  # poll_interval, cancel_on_kill, ...
             # deferral timeouts end in resume_execution below
             self.defer(
                 trigger=target.trigger(handle, wait), method_name="execute_complete", timeout=self.execution_timeout
@@ -236,7 +217,6 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
             return self._result
         return self.poll_until_complete(external_id, context)  # a stored, already FINISHED job
 
-    # ------------------------------------------------------------------ resume and finish
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after the trigger fired."""
         self.job_id = event["job_id"]
@@ -263,18 +243,14 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         statements = self._request.statements if self._request is not None else split_statements(self.sql)
         summary, figures = finished_summary(target, handle, summary, statements, self.log)
         context["ti"].xcom_push(key=METRICS_XCOM_KEY, value=figures.metrics())
-        written = assets.emit(context["outlet_events"], self.asset_alias, statements, summary, self.sink_assets)
-        if read := assets.source_uris(statements):
-            self.log.info("Tables read (inlets): %s", ", ".join(read))
-        if written:
-            self.log.info("Asset events for the tables written: %s", ", ".join(written))
+        events = context["outlet_events"]
+        outlets.attach_events(events, self.asset_alias, statements, summary, self.sink_assets, self.log)
         self.log.info("Flink job %s metrics:\n%s", handle.job_id, figures.metrics_table())
         self.log.info("%s", figures.finished_line())
         return summary
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
-        """Input/output datasets of the script (see :mod:`~airflow_provider_flinkbatch.lineage`); ``None``
-        without ``apache-airflow-providers-openlineage``."""
+        """The script's input/output datasets (see ``lineage.py``); ``None`` without the OpenLineage provider."""
         return facets_of_script(self.sql)
 
     def on_kill(self) -> None:

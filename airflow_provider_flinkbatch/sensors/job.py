@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import BaseSensorOperator, Context
+from airflow.sdk import Context
 from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
@@ -19,11 +19,12 @@ from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook, Job
 from airflow_provider_flinkbatch.jobs import summarize_job
 from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
+from airflow_provider_flinkbatch.sensors.base import FlinkJobWaitSensor
 from airflow_provider_flinkbatch.session.state import JobState
 from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
 
 
-class FlinkJobSensor(BaseSensorOperator):
+class FlinkJobSensor(FlinkJobWaitSensor):
     """Wait until the Flink job ``job_id`` (32 hex characters, templated) reaches a terminal state.
 
     :param job_id: the Flink job id, e.g. ``"{{ ti.xcom_pull('submit')['job_id'] }}"``.
@@ -75,24 +76,10 @@ class FlinkJobSensor(BaseSensorOperator):
         state = summary["state"]
         raise_for_failed_job(self.log, context, diagnose_or_placeholder(self.flink_conn_id, self.job_id, state, None))
 
-    def execute(self, context: Context) -> dict[str, Any] | None:
-        if not self.deferrable:
-            super().execute(context)  # pokes every poke_interval until poke() is True or raises
-            return self._summary
-        if self.poke(context):  # already over: no need to defer
-            return self._summary
-
-        self.defer(
-            trigger=FlinkJobTrigger(
-                job_id=self.job_id,
-                flink_conn_id=self.flink_conn_id,
-                poll_interval=self.poke_interval,
-                cancel_on_kill=False,  # not our job
-            ),
-            method_name="execute_complete",
-            timeout=self.execution_timeout,
+    def wait_trigger(self) -> FlinkJobTrigger:
+        return FlinkJobTrigger(
+            job_id=self.job_id, flink_conn_id=self.flink_conn_id, poll_interval=self.poke_interval, cancel_on_kill=False
         )
-        return None
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         if event.get("status") != "terminal":

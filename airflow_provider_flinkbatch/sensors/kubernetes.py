@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import BaseSensorOperator, Context
+from airflow.sdk import Context
 from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.triggers.base import BaseTrigger
 
 from airflow_provider_flinkbatch.diagnosis import check_retry_on
 from airflow_provider_flinkbatch.failures import raise_for_failed_job
@@ -31,6 +32,7 @@ from airflow_provider_flinkbatch.kubernetes.target import KubernetesTarget
 from airflow_provider_flinkbatch.links.urls import job_links
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
+from airflow_provider_flinkbatch.sensors.base import FlinkJobWaitSensor
 from airflow_provider_flinkbatch.session.state import JobState
 from airflow_provider_flinkbatch.targets.base import JobHandle, WaitOptions
 
@@ -38,7 +40,7 @@ from airflow_provider_flinkbatch.targets.base import JobHandle, WaitOptions
 NOT_YET_KNOWN = "0" * 32
 
 
-class FlinkKubernetesBatchSensor(BaseSensorOperator):
+class FlinkKubernetesBatchSensor(FlinkJobWaitSensor):
     """Wait until the Flink job of the custom resource ``application_name`` is over; fail unless it FINISHED.
 
     :param application_name: the FlinkDeployment's (or FlinkSessionJob's) name (templated), e.g. the one in
@@ -141,16 +143,9 @@ class FlinkKubernetesBatchSensor(BaseSensorOperator):
         diagnosis = target.diagnose(handle, summary["state"], self.retry_on)
         raise_for_failed_job(self.log, context, diagnosis, links=job_links(target.link_info(handle), handle.job_id))
 
-    def execute(self, context: Context) -> dict[str, Any] | None:
-        if not self.deferrable:
-            super().execute(context)  # pokes every poke_interval until poke() is True or raises
-            return self._summary
-        if self.poke(context):  # already over: no need to defer
-            return self._summary
+    def wait_trigger(self) -> BaseTrigger:
         target, handle = self._target()
-        wait = WaitOptions(poll_interval=self.poke_interval, cancel_on_kill=False)  # not our resource
-        self.defer(trigger=target.trigger(handle, wait), method_name="execute_complete", timeout=self.execution_timeout)
-        return None
+        return target.trigger(handle, WaitOptions(poll_interval=self.poke_interval, cancel_on_kill=False))
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         if event.get("status") != "terminal":

@@ -81,7 +81,7 @@ class SqlFileSizeGuard:
     naming it and the folders searched, not a Jinja traceback at run time), refuse to load an oversized one
     (the DAG processor would read it into memory), and remember the name for error messages.
 
-    ``execute()`` then fails with :attr:`sql_too_large` as the message.
+    ``execute()`` then fails with :attr:`sql_too_large` as the message (:meth:`checked_sql`).
     """
 
     sql: str
@@ -100,6 +100,17 @@ class SqlFileSizeGuard:
                 self.log.warning("%s: %s", self.task_id, self.sql_too_large)
                 self.sql = ""  # nothing to read or render; execute() fails with the message
         super().resolve_template_files()  # type: ignore[misc]
+
+    @property
+    def sql_origin(self) -> str:
+        """Where the SQL came from, for messages that point into it."""
+        return self.sql_file or "the task's SQL"
+
+    def checked_sql(self) -> str:
+        """The (rendered) SQL; :class:`JobDefinitionError` when the file was too large to load."""
+        if self.sql_too_large:
+            raise JobDefinitionError(self.sql_too_large)
+        return self.sql
 
     def _sql_file_size(self, name: str) -> int | None:
         """The file's size (None: found by a loader without a search path); :class:`SqlFileNotFound` if missing."""
