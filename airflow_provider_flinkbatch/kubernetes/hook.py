@@ -3,7 +3,9 @@
 Access goes through the Airflow Kubernetes connection (``KubernetesHook`` / ``AsyncKubernetesHook``:
 in-cluster, kubeconfig, context). The Kubernetes clients are optional heavy dependencies: they are
 imported only when a task or the triggerer talks to the API server. API errors leave this module as
-the provider's own (:class:`ResourceExists`, :class:`ResourceRefused`) or as "not there" (``None``).
+the provider's own (:class:`ResourceExists`, :class:`ResourceRefused`, :class:`ResourceAnswerLost`) or as
+"not there" (``None``). Every blocking call has a deadline (:data:`API_TIMEOUT`): a create whose answer
+does not come in time may still have stored the resource, so it is a lost answer, not a refusal.
 """
 
 from __future__ import annotations
@@ -14,11 +16,17 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
+import urllib3
+
 from airflow_provider_flinkbatch.kubernetes.manifests import GROUP, VERSION, owned_selector
+from airflow_provider_flinkbatch.rest.client import RetryPolicy
 
 #: Where cancelling puts a resource: the operator then cancels the Flink job and keeps the resource.
 SUSPEND = {"spec": {"job": {"state": "suspended"}}}
 
+
+#: Seconds one blocking API call may take (the kubernetes client's ``_request_timeout``).
+API_TIMEOUT = 60.0
 
 #: HTTP statuses of the API server that can pass (0: no answer at all).
 _TRANSIENT_STATUS = frozenset({0, 408, 429, 500, 502, 503, 504})
@@ -32,12 +40,28 @@ def transient_api_error(err: BaseException) -> bool:
     return isinstance(err, (OSError, asyncio.TimeoutError)) or type(err).__module__.startswith("aiohttp")
 
 
+def _sent_or_passing(err: BaseException) -> bool:
+    """A transient API error, or a request whose answer did not come (urllib3's timeouts, dropped connections)."""
+    return transient_api_error(err) or isinstance(err, urllib3.exceptions.HTTPError)
+
+
 class ResourceExists(Exception):
     """A resource of this name exists already (another worker created it)."""
 
 
 class ResourceRefused(Exception):
     """The API server refused the resource; the message is its ``Status.message``."""
+
+
+class ResourceAnswerLost(Exception):
+    """A request was sent but no answer came (timeout, dropped connection, a passing 5xx): it may have been done."""
+
+
+def _lost(err: Exception) -> ResourceAnswerLost:
+    status = getattr(err, "status", None)
+    if isinstance(status, int) and status:
+        return ResourceAnswerLost(f"HTTP {status}: {_api_message(err)}")
+    return ResourceAnswerLost(f"{type(err).__name__}: {err}")
 
 
 def _api_message(err: Exception) -> str:
@@ -78,6 +102,7 @@ class FlinkResources:
         self.core = core
         self.namespace = namespace
         self.plural = plural
+        self.timeout = API_TIMEOUT
 
     @classmethod
     def from_connection(cls, kubernetes_conn_id: str, namespace: str, plural: str) -> FlinkResources:
@@ -89,7 +114,7 @@ class FlinkResources:
 
     def list(self, label_selector: str) -> list[dict[str, Any]]:
         answer = self.custom_objects.list_namespaced_custom_object(
-            GROUP, VERSION, self.namespace, self.plural, label_selector=label_selector
+            GROUP, VERSION, self.namespace, self.plural, label_selector=label_selector, _request_timeout=self.timeout
         )
         return list(answer.get("items") or [])
 
@@ -98,41 +123,64 @@ class FlinkResources:
         api_exception = _api_exception()
         try:
             return dict(
-                self.custom_objects.get_namespaced_custom_object(GROUP, VERSION, self.namespace, self.plural, name)
+                self.custom_objects.get_namespaced_custom_object(
+                    GROUP, VERSION, self.namespace, self.plural, name, _request_timeout=self.timeout
+                )
             )
         except api_exception as err:
             if err.status == 404:
                 return None
             raise
 
+    def look_up(self, name: str) -> dict[str, Any] | None:
+        """:meth:`get` after a lost answer: a failure to ask is :class:`ResourceAnswerLost` too."""
+        try:
+            return self.get(name)
+        except (_api_exception(), urllib3.exceptions.HTTPError, OSError) as err:
+            raise _lost(err) from err
+
     def create(self, body: dict[str, Any], owned_by: Any) -> None:
         """Create the resource, then what it owns (``owned_by(uid)``: its SQL ConfigMap, its Secret)."""
         api_exception = _api_exception()
         try:
             created = self.custom_objects.create_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, self.plural, body
+                GROUP, VERSION, self.namespace, self.plural, body, _request_timeout=self.timeout
             )
         except api_exception as err:
             if err.status == 409:
                 raise ResourceExists(_api_message(err)) from err
+            if transient_api_error(err):  # e.g. 504 "request did not complete": it may be stored all the same
+                raise _lost(err) from err
             raise ResourceRefused(_api_message(err)) from err
-        for owned in owned_by(created["metadata"]["uid"]):
+        except (urllib3.exceptions.HTTPError, OSError) as err:  # sent, no answer: it may be stored
+            raise _lost(err) from err
+        self.create_owned(created["metadata"]["uid"], owned_by)
+
+    def create_owned(self, uid: str, owned_by: Any) -> None:
+        """What the resource ``uid`` owns (its SQL ConfigMap, its Secret); ones that exist are kept."""
+        api_exception = _api_exception()
+        for owned in owned_by(uid):
             create = (
                 self.core.create_namespaced_secret
                 if owned["kind"] == "Secret"
                 else self.core.create_namespaced_config_map
             )
-            try:
-                create(self.namespace, owned)
-            except api_exception as err:
-                if err.status != 409:
-                    raise
+            # idempotent (an existing one is kept), so a lost answer is simply asked again
+            for attempt in RetryPolicy(budget=self.timeout).retrying(_sent_or_passing):
+                with attempt:
+                    try:
+                        create(self.namespace, owned, _request_timeout=self.timeout)
+                    except api_exception as err:
+                        if err.status != 409:
+                            raise
 
     def patch(self, name: str, body: dict[str, Any]) -> None:
         """Merge-patch the resource; a resource that is gone is left gone."""
         api_exception = _api_exception()
         try:
-            self.custom_objects.patch_namespaced_custom_object(GROUP, VERSION, self.namespace, self.plural, name, body)
+            self.custom_objects.patch_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, self.plural, name, body, _request_timeout=self.timeout
+            )
         except api_exception as err:
             if err.status != 404:
                 raise
@@ -174,7 +222,7 @@ class AsyncFlinkResource:
 
     async def get(self) -> dict[str, Any]:
         resource: dict[str, Any] = await self.objects.get_namespaced_custom_object(
-            GROUP, VERSION, self.namespace, self.plural, self.name
+            GROUP, VERSION, self.namespace, self.plural, self.name, _request_timeout=API_TIMEOUT
         )
         return resource
 
@@ -187,6 +235,7 @@ class AsyncFlinkResource:
             self.name,
             SUSPEND,
             _content_type="application/merge-patch+json",  # real apiservers refuse json-patch here
+            _request_timeout=API_TIMEOUT,
         )
 
 
@@ -213,7 +262,7 @@ class AsyncFlinkResources:
         """Every resource of this kind and namespace labelled as this provider's, by name (one LIST)."""
         objects = await self._api()
         answer = await objects.list_namespaced_custom_object(
-            GROUP, VERSION, self.namespace, self.plural, label_selector=owned_selector()
+            GROUP, VERSION, self.namespace, self.plural, label_selector=owned_selector(), _request_timeout=API_TIMEOUT
         )
         return {str(item["metadata"]["name"]): dict(item) for item in answer.get("items") or []}
 

@@ -40,7 +40,13 @@ from airflow_provider_flinkbatch.history.hook import FlinkHistoryServerHook, Job
 from airflow_provider_flinkbatch.history.sources import JobLookup, RestJobSource, listed_attempts
 from airflow_provider_flinkbatch.identity import PARAM_PREFIX, JobIdentity
 from airflow_provider_flinkbatch.kubernetes import manifests as m
-from airflow_provider_flinkbatch.kubernetes.hook import SUSPEND, FlinkResources, ResourceExists, ResourceRefused
+from airflow_provider_flinkbatch.kubernetes.hook import (
+    SUSPEND,
+    FlinkResources,
+    ResourceAnswerLost,
+    ResourceExists,
+    ResourceRefused,
+)
 from airflow_provider_flinkbatch.kubernetes.options import KubernetesTargetOptions
 from airflow_provider_flinkbatch.kubernetes.state import ResourceState, StallWatch, flink_job_id
 from airflow_provider_flinkbatch.rest import calls
@@ -49,7 +55,15 @@ from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRes
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionError, FlinkConnectionSettings
 from airflow_provider_flinkbatch.session.hook import FlinkRestHook
 from airflow_provider_flinkbatch.session.state import is_success
-from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected, WaitOptions
+from airflow_provider_flinkbatch.targets.base import (
+    ExistingJob,
+    JobHandle,
+    JobRequest,
+    SubmissionAnswerLost,
+    SubmissionRejected,
+    WaitOptions,
+)
+from airflow_provider_flinkbatch.targets.lost_answer import LOST_ANSWER_GRACE, look_again
 from airflow_provider_flinkbatch.triggers.kubernetes import FlinkKubernetesTrigger
 
 log = logging.getLogger(__name__)
@@ -67,6 +81,8 @@ class KubernetesTarget:
     """Runs each job attempt as a FlinkDeployment or FlinkSessionJob and follows its status."""
 
     kind = "kubernetes"
+    #: Seconds a resource whose create answer was lost is looked for (see :mod:`..targets.lost_answer`).
+    lost_answer_grace = LOST_ANSWER_GRACE
 
     def __init__(
         self,
@@ -158,7 +174,34 @@ class KubernetesTarget:
             raise SubmissionRejected(
                 f"Kubernetes refused {manifests.kind} {manifests.ref}: {err}", sql_error=False
             ) from err
+        except ResourceAnswerLost as err:
+            return self._after_lost_answer(request, manifests, err)
         log.info("Created %s %s (Flink job %s)", manifests.kind, manifests.ref, request.job_id)
+        return self._handle(request.job_id, manifests.name)
+
+    def _after_lost_answer(self, request: JobRequest, manifests: m.Manifests, err: ResourceAnswerLost) -> JobHandle:
+        """The create may have stored the resource although its answer was lost: its name is known, so look."""
+        what = f"{manifests.kind} {manifests.ref}"
+        log.warning("No answer from the Kubernetes API server to creating %s (%s): looking it up", what, err)
+        try:
+            found = look_again(lambda: self.resources.look_up(manifests.name), self.lost_answer_grace)
+        except ResourceAnswerLost as lookup:
+            raise SubmissionAnswerLost(
+                f"the Kubernetes API server's answer to creating {what} was lost ({err}) and it could not be asked "
+                f"whether the resource exists ({lookup}); the next try looks for it before creating it again"
+            ) from lookup
+        if found is None:
+            raise SubmissionAnswerLost(
+                f"the Kubernetes API server's answer to creating {what} was lost and it has no such resource "
+                f"(looked for {self.lost_answer_grace:g}s): {err}. Nothing runs for this try; the next try looks "
+                "for the resource again before creating it"
+            )
+        if (found.get("metadata", {}).get("labels") or {}).get(m.JOB_ID_LABEL) != request.job_id:
+            raise SubmissionRejected(f"{what} exists", sql_error=False, duplicate=True)
+        self.resources.create_owned(found["metadata"]["uid"], manifests.owned_by)  # the create never got to them
+        log.warning(
+            "%s exists although the answer to creating it was lost: following it (Flink job %s)", what, request.job_id
+        )
         return self._handle(request.job_id, manifests.name)
 
     def find_existing(self, identity: JobIdentity) -> list[ExistingJob]:

@@ -67,7 +67,7 @@ class RetryPolicy:
             err = state.outcome.exception() if state.outcome is not None else None
             assert err is not None
             waited = state.seconds_since_start or 0.0
-            if isinstance(err, FlinkRestError) and waited >= 1:
+            if isinstance(err, FlinkRestError) and waited >= 1 and state.attempt_number > 1:  # retried, in vain
                 raise type(err)(
                     f"{err} (still failing after {waited:.0f}s of retries)", url=err.url, status=err.status
                 ) from err

@@ -28,7 +28,12 @@ from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_flinkbatch.history.sources import AsyncJobLookup, AsyncRestJobSource
 from airflow_provider_flinkbatch.jobs import summarize_job
-from airflow_provider_flinkbatch.kubernetes.hook import AsyncFlinkResource, AsyncFlinkResources, transient_api_error
+from airflow_provider_flinkbatch.kubernetes.hook import (
+    API_TIMEOUT,
+    AsyncFlinkResource,
+    AsyncFlinkResources,
+    transient_api_error,
+)
 from airflow_provider_flinkbatch.kubernetes.state import ResourceState, StallWatch, details_from_status
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, RetryPolicy
@@ -51,7 +56,7 @@ class ResourcesPoller(SharedPoller):
             f"kubernetes {kubernetes_conn_id} {namespace}/{plural}",
             self.resources.listed,
             close=self.resources.aclose,
-            timeout=60.0,
+            timeout=API_TIMEOUT,  # the LIST's own deadline; the poller adds its grace
             transient=transient_api_error,
         )
 

@@ -20,7 +20,9 @@ Lifecycle rules, because the triggerer adds and removes triggers at any moment:
   no ``await`` in between, so a trigger subscribing "during" shutdown always starts a fresh task;
 * a poller task that died anyway (a bug, a cancelled loop) is restarted by the next waiter;
 * pollers are kept per event loop (weakly), so a new loop, e.g. after a triggerer restart, starts clean;
-* one control plane being slow or down only delays its own poller: each has its own task;
+* one control plane being slow or down only delays its own poller: each has its own task, and each
+  cycle's request has a deadline of its own (``timeout`` + :data:`CYCLE_GRACE`), whether or not the
+  client bounds it: a stalled request ends as a transient cycle error and the next cycle asks again;
 * a subscriber only looks at listings that started after it subscribed (an older one may predate
   the item it waits for).
 """
@@ -43,6 +45,15 @@ from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
 
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound="SharedPoller")
+#: Seconds a cycle's request may run past the poller's ``timeout`` (the client's own deadline should end it
+#: first, with its precise message) before the poller ends it.
+CYCLE_GRACE = 5.0
+
+
+class ListingStalled(Exception):
+    """A cycle's request did not finish within the poller's deadline (it can pass: the next cycle asks again)."""
+
+    transient = True
 
 
 def adaptive_interval(age_seconds: float, minimum: float, maximum: float, age_fraction: float) -> float:
@@ -161,12 +172,12 @@ class SharedPoller:
                 started = time.monotonic()
                 try:
                     self.requests += 1
-                    items = await self._fetch()
+                    items = await self._bounded_fetch()
                     self._failing_since = None
                     self._publish(Cycle(items=items, started=started))
                 except Exception as err:  # the cycle's error: each subscriber applies its own budget
                     self._failing_since = self._failing_since or started
-                    transient = self._is_transient(err)
+                    transient = isinstance(err, ListingStalled) or self._is_transient(err)
                     self._publish(
                         Cycle(error=err, failing_since=self._failing_since, transient=transient, started=started)
                     )
@@ -180,6 +191,20 @@ class SharedPoller:
         finally:
             if self._close is not None:
                 await self._close()
+
+    async def _bounded_fetch(self) -> dict[str, dict[str, Any]]:
+        limit = self.timeout + CYCLE_GRACE
+        deadline = asyncio.timeout(limit)
+        try:
+            async with deadline:
+                return await self._fetch()
+        except TimeoutError as err:
+            if not deadline.expired():  # the fetch's own timeout error, with its own message
+                raise
+            raise ListingStalled(
+                f"the listing of {self.name} did not finish within {limit:g}s: the control plane answers too "
+                "slowly or not at all; the next cycle asks again"
+            ) from err
 
 
 class Subscription:

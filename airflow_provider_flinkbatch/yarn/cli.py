@@ -57,7 +57,14 @@ class CliResult:
 
 
 class FlinkCliError(RuntimeError):
-    """The CLI could not run or did not finish in time (then it was killed; the application may exist)."""
+    """The CLI could not run or did not finish in time (then it was killed; the application may exist).
+
+    ``started``: the CLI ran (and may have deployed the application) rather than failing to start.
+    """
+
+    def __init__(self, message: str, *, started: bool) -> None:
+        super().__init__(message)
+        self.started = started
 
 
 def run_cli(argv: Sequence[str], env: Mapping[str, str], timeout: float) -> CliResult:
@@ -78,10 +85,11 @@ def run_cli(argv: Sequence[str], env: Mapping[str, str], timeout: float) -> CliR
         output = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
         raise FlinkCliError(
             f"{argv[0]} did not finish within {timeout:g}s (raise cli_timeout in the connection); "
-            f"last output: {output[-OUTPUT_TAIL:]}"
+            f"last output: {output[-OUTPUT_TAIL:]}",
+            started=True,
         ) from err
     except OSError as err:
-        raise FlinkCliError(f"cannot run the Flink CLI {argv[0]}: {err}") from err
+        raise FlinkCliError(f"cannot run the Flink CLI {argv[0]}: {err}", started=False) from err
     return CliResult(completed.returncode, completed.stdout or "")
 
 

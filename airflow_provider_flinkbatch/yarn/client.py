@@ -1,23 +1,31 @@
 """Sync (requests) and async (httpx) ResourceManager REST clients with RM HA failover.
 
 Same retry rules as the Flink REST clients (:class:`~airflow_provider_flinkbatch.rest.client.RetryPolicy`,
-one backoff implementation), same error classes. RM HA: every call starts at the RM that answered
-last; a standby RM (HTTP 307 to the active one, or a "This is standby RM" page) is followed or
-skipped, an unreachable one is skipped; only when no RM answers does the call back off and retry.
+one backoff implementation), same error classes, same bounds on every answer (:mod:`..rest.limits`:
+a total deadline over connect, headers and body; a 32 MiB body cap). RM HA: every call starts at the
+RM that answered last; a standby RM (HTTP 307 to the active one, or a "This is standby RM" page) is
+skipped for the next configured RM, an unreachable one too; only when no RM answers does the call back
+off and retry. Redirects are never followed: a 307 to a configured RM just says "try that one", a
+redirect anywhere else is refused (it could carry the kill request or the credentials to another server).
 SPNEGO (Kerberos) is optional: ``requests-kerberos`` / ``httpx-gssapi`` are imported only when the
 connection asks for it (extra ``[kerberos]``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import ssl
+import time
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import requests
+import urllib3
 
+from airflow_provider_flinkbatch.rest import limits
 from airflow_provider_flinkbatch.rest.calls import ApiCall
 from airflow_provider_flinkbatch.rest.client import (
     AsyncRetryingClient,
@@ -80,7 +88,7 @@ def _not_found(err: FlinkNotFoundError, call: ApiCall[Any], info_text: str | Non
 def interpret_rm_response(call: ApiCall[T], url: str, status: int, content_type: str, text: str) -> T:
     """One RM answer -> parsed value, or the error class that says what to do about it."""
     where = f"{call.method} {url}"
-    if STANDBY_MARKER in text or status in (301, 302, 303, 307, 308):
+    if STANDBY_MARKER in text:
         raise StandbyResourceManager(f"{where}: standby ResourceManager ({text[:200]!r})", url=url, status=status)
     body: Any = None
     try:
@@ -110,6 +118,28 @@ def interpret_rm_response(call: ApiCall[T], url: str, status: int, content_type:
     return parse_json(call, url, status, body, text, not_json=not_json)
 
 
+def _origin(url: str) -> tuple[str, str, int]:
+    split = urlsplit(url)
+    return split.scheme.lower(), (split.hostname or "").lower(), split.port or (443 if split.scheme == "https" else 80)
+
+
+def redirect_error(call: ApiCall[Any], url: str, status: int, headers: Any, rm_urls: list[str]) -> FlinkRestError:
+    """A 3xx from an RM, not followed: a standby pointing at a configured RM is skipped (that RM is asked in
+    its turn), a redirect to any other server is refused."""
+    location = limits.redirect_location(headers)
+    if _origin(urljoin(url, location)) in {_origin(rm) for rm in rm_urls}:
+        return StandbyResourceManager(
+            f"{call.method} {url}: standby ResourceManager (HTTP {status} to {location}, a configured RM)",
+            url=url,
+            status=status,
+        )
+    return limits.redirect_refused(call.method, url, status, location, limits.YARN_RM)
+
+
+def _refused_redirect(err: FlinkRestError) -> bool:
+    return isinstance(err, FlinkServerError) and err.status is not None and 300 <= err.status < 400
+
+
 class _ResourceManagers:
     """The RM URLs in the order to try them: the one that answered last first."""
 
@@ -124,7 +154,16 @@ class _ResourceManagers:
         self.active = self.urls.index(url)
 
     @staticmethod
-    def exhausted(errors: list[FlinkRestError]) -> FlinkUnreachableError:
+    def skippable(err: FlinkRestError) -> bool:
+        """Down, standby, 5xx, or a refused redirect: another configured RM may be the active one."""
+        return isinstance(err, FlinkUnreachableError) or _refused_redirect(err)
+
+    @staticmethod
+    def exhausted(errors: list[FlinkRestError]) -> FlinkRestError:
+        """No RM answered: a refused redirect first (retrying cannot help), else "none is reachable"."""
+        refused = [err for err in errors if _refused_redirect(err)]
+        if refused:
+            return refused[0]
         return FlinkUnreachableError(
             "no active YARN ResourceManager answered: " + "; ".join(str(e) for e in errors), url=errors[-1].url
         )
@@ -190,7 +229,9 @@ class YarnRmClient(RetryingClient["YarnConnectionSettings"]):
         for base in self._rms.order():
             try:
                 result = self._once(base, call)
-            except FlinkUnreachableError as err:  # down, standby, or 5xx: the next RM may be the active one
+            except FlinkRestError as err:
+                if not self._rms.skippable(err):
+                    raise
                 errors.append(err)
                 continue
             self._rms.answered(base)
@@ -199,6 +240,16 @@ class YarnRmClient(RetryingClient["YarnConnectionSettings"]):
 
     def _once(self, base: str, call: ApiCall[T]) -> T:
         url = base + call.path
+        status, headers, text = self._exchange(base, call)
+        try:
+            return interpret_rm_response(call, url, status, headers.get("content-type", ""), text)
+        except FlinkNotFoundError as err:
+            raise _not_found(err, call, self._cluster_info(base)) from err
+
+    def _exchange(self, base: str, call: ApiCall[Any]) -> tuple[int, Any, str]:
+        """One request to one RM, its answer bounded by :mod:`..rest.limits`; no redirect followed."""
+        url = base + call.path
+        started = time.monotonic()
         try:
             response = self._session.request(
                 call.method,
@@ -207,28 +258,23 @@ class YarnRmClient(RetryingClient["YarnConnectionSettings"]):
                 json=call.json,
                 timeout=self.settings.timeout,
                 verify=self.settings.verify,
-                allow_redirects=True,  # a standby RM redirects (307) to the active one; PUT is replayed
+                allow_redirects=False,  # see redirect_error
+                stream=True,  # read by limits.read_sync: total deadline, size cap
             )
-        except requests.RequestException as err:
+            if 300 <= response.status_code < 400:
+                response.close()
+                raise redirect_error(call, url, response.status_code, response.headers, self.settings.rm_urls)
+            text = limits.read_sync(response, call.method, url, self.settings.timeout, started, limits.YARN_RM)
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as err:
             raise _transport_error(err, url, self.settings.timeout) from err
-        try:
-            return interpret_rm_response(
-                call, url, response.status_code, response.headers.get("content-type", ""), response.text
-            )
-        except FlinkNotFoundError as err:
-            raise _not_found(err, call, self._cluster_info(base)) from err
+        return response.status_code, response.headers, text
 
     def _cluster_info(self, base: str) -> str | None:
         try:
-            answer = self._session.get(
-                base + CLUSTER_INFO,
-                params=_params(self.settings, ApiCall("GET", CLUSTER_INFO, dict)) or None,
-                timeout=self.settings.timeout,
-                verify=self.settings.verify,
-            )
-        except requests.RequestException:
+            status, _, text = self._exchange(base, ApiCall("GET", CLUSTER_INFO, dict))
+        except FlinkRestError:
             return None
-        return answer.text if answer.ok else None
+        return text if status < 300 else None
 
     def close(self) -> None:
         self._session.close()
@@ -262,7 +308,7 @@ class AsyncYarnRmClient(AsyncRetryingClient["YarnConnectionSettings"]):
                 auth=httpx_auth(self.settings),
                 verify=_ssl_verify(self.settings.verify),
                 timeout=self.settings.timeout,
-                follow_redirects=True,
+                follow_redirects=False,  # see redirect_error
             )
         return self._pool
 
@@ -271,7 +317,9 @@ class AsyncYarnRmClient(AsyncRetryingClient["YarnConnectionSettings"]):
         for base in self._rms.order():
             try:
                 result = await self._once(base, call)
-            except FlinkUnreachableError as err:
+            except FlinkRestError as err:
+                if not self._rms.skippable(err):
+                    raise
                 errors.append(err)
                 continue
             self._rms.answered(base)
@@ -280,27 +328,36 @@ class AsyncYarnRmClient(AsyncRetryingClient["YarnConnectionSettings"]):
 
     async def _once(self, base: str, call: ApiCall[T]) -> T:
         url = base + call.path
+        status, headers, text = await self._exchange(base, call)
         try:
-            response = await self._client().request(
-                call.method, url, params=_params(self.settings, call) or None, json=call.json
-            )
-        except httpx.HTTPError as err:
-            raise _transport_error(err, url, self.settings.timeout) from err
-        try:
-            return interpret_rm_response(
-                call, url, response.status_code, response.headers.get("content-type", ""), response.text
-            )
+            return interpret_rm_response(call, url, status, headers.get("content-type", ""), text)
         except FlinkNotFoundError as err:
             raise _not_found(err, call, await self._cluster_info(base)) from err
 
+    async def _exchange(self, base: str, call: ApiCall[Any]) -> tuple[int, Any, str]:
+        """The twin of :meth:`YarnRmClient._exchange`: the whole exchange within the connection's timeout."""
+        url = base + call.path
+        try:
+            async with asyncio.timeout(self.settings.timeout):  # connect + headers + body: see limits.py
+                request = self._client().stream(
+                    call.method, url, params=_params(self.settings, call) or None, json=call.json
+                )
+                async with request as response:
+                    if 300 <= response.status_code < 400:
+                        raise redirect_error(call, url, response.status_code, response.headers, self.settings.rm_urls)
+                    text = await limits.read_async(response, call.method, url, limits.YARN_RM)
+        except TimeoutError as err:
+            raise limits.too_slow(call.method, url, self.settings.timeout) from err
+        except httpx.HTTPError as err:
+            raise _transport_error(err, url, self.settings.timeout) from err
+        return response.status_code, response.headers, text
+
     async def _cluster_info(self, base: str) -> str | None:
         try:
-            answer = await self._client().get(
-                base + CLUSTER_INFO, params=_params(self.settings, ApiCall("GET", CLUSTER_INFO, dict)) or None
-            )
-        except httpx.HTTPError:
+            status, _, text = await self._exchange(base, ApiCall("GET", CLUSTER_INFO, dict))
+        except FlinkRestError:
             return None
-        return answer.text if answer.is_success else None
+        return text if status < 300 else None
 
     async def aclose(self) -> None:
         """Close the pool if this client owns it; a later call opens a new one."""

@@ -24,8 +24,16 @@ from airflow_provider_flinkbatch.jobs import root_cause_of_stacktrace, submissio
 from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.rest.errors import FlinkNotFoundError, FlinkRestError
 from airflow_provider_flinkbatch.runner import RUNNER_MAIN_CLASS, ensure_runner_jar, runner_program_args
-from airflow_provider_flinkbatch.targets.base import ExistingJob, JobHandle, JobRequest, SubmissionRejected, WaitOptions
+from airflow_provider_flinkbatch.targets.base import (
+    ExistingJob,
+    JobHandle,
+    JobRequest,
+    SubmissionAnswerLost,
+    SubmissionRejected,
+    WaitOptions,
+)
 from airflow_provider_flinkbatch.targets.job_config import effective_flink_config
+from airflow_provider_flinkbatch.targets.lost_answer import LOST_ANSWER_GRACE, look_again
 from airflow_provider_flinkbatch.triggers.yarn import YarnApplicationTrigger
 from airflow_provider_flinkbatch.yarn import calls, tags
 from airflow_provider_flinkbatch.yarn.cli import (
@@ -53,6 +61,8 @@ class YarnTarget:
     """Runs each job as a Flink application cluster on YARN (``target="yarn"``)."""
 
     kind = "yarn"
+    #: Seconds an application whose CLI answer was lost is looked for (see :mod:`..targets.lost_answer`).
+    lost_answer_grace = LOST_ANSWER_GRACE
 
     def __init__(
         self,
@@ -137,29 +147,55 @@ class YarnTarget:
         secrets = secret_values(self.application_config(request))
         log.info("Running %s", " ".join(redact_argv(argv, secrets)))
         try:
-            result: CliResult | None = self._cli(argv, self.settings.cli_environment(), self.settings.cli_timeout)
+            result = self._cli(argv, self.settings.cli_environment(), self.settings.cli_timeout)
         except FlinkCliError as err:
-            log.warning("%s", err)
-            result = None
-        app_id = parse_application_id(result.output) if result is not None else None
+            if not err.started:
+                raise SubmissionRejected(str(err), sql_error=False) from err
+            return self._after_lost_answer(request, str(err))
+        if result.returncode < 0:  # killed by a signal: it may have deployed the application first
+            return self._after_lost_answer(
+                request, f"the flink CLI was killed by signal {-result.returncode}; last output: {result.tail}"
+            )
+        # The CLI may have deployed the application and still failed afterwards (or its log lines went to a
+        # file): the job tag says for sure.
+        app_id = parse_application_id(result.output) or self._app_id_for(request.job_id)
         if app_id is None:
-            # The CLI may have deployed the application and still failed or timed out afterwards (or its
-            # log lines went to a file): the job tag says for sure.
-            app_id = self._app_id_for(request.job_id)
-        if app_id is None:
-            detail = result.tail if result is not None else "the CLI did not finish (see the warning above)"
-            code = f"exit code {result.returncode}" if result is not None else "no exit code"
             raise SubmissionRejected(
-                f"flink run -t {DEPLOYMENT_TARGET} submitted no YARN application ({code}); CLI output:\n{detail}",
+                f"flink run -t {DEPLOYMENT_TARGET} submitted no YARN application (exit code {result.returncode}); "
+                f"CLI output:\n{result.tail}",
                 sql_error=False,
             )
-        if result is not None and result.returncode != 0:
+        if result.returncode != 0:
             refusal = self._refusal(app_id)
             if refusal:
                 raise SubmissionRejected(f"{refusal}\nCLI output:\n{result.tail}", sql_error=False)
-        app_id = self._settle_race(request.job_id, app_id)
-        log.info("Flink job %s runs as YARN application %s", request.job_id, app_id)
-        return JobHandle(target=self.kind, conn_id=self.conn_id, job_id=request.job_id, ref=app_id)
+        return self._accepted(request.job_id, app_id)
+
+    def _accepted(self, job_id: str, app_id: str) -> JobHandle:
+        app_id = self._settle_race(job_id, app_id)
+        log.info("Flink job %s runs as YARN application %s", job_id, app_id)
+        return JobHandle(target=self.kind, conn_id=self.conn_id, job_id=job_id, ref=app_id)
+
+    def _after_lost_answer(self, request: JobRequest, lost: str) -> JobHandle:
+        """The CLI's answer is lost (it timed out or died) but it may have deployed the application: the job's
+        tag finds it, or says clearly that YARN has none (nothing runs unsupervised either way)."""
+        job_id, tag = request.job_id, tags.job_tag(request.job_id)
+        log.warning("No answer from the flink CLI for job %s (%s): looking for tag %s", job_id, lost, tag)
+        try:
+            app_id = look_again(lambda: self._app_id_for(job_id), self.lost_answer_grace)
+        except FlinkRestError as err:
+            raise SubmissionAnswerLost(
+                f"the flink CLI's answer was lost ({lost}) and YARN could not be asked whether an application "
+                f"carries tag {tag} ({err}); the next try looks for it before submitting again"
+            ) from err
+        if app_id is None:
+            raise SubmissionAnswerLost(
+                f"the flink CLI's answer was lost and YARN has no application tagged {tag} (looked for "
+                f"{self.lost_answer_grace:g}s): {lost}. Nothing runs for this try; the next try looks for the "
+                "application again before submitting"
+            )
+        log.warning("YARN runs job %s as %s although the flink CLI's answer was lost: following it", job_id, app_id)
+        return self._accepted(job_id, app_id)
 
     def _refusal(self, app_id: str) -> str | None:
         """The CLI failed after YARN got the application: if YARN already ended it (e.g. an unknown

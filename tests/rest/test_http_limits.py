@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from fake_http import Hostile, serve_hostile
 
 from airflow_provider_flinkbatch.rest import calls
 from airflow_provider_flinkbatch.rest.client import AsyncFlinkRestClient, FlinkRestClient, RetryPolicy
@@ -17,73 +15,12 @@ from airflow_provider_flinkbatch.rest.errors import FlinkBadResponseError, Flink
 from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings
 
 
-class Handler(BaseHTTPRequestHandler):
-    """``/drip``: a JSON body one byte every 50 ms (10 minutes in all); ``/huge``: zeros without end;
-    ``/declared``: a 3 GB Content-Length; ``/jars/x.jar/run``: a 307 to another server."""
-
-    other = ""
-    seen: list[tuple[str, str, bytes, str]] = []
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
-        self.seen.append((self.command, self.path, body, self.headers.get("authorization", "")))
-        try:
-            if self.path == "/drip":
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", "12000")
-                self.end_headers()
-                for _ in range(12000):
-                    self.wfile.write(b" ")
-                    self.wfile.flush()
-                    time.sleep(0.05)
-            elif self.path == "/huge":
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()  # no length: the body ends when the connection does
-                chunk = b"0" * 1024 * 1024
-                for _ in range(4096):  # 4 GiB if nobody stops reading
-                    self.wfile.write(chunk)
-            elif self.path == "/declared":
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(3 * 1024**3))
-                self.end_headers()
-                self.wfile.write(b"[")
-            elif self.path.startswith("/jars/x.jar/run"):
-                self.send_response(307)
-                self.send_header("Location", f"{self.other}/stolen")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-            else:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up: what the tests want
-
-    do_GET = do_POST = _answer
-
-
-def _serve() -> tuple[ThreadingHTTPServer, str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
-
-
 @pytest.fixture
 def servers() -> Iterator[tuple[str, str]]:
-    """(the "Flink" URL, another origin's URL); requests seen by both are in ``Handler.seen``."""
-    flink, flink_url = _serve()
-    other, other_url = _serve()
-    Handler.other, Handler.seen = other_url, []
+    """(the "Flink" URL, another origin's URL); requests seen by both are in ``Hostile.seen``."""
+    flink, flink_url = serve_hostile()
+    other, other_url = serve_hostile()
+    Hostile.other, Hostile.seen = other_url, []
     try:
         yield flink_url, other_url
     finally:
@@ -162,6 +99,6 @@ def test_a_redirect_never_carries_the_submission_or_credentials_elsewhere(
         "(one could carry the submission or the credentials to another server); set the connection's host to "
         "the URL Flink answers on"
     )
-    assert [(method, path) for method, path, _, _ in Handler.seen] == [
+    assert [(method, path) for method, path, _, _ in Hostile.seen] == [
         ("POST", "/jars/x.jar/run")
     ]  # nothing at /stolen

@@ -130,7 +130,7 @@ def test_bad_application_id_never_reaches_a_url() -> None:
 # ---------------------------------------------------------------------- emulator: RM HA
 
 
-def test_emulator_rm_ha_follows_the_standby_redirect_and_skips_a_dead_rm(kind: str, rm: RmEmulator) -> None:
+def test_emulator_rm_ha_skips_the_standby_and_a_dead_rm_for_the_active_one(kind: str, rm: RmEmulator) -> None:
     """emulator: RM HA needs two ResourceManagers; the local MiniYARNCluster runs one, so no standby
     ever answers ``307 This is standby RM`` there."""
     app = rm.add_static("ha")
@@ -138,8 +138,8 @@ def test_emulator_rm_ha_follows_the_standby_redirect_and_skips_a_dead_rm(kind: s
     try:
         got = rm_call(kind, [dead_url(), standby.url, rm.url], calls.application(app.id))
         assert got["id"] == app.id
-        assert standby.requests  # asked, answered 307 "This is standby RM", redirect followed
-        # a kill through the standby is replayed on the active RM as a PUT
+        assert standby.requests  # asked, answered 307 "This is standby RM" to a configured RM: asked that one
+        # a kill that meets the standby first reaches the active RM as a PUT
         assert rm_call(kind, [standby.url, rm.url], calls.kill(app.id)) == "RUNNING"
         assert app.kill_requested
     finally:
