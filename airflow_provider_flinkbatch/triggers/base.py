@@ -4,14 +4,23 @@ Airflow rebuilds a trigger from ``serialize()``'s class path and keyword argumen
 are read off the constructors' signatures: a new argument cannot be forgotten in one trigger's
 serialization. The class paths stay where they are (``triggers.job``, ``triggers.kubernetes``,
 ``triggers.yarn``): triggers already stored in Airflow's database keep resolving.
+
+``event_hold``: an event is handed over no earlier than this many seconds after the trigger started. Airflow
+3.3 fails a task whose trigger fires while the scheduler has not yet processed the exit of the process that
+deferred it ("finished with state success, but the task instance's state attribute is queued", apache/airflow
+#67287): a job ending right after the deferral must not fire within that window (see ``targets.grace``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import time
 from typing import Any, TypedDict
 
 from airflow.triggers.base import BaseTrigger
+
+from airflow_provider_flinkbatch.triggers.user_action import user_stopped_task
 
 
 class WaitArgs(TypedDict, total=False):
@@ -20,6 +29,7 @@ class WaitArgs(TypedDict, total=False):
     poll_interval: float
     transient_error_budget: float
     cancel_on_kill: bool
+    event_hold: float
 
 
 class JobWaitTrigger(BaseTrigger):
@@ -32,12 +42,29 @@ class JobWaitTrigger(BaseTrigger):
         poll_interval: float = 5.0,
         transient_error_budget: float = 180.0,
         cancel_on_kill: bool = True,
+        event_hold: float = 5.0,
     ) -> None:
         super().__init__()
         self.job_id = job_id
         self.poll_interval = poll_interval  # the longest wait between polls
         self.transient_error_budget = transient_error_budget
         self.cancel_on_kill = cancel_on_kill
+        self.event_hold = event_hold
+        self._started = time.monotonic()
+
+    async def hold_event(self) -> None:
+        """Wait until ``event_hold`` seconds have passed since the trigger started (see the module's docstring)."""
+        await asyncio.sleep(max(0.0, self.event_hold - (time.monotonic() - self._started)))
+
+    async def cancel_wanted(self) -> bool:
+        """In ``on_kill``: cancel the job only if ``cancel_on_kill`` and the user marked the task success or
+        failed; a cleared task's new try follows the job (:mod:`~airflow_provider_flinkbatch.triggers.user_action`)."""
+        if not self.cancel_on_kill:
+            return False
+        if await user_stopped_task(self):
+            return True
+        self.log.info("The task was cleared: Flink job %s keeps running for the task's new try", self.job_id)
+        return False
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         names: dict[str, None] = {}

@@ -112,6 +112,7 @@ class FlinkKubernetesTrigger(JobWaitTrigger):
         finally:
             if rest is not None:
                 await rest.aclose()
+        await self.hold_event()
         yield event
 
     @asynccontextmanager
@@ -268,7 +269,7 @@ class FlinkKubernetesTrigger(JobWaitTrigger):
 
     async def on_kill(self) -> None:
         """The user stopped the deferred task: suspend the resource so the operator cancels the job."""
-        if not self.cancel_on_kill:
+        if not await self.cancel_wanted():
             return
         async with self._resource() as api:
             await api.suspend()

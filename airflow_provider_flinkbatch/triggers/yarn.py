@@ -104,6 +104,7 @@ class YarnApplicationTrigger(JobWaitTrigger):
         finally:
             if rm is not None:
                 await rm.aclose()
+        await self.hold_event()
         yield event
 
     async def _application(self, rm: AsyncYarnRmClient, shared: Subscription | None) -> dict[str, Any]:
@@ -187,7 +188,7 @@ class YarnApplicationTrigger(JobWaitTrigger):
 
     async def on_kill(self) -> None:
         """The user stopped the deferred task: kill the YARN application so nothing keeps running."""
-        if not self.cancel_on_kill:
+        if not await self.cancel_wanted():
             return
 
         rm = await FlinkYarnHook.async_rm(self.flink_conn_id, RetryPolicy(budget=30.0))
