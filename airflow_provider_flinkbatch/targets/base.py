@@ -87,8 +87,6 @@ class WaitOptions(_Value):
     poll_interval: float = 5.0
     transient_error_budget: float = 180.0
     cancel_on_kill: bool = True
-    #: the trigger hands over no event earlier than this after it started (see ``triggers.base``)
-    event_hold: float = 5.0
 
 
 class Target(Protocol):

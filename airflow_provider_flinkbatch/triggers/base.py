@@ -8,7 +8,9 @@ serialization. The class paths stay where they are (``triggers.job``, ``triggers
 ``event_hold``: an event is handed over no earlier than this many seconds after the trigger started. Airflow
 3.3 fails a task whose trigger fires while the scheduler has not yet processed the exit of the process that
 deferred it ("finished with state success, but the task instance's state attribute is queued", apache/airflow
-#67287): a job ending right after the deferral must not fire within that window (see ``targets.grace``).
+#67287): a job ending right after the deferral must not fire within that window (see ``targets.grace``). Its
+default is Airflow's ``[flinkbatch] event_hold`` (env ``AIRFLOW__FLINKBATCH__EVENT_HOLD``), else 5 s, read
+where the trigger is made (the worker) and stored with it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import inspect
 import time
 from typing import Any, TypedDict
 
+from airflow.sdk.configuration import conf
 from airflow.triggers.base import BaseTrigger
 
 from airflow_provider_flinkbatch.triggers.user_action import user_stopped_task
@@ -42,7 +45,7 @@ class JobWaitTrigger(BaseTrigger):
         poll_interval: float = 5.0,
         transient_error_budget: float = 180.0,
         cancel_on_kill: bool = True,
-        event_hold: float = 5.0,
+        event_hold: float = conf.getfloat("flinkbatch", "event_hold", fallback=5.0),
     ) -> None:
         super().__init__()
         self.job_id = job_id
