@@ -13,6 +13,7 @@ in the worker, without deferring; a longer one defers, and its trigger holds an 
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import Any
@@ -22,6 +23,8 @@ from airflow_provider_flinkbatch.targets.base import JobHandle, Target
 from airflow_provider_flinkbatch.triggers.poller import job_interval
 
 DEFAULT_DEFER_GRACE = 10.0
+
+log = logging.getLogger(__name__)
 
 
 def check_defer_grace(value: Any) -> float:
@@ -41,4 +44,6 @@ def watch_before_defer(target: Target, handle: JobHandle, grace: float, poll_int
     while JobState.from_json(details).running and (left := deadline - time.monotonic()) > 0:
         time.sleep(min(left, job_interval(details, min(0.5, poll_interval), poll_interval)))
         details = target.job_details(handle)
+    if grace > 0 and JobState.from_json(details).running:
+        log.info("Flink job %s still runs after the %gs defer grace: waiting in the triggerer", handle.job_id, grace)
     return details
