@@ -58,7 +58,18 @@ class DeferredDeployment:
 
     # ------------------------------------------------------------------ a user's actions
     def trigger(self, dag_id: str, run_id: str) -> None:
-        self.airflow.api("POST", f"/dags/{dag_id}/dagRuns", json={"dag_run_id": run_id, "logical_date": None})
+        """Start a DAG run. A POST that timed out on a busy machine may have happened: look before sending again."""
+        for _ in range(5):
+            try:
+                self.airflow.api("POST", f"/dags/{dag_id}/dagRuns", json={"dag_run_id": run_id, "logical_date": None})
+                return
+            except requests.Timeout:
+                try:
+                    self.airflow.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+                    return
+                except RuntimeError:  # 404: it did not happen
+                    continue
+        raise TimeoutError(f"could not trigger {dag_id}/{run_id}: the API server kept timing out")
 
     def ti(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return dict(self.airflow.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{TASK}"))

@@ -10,18 +10,24 @@ CANCELED. The task instance's state tells the actions apart when ``on_kill`` run
 * clear → the job keeps running; the new try reattaches to it (or, if it already FINISHED unreported,
   reports it; with changed SQL, cancels it and submits the next attempt), see ``docs/identity.md``.
 
-If the state cannot be read, the job is cancelled (the documented behaviour before; nothing runs unwatched).
+If the state cannot be read within :data:`STATE_TIMEOUT` seconds, the job is cancelled (the documented behaviour
+before; nothing runs unwatched). The question goes to the triggerer's supervisor asynchronously, on the event
+loop (``asend``): the synchronous SDK call (``RuntimeTaskInstance.get_ti_count`` through ``sync_to_async``)
+deadlocks the triggerer's event loop inside ``on_kill`` (seen on Airflow 3.3.2: the triggerer restarted).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
-from asgiref.sync import sync_to_async
+from airflow.sdk.execution_time import task_runner
+from airflow.sdk.execution_time.comms import GetTICount, TICount
 
 #: Task instance states after which no try of it follows: the user stopped the task.
 ENDED_STATES = ("success", "failed", "skipped", "upstream_failed", "removed")
+#: Seconds to wait for the task instance's state (Airflow gives on_kill 30 s in all, [triggerer] on_kill_timeout).
+STATE_TIMEOUT = 10.0
 
 
 async def user_stopped_task(trigger: Any) -> bool:
@@ -29,15 +35,15 @@ async def user_stopped_task(trigger: Any) -> bool:
     ti = getattr(trigger, "task_instance", None)
     if ti is None:  # a trigger without its task instance (not run by a triggerer): keep the old behaviour
         return True
+    question = GetTICount(
+        dag_id=ti.dag_id, map_index=ti.map_index, task_ids=[ti.task_id], run_ids=[ti.run_id], states=list(ENDED_STATES)
+    )
     try:
-        count = await sync_to_async(RuntimeTaskInstance.get_ti_count)(
-            dag_id=ti.dag_id,
-            map_index=ti.map_index,
-            task_ids=[ti.task_id],
-            run_ids=[ti.run_id],
-            states=list(ENDED_STATES),
-        )
+        # the supervisor's channel is set when the triggerer starts (read it now, not at import)
+        answer = await asyncio.wait_for(task_runner.SUPERVISOR_COMMS.asend(question), STATE_TIMEOUT)
+        if not isinstance(answer, TICount):
+            raise TypeError(f"the triggerer answered {type(answer).__name__}")
     except Exception as err:  # never leave a job running because a state could not be read
-        trigger.log.warning("Could not read the state of %s.%s (%s): cancelling its job", ti.dag_id, ti.task_id, err)
+        trigger.log.warning("Could not read the state of %s.%s (%r): cancelling its job", ti.dag_id, ti.task_id, err)
         return True
-    return bool(count)
+    return answer.count > 0

@@ -53,8 +53,10 @@ def run_mode(flink: LocalClusterInfo, home: Path, mode: str, runs: int, timeout:
                     states[run_id] = state
             time.sleep(2)
         failed = [run_id for run_id, state in states.items() if state != "success"]
-        false = [r for r in failed if [j["state"] for j in deployment.flink_jobs(DAG, r)] == ["FINISHED"]]
+        jobs = {run_id: [job["state"] for job in deployment.flink_jobs(DAG, run_id)] for run_id in failed}
+        false = [run_id for run_id in failed if jobs[run_id] == ["FINISHED"]]
         scheduler_log = deployment.component_log("scheduler")
+        race_lines = [line for line in scheduler_log.splitlines() if RACE_MESSAGE in line]
         return {
             "mode": mode,
             "env": MODES[mode],
@@ -64,7 +66,9 @@ def run_mode(flink: LocalClusterInfo, home: Path, mode: str, runs: int, timeout:
             "failed": len(failed),
             "false_failures": len(false),
             "false_failure_runs": false,
-            "race_messages": scheduler_log.count(RACE_MESSAGE),
+            "race_messages": len(race_lines),
+            "failed_runs_flink_jobs": jobs,
+            "a_race_message": race_lines[0][:600] if race_lines else None,
             "seconds": round(time.monotonic() - started, 1),
         }
     finally:
