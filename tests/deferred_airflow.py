@@ -105,6 +105,11 @@ class DeferredDeployment:
             return "\n".join(str(line.get("event", line)) if isinstance(line, dict) else str(line) for line in content)
         return str(content)
 
+    def all_logs(self) -> str:
+        """Every log file of the deployment (components, tasks, triggers): for lines whose file is not fixed."""
+        files = [*self.airflow.home.glob("*.log"), *(self.airflow.home / "logs").rglob("*.log*")]
+        return "\n".join(path.read_text(errors="replace") for path in files if path.is_file())
+
     def component_log(self, component: str) -> str:
         path = self.airflow.home / f"{component}.log"
         return path.read_text(errors="replace") if path.exists() else ""

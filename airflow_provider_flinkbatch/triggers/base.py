@@ -25,6 +25,9 @@ from airflow.triggers.base import BaseTrigger
 
 from airflow_provider_flinkbatch.triggers.user_action import user_stopped_task
 
+#: Decisions after a user action still waiting for the task instance's state (see ``JobWaitTrigger.on_kill``).
+_DECISIONS: set[asyncio.Task[None]] = set()
+
 
 class WaitArgs(TypedDict, total=False):
     """The operator's waiting options (:class:`~airflow_provider_flinkbatch.targets.base.WaitOptions`)."""
@@ -59,11 +62,35 @@ class JobWaitTrigger(BaseTrigger):
         """Wait until ``event_hold`` seconds have passed since the trigger started (see the module's docstring)."""
         await asyncio.sleep(max(0.0, self.event_hold - (time.monotonic() - self._started)))
 
-    async def cancel_wanted(self) -> bool:
-        """In ``on_kill``: cancel the job only if ``cancel_on_kill`` and the user marked the task success or
-        failed; a cleared task's new try follows the job (:mod:`~airflow_provider_flinkbatch.triggers.user_action`)."""
+    async def on_kill(self) -> None:
+        """The user marked the deferred task success/failed, or cleared it (Airflow does not say which).
+
+        Run by a triggerer, the decision waits for the task instance's state in the background: Airflow bounds
+        ``on_kill`` at 30 s, and a busy triggerer answers state questions later than that (seen: 30-60 s). Marked
+        success/failed → :meth:`cancel_job`; cleared → the job keeps running for the new try
+        (:mod:`~airflow_provider_flinkbatch.triggers.user_action`). Outside a triggerer: :meth:`cancel_job` now.
+        """
         if not self.cancel_on_kill:
-            return False
+            return
+        if self.task_instance is None:
+            await self.cancel_job()
+            return
+        decision = asyncio.create_task(self._after_user_action(), name=f"flinkbatch-on-kill-{self.job_id}")
+        _DECISIONS.add(decision)  # the loop keeps only weak references to tasks
+        decision.add_done_callback(_DECISIONS.discard)
+
+    async def _after_user_action(self) -> None:
+        if not await user_stopped_task(self):
+            self.log.info("The task was cleared: Flink job %s keeps running for the task's new try", self.job_id)
+            return
+        try:
+            await self.cancel_job()
+        except Exception as err:  # logged: nothing else would see it
+            self.log.error("Could not cancel Flink job %s after the user stopped the task: %s", self.job_id, err)
+
+    async def cancel_job(self) -> None:
+        """Stop the job (each target's way)."""
+        raise NotImplementedError
         if await user_stopped_task(self):
             return True
         self.log.info("The task was cleared: Flink job %s keeps running for the task's new try", self.job_id)

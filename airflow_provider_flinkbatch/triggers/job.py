@@ -141,11 +141,8 @@ class FlinkJobTrigger(JobWaitTrigger):
             )
         raise FlinkNotFoundError(f"{unknown}, nor does the HistoryServer ({settings.rest_url})", url=settings.rest_url)
 
-    async def on_kill(self) -> None:
+    async def cancel_job(self) -> None:
         """The user stopped the deferred task: cancel the Flink job so nothing keeps running."""
-        if not await self.cancel_wanted():
-            return
-
         client = await FlinkRestHook.async_client(self.flink_conn_id, RetryPolicy(budget=30.0))
         try:
             await client.call(calls.cancel_job(self.job_id))

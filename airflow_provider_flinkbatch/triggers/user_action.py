@@ -26,8 +26,8 @@ from airflow.sdk.execution_time.comms import GetTICount, TICount
 
 #: Task instance states after which no try of it follows: the user stopped the task.
 ENDED_STATES = ("success", "failed", "skipped", "upstream_failed", "removed")
-#: Seconds to wait for the task instance's state (Airflow gives on_kill 30 s in all, [triggerer] on_kill_timeout).
-STATE_TIMEOUT = 10.0
+#: Seconds to wait for the task instance's state (asked in the background: a busy triggerer answers late).
+STATE_TIMEOUT = 120.0
 
 
 async def user_stopped_task(trigger: Any) -> bool:
