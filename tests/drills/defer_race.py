@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import tempfile
 import time
@@ -37,18 +38,26 @@ MODES = {
 }
 
 
-def run_mode(flink: LocalClusterInfo, home: Path, mode: str, runs: int, timeout: float) -> dict[str, Any]:
+def run_mode(
+    flink: LocalClusterInfo, home: Path, mode: str, runs: int, timeout: float, in_flight: int
+) -> dict[str, Any]:
     deployment = DeferredDeployment(home, flink.rest_url, flink.connection_uri_json(), MODES[mode])
     started = time.monotonic()
     deployment.start()
     try:
         run_ids = [f"{mode}-{index:03d}" for index in range(runs)]
-        for run_id in run_ids:
-            deployment.trigger(DAG, run_id)
         states: dict[str, str] = {}
+        triggered: list[str] = []
         deadline = time.monotonic() + timeout
         while len(states) < runs and time.monotonic() < deadline:
-            for run_id in run_ids:
+            dead = {name: p.returncode for name, p in deployment.airflow.processes.items() if p.poll() is not None}
+            if dead:
+                raise RuntimeError(f"Airflow component(s) exited {dead}\n{deployment.airflow.log_tails()}")
+            # a few runs at a time: SQLite (one writer) fails the scheduler when 50 runs start together
+            while len(triggered) < runs and len(triggered) - len(states) < in_flight:
+                deployment.trigger(DAG, run_ids[len(triggered)])
+                triggered.append(run_ids[len(triggered)])
+            for run_id in triggered:
                 if run_id not in states and (state := deployment.ti(DAG, run_id)["state"]) in ENDED:
                     states[run_id] = state
             time.sleep(2)
@@ -81,7 +90,9 @@ def main() -> int:
     parser.add_argument("--modes", default="default,off", help="comma-separated: default, off")
     parser.add_argument("--timeout", type=float, default=1200, help="seconds per mode for all runs to end")
     parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument("--in-flight", type=int, default=6, help="DAG runs started but not ended at a time")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the deployment and the cluster on a kill too
     results = []
     (ROOT / ".flinkbatch").mkdir(exist_ok=True)  # per-worktree state: every process it starts is named by it
     with tempfile.TemporaryDirectory(prefix="defer-race-", dir=ROOT / ".flinkbatch") as scratch:
@@ -89,7 +100,7 @@ def main() -> int:
         flink = cluster.up(timeout=240)
         try:
             for mode in args.modes.split(","):
-                result = run_mode(flink, Path(scratch) / mode, mode, args.runs, args.timeout)
+                result = run_mode(flink, Path(scratch) / mode, mode, args.runs, args.timeout, args.in_flight)
                 results.append(result)
                 print(json.dumps(result), flush=True)
         finally:
