@@ -45,6 +45,7 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
 os.environ.pop("AIRFLOW_CONN_FLINK_BATCH_DEFAULT", None)
 
 import pytest  # noqa: E402
+from deferred_airflow import DeferredDeployment  # noqa: E402
 
 from airflow_provider_flinkbatch.local import LocalCluster, LocalClusterError, LocalClusterInfo  # noqa: E402
 from airflow_provider_flinkbatch.runner import RunnerJar, ensure_runner_jar  # noqa: E402
@@ -112,6 +113,20 @@ def local_yarn(tmp_path_factory: pytest.TempPathFactory, runner_jar: RunnerJar) 
         yield cluster
     finally:
         cluster.down()
+
+
+@pytest.fixture(scope="session")
+def deferred_airflow(tmp_path_factory: pytest.TempPathFactory, flink_cluster: LocalClusterInfo) -> Iterator[Any]:
+    """Real Airflow processes running ``tests/dags/flinkbatch_deferred_dags.py`` on the session's Flink cluster
+    (:class:`~deferred_airflow.DeferredDeployment`), started once for the user-action and defer-race tests."""
+    deployment = DeferredDeployment(
+        tmp_path_factory.mktemp("deferred-airflow"), flink_cluster.rest_url, flink_cluster.connection_uri_json()
+    )
+    try:
+        deployment.start()
+        yield deployment
+    finally:
+        deployment.stop()
 
 
 @pytest.fixture

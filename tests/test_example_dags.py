@@ -1,4 +1,4 @@
-"""The shipped example DAG runs end to end on local Flink, deferral included (what README's demo runs)."""
+"""The shipped example DAG runs end to end on local Flink (what README's demo runs)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ def test_flink_batch_sql_local(
     assert {task: ti.state for task, ti in tis.items()} == dict.fromkeys(
         ("prepare_input", "daily_revenue", "show_results"), "success"
     )
-    assert "[DAG TEST] running trigger in line" in caplog.text  # daily_revenue deferred to FlinkJobTrigger
+    # daily_revenue is deferrable, and its job is short: it ends within the defer grace, in the worker, so the
+    # task never defers (the Airflow 3.3 defer race of short jobs cannot hit it; docs/identity.md)
+    assert "[DAG TEST] running trigger in line" not in caplog.text
     assert xcom_value(dag_run, "show_results") == {
         "revenue_by_country": ["DE,2,200.75", "FR,2,185.00", "US,2,429.99"],
         # order 5 (150.00, FR) is excluded by its note 'test order; ignore'

@@ -47,3 +47,16 @@ def test_the_last_tracked_attempt_may_run_but_none_after_it() -> None:
 
 def test_a_finished_last_attempt_is_still_reported_not_refused() -> None:
     assert decide([job(MAX_ATTEMPTS - 1, "FINISHED")], "f" * 16).action == "finished"
+
+
+def test_a_finished_job_no_try_reported_is_reported_one_a_try_reported_runs_again() -> None:
+    finished = job(0, "FINISHED")
+    assert decide([finished], "f" * 16).action == "finished"  # worker died, answer lost: exactly once
+    assert decide([finished], "f" * 16, reported="someone-else").action == "finished"
+    again = decide([finished], "f" * 16, reported=finished.handle.job_id)  # cleared after success
+    assert (again.action, again.attempt, again.rerun_of) == ("submit", 1, finished)
+
+
+def test_a_job_being_cancelled_is_not_followed_the_next_attempt_is_submitted() -> None:
+    decision = decide([job(0, "CANCELLING")], "f" * 16)
+    assert (decision.action, decision.attempt, decision.cancel) == ("submit", 1, [])

@@ -18,6 +18,7 @@ from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR
 from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_provider_flinkbatch import reattach
 from airflow_provider_flinkbatch.diagnosis import check_retry_on
 from airflow_provider_flinkbatch.failures import raise_for_failed_job, raise_for_rejected_submission
 from airflow_provider_flinkbatch.jobs import summarize_job
@@ -34,12 +35,7 @@ from airflow_provider_flinkbatch.links.yarn import YarnApplicationLink
 from airflow_provider_flinkbatch.operators import outlets
 from airflow_provider_flinkbatch.plan import check_plan_mode
 from airflow_provider_flinkbatch.presets import check_preset_names, session_warning
-from airflow_provider_flinkbatch.reattach import (
-    IdentityConflict,
-    attach_or_submit,
-    is_stored_job_active,
-    stored_job_status,
-)
+from airflow_provider_flinkbatch.reported import mark_reported, reported_job
 from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID, FlinkConnectionError
 from airflow_provider_flinkbatch.session.state import JobState
@@ -53,6 +49,7 @@ from airflow_provider_flinkbatch.targets.base import (
     WaitOptions,
 )
 from airflow_provider_flinkbatch.targets.finish import cancel_task_jobs, clean_up, finished_summary, wait_in_worker
+from airflow_provider_flinkbatch.targets.grace import DEFAULT_DEFER_GRACE, check_defer_grace, watch_before_defer
 from airflow_provider_flinkbatch.targets.registry import create_target, validate_target_options
 from airflow_provider_flinkbatch.targets.request import JobDefinitionError, SqlFileSizeGuard, build_request
 
@@ -79,16 +76,15 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         partitions pushed into the scan; the report goes to XCom ``flink_plan``.
     :param plan_check: with ``explain``: ``"warn"`` logs plan warnings (a wide table read in full for a few
         columns, a partition filter that was not pushed down); ``"fail"`` fails the task on them.
-    :param deferrable: wait in the triggerer instead of holding a worker slot
-        (default: Airflow's ``[operators] default_deferrable``).
+    :param deferrable: wait in the triggerer, not in a worker slot (default: ``[operators] default_deferrable``).
+    :param defer_grace: seconds a deferrable task watches its job from the worker first (targets/grace.py; 10).
     :param poll_interval: the longest wait between status polls, in seconds. Polls start every 0.5 s and
         slow down to a tenth of the job's age, capped at this (a job's end is noticed quickly either way).
     :param transient_error_budget: seconds the JobManager may stay unreachable (or answer 5xx / proxy
         error pages) while waiting before the task fails; polls back off with jitter meanwhile.
     :param cancel_on_kill: cancel the Flink job when the task is killed, times out or is marked
         failed/success while deferred.
-    :param rerun_finished: when a retry or re-run finds that this task instance's job already FINISHED
-        with the same SQL and config, run it again instead of reporting that result (default False).
+    :param rerun_finished: always run the SQL again when a try finds its job FINISHED (see docs/identity.md).
     :param retry_on: override whether a failure category is retried, e.g. ``{"out_of_memory": True}`` (see
         docs/diagnosis.md). By default SQL, data, memory and cancellation failures fail without retries; lost
         resources, I/O errors and unknown failures use the task's ``retries``.
@@ -118,6 +114,7 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         explain: bool = False,
         plan_check: str = "warn",
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        defer_grace: float = conf.getfloat("flinkbatch", "defer_grace", fallback=DEFAULT_DEFER_GRACE),
         poll_interval: float = 5.0,
         transient_error_budget: float = 180.0,
         cancel_on_kill: bool = True,
@@ -132,6 +129,7 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         self.job_name, self.target, self.target_options = job_name, target, target_options or {}
         validate_target_options(target, self.target_options)  # a typo fails the DAG import, naming the field
         self.explain, self.plan_check, self.deferrable = explain, check_plan_mode(plan_check), deferrable
+        self.defer_grace = check_defer_grace(defer_grace)  # a bad value fails the DAG import
         self.poll_interval, self.transient_error_budget = poll_interval, transient_error_budget
         self.cancel_on_kill, self.rerun_finished = cancel_on_kill, rerun_finished
         self.retry_on = check_retry_on(retry_on)
@@ -173,9 +171,9 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         """Reattach to this task instance's job if the target has it, else submit (never twice)."""
         assert self._request is not None
         try:
-            target = self._target()
-            outcome = attach_or_submit(target, self._request, rerun_finished=self.rerun_finished)
-        except (FlinkConnectionError, IdentityConflict) as err:  # a retry would meet the same
+            target, reported = self._target(), reported_job(context)  # reported + FINISHED: cleared, run again
+            outcome = reattach.attach_or_submit(target, self._request, self.rerun_finished, reported)
+        except (FlinkConnectionError, reattach.IdentityConflict) as err:  # a retry would meet the same
             raise AirflowFailException(str(err)) from err
         except SubmissionAnswerLost as err:  # nothing runs unsupervised: a retry may submit (after looking again)
             raise AirflowException(str(err)) from err
@@ -186,10 +184,11 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
         assert self._request is not None
-        return stored_job_status(self._target(), self._handle(str(external_id)), self._request.identity.fingerprint)
+        fingerprint, reported = self._request.identity.fingerprint, reported_job(context)
+        return reattach.stored_job_status(self._target(), self._handle(str(external_id)), fingerprint, reported)
 
     def is_job_active(self, status: str) -> bool:
-        return is_stored_job_active(status)
+        return reattach.is_stored_job_active(status)
 
     def is_job_succeeded(self, status: str) -> bool:
         return JobState.of(status).succeeded and not self.rerun_finished
@@ -201,8 +200,8 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         handle = self._handle(str(external_id))
         self.job_id = handle.job_id
         context["ti"].xcom_push(key=XCOM_KEY, value=job_info(target, handle, finished=False))
-        details = target.job_details(handle)
-        if self.deferrable and JobState.from_json(details).running:  # already over: no need to defer
+        details = watch_before_defer(target, handle, self.defer_grace if self.deferrable else 0.0, self.poll_interval)
+        if self.deferrable and JobState.from_json(details).running:  # over within the grace: no need to defer
             wait = WaitOptions.model_validate(self, from_attributes=True)  # poll_interval, cancel_on_kill, ...
             # deferral timeouts end in resume_execution below
             self.defer(
@@ -247,6 +246,7 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         outlets.attach_events(events, self.asset_alias, statements, summary, self.sink_assets, self.log)
         self.log.info("Flink job %s metrics:\n%s", handle.job_id, figures.metrics_table())
         self.log.info("%s", figures.finished_line())
+        mark_reported(context, handle.job_id)  # last: a clear of this success runs the SQL again
         return summary
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:

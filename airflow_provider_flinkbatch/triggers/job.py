@@ -6,8 +6,9 @@ By default the trigger does not poll on its own: it subscribes to the event loop
 when the overview shows the job ended (for the summary) or no longer lists it (JobManager restarted:
 the HistoryServer is asked next). The interval adapts to the job's age (see ``adaptive_interval``).
 The cluster failing for longer than ``transient_error_budget`` seconds ends the wait with an error
-event. Marking the deferred task failed/success or clearing it calls :meth:`on_kill`, which cancels
-the job. ``coalesce=False`` polls ``/jobs/<id>`` per trigger (the benchmarks' baseline).
+event. Marking the deferred task failed/success calls :meth:`on_kill`, which cancels the job; clearing
+it calls it too, and the job is kept for the new try (see ``triggers.user_action``). ``coalesce=False``
+polls ``/jobs/<id>`` per trigger (the benchmarks' baseline).
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class FlinkJobTrigger(JobWaitTrigger):
         finally:
             if client is not None:
                 await client.aclose()
+        await self.hold_event()
         yield event
 
     async def _coalesced(self, poller: ClusterPoller, client: AsyncFlinkRestClient) -> TriggerEvent:
@@ -139,11 +141,8 @@ class FlinkJobTrigger(JobWaitTrigger):
             )
         raise FlinkNotFoundError(f"{unknown}, nor does the HistoryServer ({settings.rest_url})", url=settings.rest_url)
 
-    async def on_kill(self) -> None:
+    async def cancel_job(self) -> None:
         """The user stopped the deferred task: cancel the Flink job so nothing keeps running."""
-        if not self.cancel_on_kill:
-            return
-
         client = await FlinkRestHook.async_client(self.flink_conn_id, RetryPolicy(budget=30.0))
         try:
             await client.call(calls.cancel_job(self.job_id))

@@ -117,6 +117,7 @@ class FlinkKubernetesTrigger(JobWaitTrigger):
         finally:
             if rest is not None:
                 await rest.aclose()
+        await self.hold_event()
         yield event
 
     @asynccontextmanager
@@ -271,10 +272,8 @@ class FlinkKubernetesTrigger(JobWaitTrigger):
             self.log.debug("JobManager REST for %s not available: %s", self.ref, err)
             return None
 
-    async def on_kill(self) -> None:
+    async def cancel_job(self) -> None:
         """The user stopped the deferred task: suspend the resource so the operator cancels the job."""
-        if not self.cancel_on_kill:
-            return
         async with self._resource() as api:
             await api.suspend()
         self.log.info("Suspended %s: the operator cancels Flink job %s", self.ref, self.job_id)

@@ -104,6 +104,7 @@ class YarnApplicationTrigger(JobWaitTrigger):
         finally:
             if rm is not None:
                 await rm.aclose()
+        await self.hold_event()
         yield event
 
     async def _application(self, rm: AsyncYarnRmClient, shared: Subscription | None) -> dict[str, Any]:
@@ -185,11 +186,8 @@ class YarnApplicationTrigger(JobWaitTrigger):
                 return details
             await asyncio.sleep(min(1.0, self.poll_interval))
 
-    async def on_kill(self) -> None:
+    async def cancel_job(self) -> None:
         """The user stopped the deferred task: kill the YARN application so nothing keeps running."""
-        if not self.cancel_on_kill:
-            return
-
         rm = await FlinkYarnHook.async_rm(self.flink_conn_id, RetryPolicy(budget=30.0))
         try:
             state = await rm.call(rm_calls.kill(self.application_id))

@@ -1,0 +1,89 @@
+"""User actions on a deferred task, with the real scheduler, triggerer and Flink (issue 20, item 6).
+
+Airflow 3.3 calls the trigger's ``on_kill`` for mark success, mark failed and clear alike; the provider tells
+them apart by the task instance's state (``triggers/user_action.py``). One documented outcome each
+(docs/identity.md, "User actions on a task"):
+
+* mark success / mark failed while deferred: the task keeps the state the user gave, the Flink job is CANCELED;
+* clear while deferred: the Flink job keeps running, the new try follows it and succeeds with it (before, the
+  old trigger's ``on_kill`` cancelled the job the new try had reattached to: the new try ended CANCELED);
+* clear after success: the new try runs the SQL again as the next attempt (a new Flink job).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from deferred_airflow import DeferredDeployment
+
+from airflow_provider_flinkbatch.identity import attempt_job_id
+
+pytestmark = pytest.mark.integration
+
+SLOW, SHORT = "deferred_slow", "deferred_short"
+
+
+def _deferred_with_job(airflow: DeferredDeployment, run_id: str) -> str:
+    """Trigger a run of the slow DAG, wait until its task is deferred; the id of its one running Flink job."""
+    airflow.trigger(SLOW, run_id)
+    airflow.wait_for_state(SLOW, run_id, ("deferred",), timeout=400)
+    [job] = airflow.flink_jobs(SLOW, run_id)
+    assert job["state"] not in ("FINISHED", "FAILED", "CANCELED"), job
+    return str(job["jid"])
+
+
+def test_clearing_a_deferred_task_keeps_its_job_and_the_new_try_succeeds_with_it(
+    deferred_airflow: DeferredDeployment,
+) -> None:
+    run_id = "clear-deferred"
+    job_id = _deferred_with_job(deferred_airflow, run_id)
+    deferred_airflow.clear(SLOW, run_id)
+    ti = deferred_airflow.wait_for_try(SLOW, run_id, 2, timeout=400)
+    assert (ti["state"], ti["try_number"]) == ("success", 2), ti
+    # one job, the same, run to its end: nothing cancelled it, nothing submitted a second one
+    assert [(job["jid"], job["state"]) for job in deferred_airflow.flink_jobs(SLOW, run_id)] == [(job_id, "FINISHED")]
+    kept = f"The task was cleared: Flink job {job_id} keeps running for the task's new try"
+    assert kept in deferred_airflow.all_logs()
+    second = deferred_airflow.task_log(SLOW, run_id, 2)
+    assert "Reconnecting to existing job" in second and job_id in second, second[-3000:]
+
+
+@pytest.mark.parametrize("state", ["success", "failed"])
+def test_marking_a_deferred_task_cancels_its_job_and_keeps_the_state(
+    deferred_airflow: DeferredDeployment, state: str
+) -> None:
+    run_id = f"mark-{state}"
+    job_id = _deferred_with_job(deferred_airflow, run_id)
+    deferred_airflow.mark(SLOW, run_id, state)
+    jobs = deferred_airflow.wait_for_jobs(SLOW, run_id, {"CANCELED"}, timeout=120)
+    assert [job["jid"] for job in jobs] == [job_id]
+    time.sleep(5)  # nothing runs the task again
+    ti = deferred_airflow.ti(SLOW, run_id)
+    assert (ti["state"], ti["try_number"]) == (state, 1), ti
+    assert len(deferred_airflow.flink_jobs(SLOW, run_id)) == 1
+
+
+def test_clearing_a_succeeded_task_runs_its_sql_again_as_the_next_attempt(
+    deferred_airflow: DeferredDeployment,
+) -> None:
+    run_id = "clear-after-success"
+    deferred_airflow.trigger(SHORT, run_id)
+    first = deferred_airflow.wait_for_try(SHORT, run_id, 1, timeout=400)
+    assert first["state"] == "success", first
+    [job] = deferred_airflow.wait_for_jobs(SHORT, run_id, {"FINISHED"})
+    deferred_airflow.clear(SHORT, run_id)
+    ti = deferred_airflow.wait_for_try(SHORT, run_id, 2, timeout=400)
+    assert (ti["state"], ti["try_number"]) == ("success", 2), ti
+    jobs = deferred_airflow.wait_for_jobs(SHORT, run_id, {"FINISHED"})
+    assert len(jobs) == 2 and jobs[0]["jid"] == job["jid"], jobs
+    # the second job is attempt 1 of the same task instance (its id is computable from the first's identity)
+    config = deferred_airflow.job_config(str(jobs[1]["jid"]))
+    assert config["airflow.attempt"] == "1"
+    assert jobs[1]["jid"] == attempt_job_id(config["airflow.identity"], 1)
+    log = deferred_airflow.task_log(SHORT, run_id, 2)
+    rerun = (
+        f"Flink job {job['jid']} (attempt 0) FINISHED and an earlier try reported it as this task's success: the "
+        "task was cleared, so attempt 1 runs the SQL again"
+    )
+    assert rerun in log, log[-3000:]
