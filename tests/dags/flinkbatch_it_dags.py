@@ -50,6 +50,7 @@ with DAG("it_multi_statement", schedule=None, start_date=START, params=PARAMS):
         job_name="it.multi.deferrable",
         flink_config={"pipeline.max-parallelism": 8},
         deferrable=True,
+        defer_grace=0,  # dag.test() runs the trigger in-process (no defer race): exercise it
         poll_interval=0.5,
     )
     FlinkBatchSqlOperator(
@@ -71,6 +72,7 @@ INSERT INTO amounts SELECT order_id, CAST(note AS INT) FROM orders;
         flink_config={"table.exec.legacy-cast-behaviour": "DISABLED"},
         job_name="it.runtime_failure",
         deferrable=True,
+        defer_grace=0,  # dag.test() runs the trigger in-process (no defer race): exercise it
         poll_interval=0.5,
         retries=2,  # bad data is not retryable: the task must fail at once anyway
         retry_delay=timedelta(seconds=0),
@@ -93,6 +95,7 @@ with DAG("it_missing_input", schedule=None, start_date=START, params=PARAMS):
         sql=missing_input_sql(),
         job_name="it.missing_input",
         deferrable=True,
+        defer_grace=0,  # dag.test() runs the trigger in-process (no defer race): exercise it
         poll_interval=0.5,
         retries=2,  # a missing input is the user's error: not retried by default
         retry_delay=timedelta(seconds=0),
@@ -102,6 +105,7 @@ with DAG("it_missing_input", schedule=None, start_date=START, params=PARAMS):
         sql=missing_input_sql(),
         job_name="it.late_input",
         deferrable=True,
+        defer_grace=0,  # dag.test() runs the trigger in-process (no defer race): exercise it
         poll_interval=0.5,
         retries=1,
         retry_delay=timedelta(seconds=0),
@@ -162,6 +166,7 @@ with DAG("it_drill_outage", schedule=None, start_date=START, params=PARAMS):
         job_name="it.drill.outage",
         flink_conn_id="flink_drill",
         deferrable=True,
+        defer_grace=0,  # dag.test() runs the trigger in-process (no defer race): exercise it
         poll_interval=0.5,
         transient_error_budget=120,
     )
@@ -220,6 +225,7 @@ with DAG("it_platform", schedule=None, start_date=START, params=PARAMS):
         presets=["blocking-shuffle", "speculative"],
         explain=True,
         deferrable=True,
+        defer_grace=0,  # dag.test() runs the trigger in-process (no defer race): exercise it
         poll_interval=0.5,
     )
 
@@ -251,5 +257,10 @@ with DAG("it_preset_missing_endpoints", schedule=None, start_date=START, params=
 with DAG("it_join_counts", schedule=None, start_date=START, params=PARAMS):
     # rows per source table and per sink table on a real 3-table join with aggregation (tests/test_jobs.py)
     FlinkBatchSqlOperator(
-        task_id="join", sql="sql/it_join_counts.sql", job_name="it.join_counts", deferrable=True, poll_interval=0.5
+        task_id="join",
+        sql="sql/it_join_counts.sql",
+        job_name="it.join_counts",
+        deferrable=True,
+        defer_grace=0,
+        poll_interval=0.5,
     )

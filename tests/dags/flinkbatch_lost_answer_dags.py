@@ -22,5 +22,6 @@ with DAG("it_lost_answer", schedule=None, start_date=datetime(2026, 1, 1), param
             sql=SQL,
             job_name=f"it.lost-answer.task.{'deferrable' if deferrable else 'blocking'}",
             deferrable=deferrable,
+            defer_grace=0,  # dag.test() runs the trigger in-process (no defer race): exercise it
             poll_interval=0.5,
         )

@@ -61,6 +61,7 @@ with DAG("yarn_cluster_totals", schedule=None, start_date=START, params=PARAMS):
         job_name="yarn.cluster.deferrable",
         target_options={"queue": "etl", "jobmanager_memory": "1g", "tags": ["team-sales"]},
         deferrable=True,
+        defer_grace=0,  # dag.test() runs the trigger in-process (no defer race): exercise it
         **YARN,
     )
     FlinkBatchSqlOperator(
@@ -77,6 +78,7 @@ with DAG("yarn_cluster_runtime_error", schedule=None, start_date=START, params=P
         sql=RUNTIME_ERROR_SQL,
         job_name="yarn.cluster.after_exit",
         deferrable=True,
+        defer_grace=0,  # dag.test() runs the trigger in-process (no defer race): exercise it
         **YARN,
     )
     FlinkBatchSqlOperator(
@@ -85,6 +87,7 @@ with DAG("yarn_cluster_runtime_error", schedule=None, start_date=START, params=P
         job_name="yarn.cluster.jobmanager_alive",
         target_options={"flink_config": {"execution.shutdown-on-application-finish": False}},
         deferrable=True,
+        defer_grace=0,  # dag.test() runs the trigger in-process (no defer race): exercise it
         **YARN,
     )
 
@@ -146,5 +149,6 @@ with DAG("yarn_cluster_sql_error", schedule=None, start_date=START, params=PARAM
         retries=2,  # an SQL error is not retryable: the task must fail at once anyway
         retry_delay=timedelta(seconds=0),
         deferrable=True,
+        defer_grace=0,  # dag.test() runs the trigger in-process (no defer race): exercise it
         **YARN,
     )
