@@ -2,8 +2,9 @@
 
 Airflow 3.3 runs as it does in production (api-server, scheduler, dag-processor, triggerer as separate
 processes; SQLite; LocalExecutor) against the real local Flink cluster. The example DAG
-``flink_batch_sql_local`` is triggered through the REST API and runs with its Flink task deferred to the
-triggerer; then Chromium opens the task instance page and the connection form the way a user would.
+``flink_batch_sql_local`` is triggered through the REST API; its deferrable Flink task ends within the defer
+grace (a short job, watched from the worker: docs/identity.md); then Chromium opens the task instance page and
+the connection form the way a user would.
 
 Run: ``FLINKBATCH_BROWSER=1 bash scripts/test.sh -m browser tests/browser`` (installs Debian's
 ``chromium`` if missing). Screenshots are written to ``docs/img/`` when ``FLINKBATCH_SCREENSHOTS`` names
