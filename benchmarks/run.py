@@ -256,7 +256,7 @@ def main() -> None:
         "--peers",
         "100" if options.quick else "1000",
         "--timeout",
-        "120" if options.quick else "180",
+        "120" if options.quick else "150",
     )
     planes = submits = None
     if control_planes == "yes":
