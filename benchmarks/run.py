@@ -58,7 +58,7 @@ def p2_section(rows: list[dict[str, Any]]) -> str:
         elif mode.startswith("peer") and "delay_median_s" in ours:
             versus = (
                 f"ours: delay {row['delay_median_s'] / max(ours['delay_median_s'], 1e-9):.0f}x shorter, "
-                f"{row['requests'] / max(ours['requests'], 1):.1f}x the requests"
+                f"requests {row['requests'] / max(ours['requests'], 1):.1f}x fewer"
             )
         waiting = row["requests"] - triggers  # every job costs one final /jobs/<id> in both modes
         body.append(
