@@ -6,6 +6,9 @@ first-run mistake, so the message names the connection type and gives an ``AIRFL
 
 from __future__ import annotations
 
+import asyncio
+import time
+import weakref
 from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -60,6 +63,13 @@ def connection_fields(conn: Any, conn_type: str) -> ConnectionFields:
 
 S = TypeVar("S")
 
+#: Triggers that start together (a triggerer restart resumes thousands) share one read of their connection:
+#: one lookup through the supervisor, one parse and one masker registration instead of one per trigger. A read
+#: serves the triggers of the same event loop that ask for the same connection within this many seconds.
+SHARED_READ_SECONDS = 1.0
+_READS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[type, str], tuple[float, asyncio.Future[Any]]]]
+_READS = weakref.WeakKeyDictionary()
+
 
 class ConnectionHook(BaseHook, Generic[S]):
     """A provider hook: one connection type turned into validated settings ``S``, sync or async.
@@ -90,7 +100,25 @@ class ConnectionHook(BaseHook, Generic[S]):
 
     @classmethod
     async def async_settings(cls, flink_conn_id: str) -> S:
-        """The connection's settings, read without blocking the triggerer's event loop (secrets masked)."""
+        """The connection's settings, read without blocking the triggerer's event loop (secrets masked).
+
+        Asked again within :data:`SHARED_READ_SECONDS` in the same loop, the same read answers (a failed one
+        is not reused): the settings are immutable.
+        """
+        reads = _READS.setdefault(asyncio.get_running_loop(), {})
+        now = time.monotonic()
+        recent = reads.get((cls, flink_conn_id))
+        if recent is None or now - recent[0] > SHARED_READ_SECONDS or _failed(recent[1]):
+            recent = reads[(cls, flink_conn_id)] = (now, asyncio.ensure_future(cls._read_settings(flink_conn_id)))
+        settings: S = await asyncio.shield(recent[1])  # one caller cancelled does not cancel the others' read
+        return settings
+
+    @classmethod
+    async def _read_settings(cls, flink_conn_id: str) -> S:
         settings = cls.parse(await aget_connection(flink_conn_id, cls.conn_type, cls.example), mask=False)
         await cls.amask(settings)
         return settings
+
+
+def _failed(read: asyncio.Future[Any]) -> bool:
+    return read.done() and (read.cancelled() or read.exception() is not None)

@@ -1,8 +1,12 @@
 """P1 orchestration overhead and P4 failure-to-root-cause time, on the real local Flink cluster.
 
 P1: task wall time (``dag.test`` of a one-task DAG) minus the Flink job's own duration, median of N,
-blocking and deferrable. Baseline in the same run: a bare script doing the same submission through the
-REST API and polling every 0.1 s (the least any orchestrator can cost).
+blocking and deferrable. The provider's own share subtracts the wall time of a no-op Airflow task
+(``bench_noop``, same run): what is left is ours. Its breakdown, from the task instance's start/end and
+Flink's job times: submit path (task start until Flink's ``start-time``: connection, planning request,
+Flink's own planning), completion (Flink's ``end-time`` until the task ended: the first poll that sees the
+end, the summary, XComs, and for deferrable the resume). Baseline in the same run: a bare script doing the
+same submission through the REST API and polling every 0.1 s (the least any orchestrator can cost).
 P4: seconds from the job's end (Flink's ``end-time``) until the task failed with the root cause in its log.
 Baseline: one direct ``/jobs/<id>/exceptions`` call after the failure.
 """
@@ -57,19 +61,53 @@ def _job_ms(rest_url: str, job_id: str) -> tuple[int, int]:
     return int(details["duration"]), int(details["end-time"])
 
 
+def _task_times(dag_run: Any) -> tuple[float, float]:
+    """(start, end) epoch seconds of the run's one task instance, as Airflow recorded them."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        ti = session.query(TaskInstance).filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id).one()
+        assert ti.start_date is not None and ti.end_date is not None, "dag.test recorded no task times"
+        return ti.start_date.timestamp(), ti.end_date.timestamp()
+
+
 def p1(rest_url: str, runs: int) -> list[dict[str, Any]]:
-    rows = []
+    noop_dag = _dag("bench_noop")
+    noop_dag.test()  # warm-up, not counted (first imports, the planner's first job): also for each mode below
+    noop = []
+    for _ in range(runs):
+        run = noop_dag.test()
+        assert run.state == "success", run.state
+        start, end = _task_times(run)
+        noop.append(end - start)
+    floor = statistics.median(noop)
+    rows: list[dict[str, Any]] = [{"mode": "no-op Airflow task (floor, subtracted)", "median_s": floor, "runs": runs}]
     for mode in ("blocking", "deferrable"):
         dag = _dag(f"bench_tiny_{mode}")
-        overheads = []
+        overheads, submits, completions, walls = [], [], [], []
+        dag.test()
         for _ in range(runs):
             began = time.monotonic()
             run = dag.test()
-            wall = time.monotonic() - began
+            walls.append(time.monotonic() - began)
             assert run.state == "success", run.state
             summary = _xcom(run, "return_value")
-            overheads.append(wall - summary["duration_ms"] / 1000)
-        rows.append({"mode": f"operator, {mode}", "median_s": statistics.median(overheads), "runs": runs})
+            start, end = _task_times(run)
+            overheads.append(end - start - summary["duration_ms"] / 1000)
+            submits.append(summary["start_time"] / 1000 - start)
+            completions.append(end - summary["end_time"] / 1000)
+        rows.append(
+            {
+                "mode": f"operator, {mode}",
+                "median_s": statistics.median(overheads),
+                "own_s": statistics.median(overheads) - floor,
+                "submit_s": statistics.median(submits),
+                "completion_s": statistics.median(completions),
+                "dag_test_wall_s": statistics.median(walls),
+                "runs": runs,
+            }
+        )
 
     from airflow_provider_flinkbatch.rest.client import FlinkRestClient
     from airflow_provider_flinkbatch.rest.settings import FlinkConnectionSettings

@@ -96,6 +96,9 @@ def start_replay(script: FlinkReplay | None = None) -> tuple[FlinkReplay, Thread
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections as they do with Flink
+        # headers and body go out as they are written, as Flink's Netty sends them: with Nagle's algorithm the
+        # body waits for the client's delayed ACK (~40 ms per answer on a kept-alive connection)
+        disable_nagle_algorithm = True
 
         def do_GET(self) -> None:
             path = self.path.split("?")[0]
@@ -124,6 +127,7 @@ def start_replay(script: FlinkReplay | None = None) -> tuple[FlinkReplay, Thread
 
     class Server(ThreadingHTTPServer):
         daemon_threads = True
+        request_queue_size = 4096  # listen backlog as Flink's Netty sets it (the OS maximum), not socketserver's 5
 
         def handle_error(self, request: Any, client_address: Any) -> None:
             import sys

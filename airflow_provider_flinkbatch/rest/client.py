@@ -294,6 +294,12 @@ class FlinkRestClient(RetryingClient[FlinkConnectionSettings]):
         self._session.close()
 
 
+#: Requests the borrowers of one shared pool (:meth:`AsyncFlinkRestClient.sharing`) have in flight at once.
+#: The rest wait for a slot before their deadline starts: httpcore rescans every queued request against every
+#: connection on each change, so thousands of triggers asking at once would cost O(n^2) CPU and time out.
+SHARED_POOL_REQUESTS = 4
+
+
 class AsyncFlinkRestClient(AsyncRetryingClient[FlinkConnectionSettings]):
     """Non-blocking twin of :class:`FlinkRestClient` for triggers; same calls, errors and retries."""
 
@@ -301,6 +307,7 @@ class AsyncFlinkRestClient(AsyncRetryingClient[FlinkConnectionSettings]):
         super().__init__(settings, retry)
         self._http: httpx.AsyncClient | None = None  # made on first call: a waiting trigger may never need it
         self._owner: AsyncFlinkRestClient | None = None
+        self._slots: asyncio.Semaphore | None = None  # the owner's: bounds its borrowers' requests in flight
 
     def sharing(self, retry: RetryPolicy) -> AsyncFlinkRestClient:
         """A client with its own retry policy on this client's connection pool (which this one owns).
@@ -309,6 +316,9 @@ class AsyncFlinkRestClient(AsyncRetryingClient[FlinkConnectionSettings]):
         """
         other = AsyncFlinkRestClient(self.settings, retry)
         other._owner = self
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(SHARED_POOL_REQUESTS)
+        other._slots = self._slots
         return other
 
     def _client(self) -> httpx.AsyncClient:
@@ -323,10 +333,18 @@ class AsyncFlinkRestClient(AsyncRetryingClient[FlinkConnectionSettings]):
                 verify=self.settings.ssl_context() if self.settings.rest_url.startswith("https") else True,
                 timeout=self.settings.timeout,
                 follow_redirects=False,  # see limits.py
+                # the borrowers' slots plus the owner's own request: nothing queues inside httpcore
+                limits=httpx.Limits(max_connections=SHARED_POOL_REQUESTS + 1, max_keepalive_connections=None),
             )
         return self._http
 
     async def _attempt(self, call: calls.ApiCall[T]) -> T:
+        if self._owner is None or self._slots is None:
+            return await self._attempt_now(call)
+        async with self._slots:  # a borrower: wait for a slot of the shared pool first
+            return await self._attempt_now(call)
+
+    async def _attempt_now(self, call: calls.ApiCall[T]) -> T:
         url = self.settings.rest_url + call.path
         try:
             async with asyncio.timeout(self.settings.timeout):  # connect + headers + body: see limits.py

@@ -28,7 +28,7 @@ from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
 from airflow_provider_flinkbatch.session.hook import FlinkRestHook
 from airflow_provider_flinkbatch.session.state import JobState
 from airflow_provider_flinkbatch.triggers.base import JobWaitTrigger, WaitArgs
-from airflow_provider_flinkbatch.triggers.poller import ClusterPoller, Subscription, job_interval, poller_for
+from airflow_provider_flinkbatch.triggers.poller import ClusterPoller, Subscription, Watch, job_interval, poller_for
 
 
 class FlinkJobTrigger(JobWaitTrigger):
@@ -80,7 +80,9 @@ class FlinkJobTrigger(JobWaitTrigger):
 
     async def _coalesced(self, poller: ClusterPoller, client: AsyncFlinkRestClient) -> TriggerEvent:
         """Follow the job through the shared poller; ask for details only when it matters."""
-        async with Subscription(poller, self.min_poll_interval, self.transient_error_budget) as subscription:
+        watch = Watch(self.job_id, self._interval_while_running)  # woken only when its job is not listed as running
+        budget = self.transient_error_budget
+        async with Subscription(poller, self.min_poll_interval, budget, watch=watch) as subscription:
             while True:
                 # a transient error lasting beyond the budget raises; a lasting one (401, 404: no overview
                 # here) falls through to the job's own details, which end in the precise error (or the
@@ -94,6 +96,9 @@ class FlinkJobTrigger(JobWaitTrigger):
                 event = await self._event_if_terminal(client)
                 if event is not None:
                     return event
+
+    def _interval_while_running(self, job: dict[str, Any]) -> float | None:
+        return self._interval(job) if JobState.from_json(job).running else None
 
     async def _per_job(self, client: AsyncFlinkRestClient) -> TriggerEvent:
         """One ``/jobs/<id>`` request per trigger per interval (no sharing)."""

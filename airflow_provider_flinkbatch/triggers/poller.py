@@ -24,7 +24,11 @@ Lifecycle rules, because the triggerer adds and removes triggers at any moment:
   cycle's request has a deadline of its own (``timeout`` + :data:`CYCLE_GRACE`), whether or not the
   client bounds it: a stalled request ends as a transient cycle error and the next cycle asks again;
 * a subscriber only looks at listings that started after it subscribed (an older one may predate
-  the item it waits for).
+  the item it waits for);
+* a subscriber may hand the poller a :class:`Watch` (its item's key and a check): the poller then wakes it
+  only when its item is not listed as still waiting, or the listing failed, and keeps its interval from the
+  check meanwhile. Waking thousands of triggers per cycle only for each to see "still running" cost more
+  CPU than the listing itself.
 """
 
 from __future__ import annotations
@@ -76,6 +80,21 @@ def _flink_transient(err: BaseException) -> bool:
     return bool(getattr(err, "transient", False))
 
 
+@dataclass
+class Watch:
+    """What a subscriber waits for, so that the poller need not wake it each cycle.
+
+    :param key: its item in the listing (job id, application id, resource name).
+    :param waiting: for its listed item, the interval it wants next while the item still waits, or None:
+        the item reached something the subscriber must look at (then it is woken with the cycle).
+    """
+
+    key: str
+    waiting: Callable[[dict[str, Any]], float | None]
+    since: float = 0.0  # only cycles started at or after this wake it (see :meth:`Subscription.next`)
+    future: asyncio.Future[Cycle] | None = None  # pending while the subscriber waits in next_cycle
+
+
 @dataclass(frozen=True)
 class Cycle:
     """One poll's result: the items by key (job id, application id, resource name), or the error that prevented it."""
@@ -117,17 +136,21 @@ class SharedPoller:
         #: requests sent (one per cycle): the benchmarks and tests read it.
         self.requests = 0
         self._wanted: dict[object, float] = {}  # subscriber token -> interval it wants now
+        self._watches: dict[object, Watch] = {}  # subscribers woken only when their item needs them
         self._task: asyncio.Task[None] | None = None
         self._published = asyncio.Event()
         self._latest: Cycle | None = None
         self._failing_since: float | None = None
+        self._interval = 1.0  # the current cycle's interval: computed once per cycle, not once per waiter
 
     @property
     def subscribers(self) -> int:
         return len(self._wanted)
 
-    def subscribe(self, token: object, interval: float) -> None:
+    def subscribe(self, token: object, interval: float, watch: Watch | None = None) -> None:
         self._wanted[token] = interval
+        if watch is not None:
+            self._watches[token] = watch
         self._ensure_running()
 
     def want(self, token: object, interval: float) -> None:
@@ -137,6 +160,7 @@ class SharedPoller:
 
     def unsubscribe(self, token: object) -> None:
         self._wanted.pop(token, None)
+        self._watches.pop(token, None)
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
@@ -154,14 +178,36 @@ class SharedPoller:
             assert self._latest is not None
             return self._latest
 
+    async def next_watched(self, token: object) -> Cycle:
+        """:meth:`next_cycle` for a subscriber with a :class:`Watch`: the next cycle its watch does not absorb."""
+        watch = self._watches[token]
+        while True:
+            future = watch.future = asyncio.get_running_loop().create_future()
+            try:
+                async with asyncio.timeout(self._stall_timeout()):
+                    return await future
+            except TimeoutError:
+                self._ensure_running()  # as in next_cycle: never wait forever on a task that died
+            finally:
+                watch.future = None
+
     def _stall_timeout(self) -> float:
-        interval = min(self._wanted.values(), default=1.0)
-        return interval + self.timeout + 30.0
+        return self._interval + self.timeout + 30.0
 
     def _publish(self, cycle: Cycle) -> None:
         self._latest = cycle
         published, self._published = self._published, asyncio.Event()
         published.set()
+        for token, watch in self._watches.items():
+            future = watch.future
+            if future is None or future.done() or cycle.started < watch.since:
+                continue  # not waiting now (it sees a later cycle), or the cycle may predate its item
+            item = cycle.items.get(watch.key) if cycle.error is None else None
+            interval = watch.waiting(item) if item is not None else None
+            if interval is None:
+                future.set_result(cycle)
+            else:
+                self._wanted[token] = interval
 
     async def _run(self) -> None:
         try:
@@ -181,7 +227,7 @@ class SharedPoller:
                     self._publish(
                         Cycle(error=err, failing_since=self._failing_since, transient=transient, started=started)
                     )
-                interval = min(self._wanted.values(), default=0.0)
+                interval = self._interval = min(self._wanted.values(), default=0.0)
                 await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
         except Exception as err:  # never leave waiters hanging: tell them, then let the next waiter restart us
             log.exception("poller for %s stopped", self.name)
@@ -221,17 +267,21 @@ class Subscription:
         interval: float,
         budget: float,
         on_transient: Callable[[Exception], None] | None = None,
+        watch: Watch | None = None,
     ) -> None:
         self.poller = poller
         self.interval = interval
         self.budget = budget
         self._on_transient = on_transient
+        self._watch = watch
         self._token = object()
         self._since = 0.0
 
     async def __aenter__(self) -> Subscription:
         self._since = time.monotonic()
-        self.poller.subscribe(self._token, self.interval)
+        if self._watch is not None:
+            self._watch.since = self._since
+        self.poller.subscribe(self._token, self.interval, self._watch)
         return self
 
     async def __aexit__(
@@ -243,8 +293,9 @@ class Subscription:
         self.poller.want(self._token, interval)
 
     async def next(self) -> Cycle:
+        """The next cycle that started after the subscription (with a :class:`Watch`: that the watch let through)."""
         while True:
-            cycle = await self.poller.next_cycle()
+            cycle = await (self.poller.next_watched(self._token) if self._watch else self.poller.next_cycle())
             if cycle.started < self._since:
                 continue
             if cycle.error is None or not cycle.transient:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import DAG
+from airflow.sdk import DAG, task
 
 from airflow_provider_flinkbatch.operators.sql import FlinkBatchSqlOperator
 
@@ -21,3 +21,12 @@ for deferrable in (False, True):
 
 with DAG("bench_failure", schedule=None, start_date=datetime(2026, 1, 1)):
     FlinkBatchSqlOperator(task_id="fails", sql=FAILING, retries=0)
+
+
+with DAG("bench_noop", schedule=None, start_date=datetime(2026, 1, 1)):  # P1's floor: Airflow's own cost of a task
+
+    @task(task_id="noop")
+    def noop() -> None:
+        return None
+
+    noop()
