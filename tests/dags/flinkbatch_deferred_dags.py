@@ -1,7 +1,7 @@
 """DAGs for the user actions and the defer race on real Airflow processes (tests/deferred_airflow.py).
 
-``deferred_slow``: a deferrable task whose job runs about a minute (long enough to clear or mark it while it
-waits in the triggerer). ``deferred_short``: a deferrable task whose job runs about two seconds (the defer
+``deferred_slow``: a deferrable task whose job runs about three minutes (long enough to clear or mark it while it
+waits in the triggerer, also on a loaded machine where the triggerer answers a state question in a minute or two). ``deferred_short``: a deferrable task whose job runs about two seconds (the defer
 race of Airflow 3.3). Each run's Flink job is named after the run id, so a test counts one run's jobs.
 """
 
@@ -23,7 +23,7 @@ INSERT INTO sink SELECT id FROM slow_source;
 """
 
 
-for dag_id, rows in (("deferred_slow", 1200), ("deferred_short", 40)):
+for dag_id, rows in (("deferred_slow", 3600), ("deferred_short", 40)):
     with DAG(dag_id, schedule=None, start_date=datetime(2026, 1, 1), max_active_runs=8, catchup=False):
         FlinkBatchSqlOperator(
             task_id="job",

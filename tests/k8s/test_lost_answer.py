@@ -87,7 +87,9 @@ def test_a_lost_create_answer_is_looked_up_and_the_job_runs_to_its_end(
     lossy.fault = None
     assert lossy.proxy.lost == 1
     # the real API server (asked directly) has exactly one resource of this job, the one followed
-    mine = [r for r in resources(kube_api) if r["metadata"]["labels"].get("flinkbatch/job-id") == request.job_id]
+    mine = [
+        r for r in resources(kube_api) if r["metadata"].get("labels", {}).get("flinkbatch/job-id") == request.job_id
+    ]
     assert [r["metadata"]["name"] for r in mine] == [str(handle.ref).split("/")[1]]
     # its SQL ConfigMap, which the lost create never got to, exists and is owned by it (the job reads its SQL there)
     sql = config_maps(kube_api)[f"{mine[0]['metadata']['name']}-sql"]
@@ -115,4 +117,6 @@ def test_a_create_that_never_reached_the_apiserver_says_there_is_no_resource(
     assert message.endswith(
         "Nothing runs for this try; the next try looks for the resource again before creating it"
     ), message
-    assert [r for r in resources(kube_api) if r["metadata"]["labels"].get("flinkbatch/job-id") == request.job_id] == []
+    assert [
+        r for r in resources(kube_api) if r["metadata"].get("labels", {}).get("flinkbatch/job-id") == request.job_id
+    ] == []

@@ -56,7 +56,7 @@ def test_marking_a_deferred_task_cancels_its_job_and_keeps_the_state(
     run_id = f"mark-{state}"
     job_id = _deferred_with_job(deferred_airflow, run_id)
     deferred_airflow.mark(SLOW, run_id, state)
-    jobs = deferred_airflow.wait_for_jobs(SLOW, run_id, {"CANCELED"}, timeout=120)
+    jobs = deferred_airflow.wait_for_jobs(SLOW, run_id, {"CANCELED"}, timeout=200)
     assert [job["jid"] for job in jobs] == [job_id]
     time.sleep(5)  # nothing runs the task again
     ti = deferred_airflow.ti(SLOW, run_id)
