@@ -51,8 +51,8 @@ def test_clearing_a_deferred_task_keeps_its_job_and_the_new_try_succeeds_with_it
 
 @pytest.mark.xfail(
     reason="known regression, open in issue 20: on main with the scale and hardening-2 branches merged, marking a "
-    "deferred task success/failed leaves its Flink job running to FINISHED (it passed on its own branch)",
-    strict=False,
+    "deferred task success/failed leaves its Flink job running to FINISHED (it passed on its own branch); strict: the fix makes this XPASS fail until the marker goes",
+    strict=True,
 )
 @pytest.mark.parametrize("state", ["success", "failed"])
 def test_marking_a_deferred_task_cancels_its_job_and_keeps_the_state(
