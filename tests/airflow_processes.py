@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +213,17 @@ class AirflowProcesses:
                 tail = log.read_text(errors="replace").splitlines()[-lines:]
                 parts.append(f"--- {component} ---\n" + "\n".join(tail))
         return "\n".join(parts)
+
+    @contextlib.contextmanager
+    def paused(self, component: str) -> Iterator[None]:
+        """One component frozen (SIGSTOP to its process group) while the block runs, then resumed (SIGCONT):
+        a triggerer that is busy, restarting or down, as far as the others can tell."""
+        process = self.processes[component]
+        _signal_group(process, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            _signal_group(process, signal.SIGCONT)
 
     def stop(self, timeout: float = 30) -> None:
         """TERM every component's process group, then KILL what is left."""

@@ -110,6 +110,18 @@ class DeferredDeployment:
         files = [*self.airflow.home.glob("*.log"), *(self.airflow.home / "logs").rglob("*.log*")]
         return "\n".join(path.read_text(errors="replace") for path in files if path.is_file())
 
+    def trigger_log(self, dag_id: str, run_id: str, try_number: int = 1) -> str:
+        """What the triggerer logged for the try's trigger ('' while no triggerer has started it)."""
+        folder = self.airflow.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={TASK}"
+        files = sorted(folder.glob(f"attempt={try_number}.log.trigger.*.log"))
+        return "\n".join(path.read_text(errors="replace") for path in files)
+
+    def wait_for_trigger_running(self, dag_id: str, run_id: str, timeout: float = 300) -> None:
+        """Until a triggerer runs the try's trigger (its own log says so)."""
+        self.airflow.wait_until(
+            lambda: "starting" in self.trigger_log(dag_id, run_id), timeout, f"the trigger of {dag_id}/{run_id}"
+        )
+
     def component_log(self, component: str) -> str:
         path = self.airflow.home / f"{component}.log"
         return path.read_text(errors="replace") if path.exists() else ""

@@ -1,4 +1,5 @@
-"""FlinkBatchPlugin: registers the "Flink job" views (an iframe tab on the task instance and DAG run pages).
+"""FlinkBatchPlugin: registers the "Flink job" views (an iframe tab on the task instance and DAG run pages)
+and the listener that cancels the Flink job of a deferred task a user marks (:mod:`.marked`).
 
 Airflow imports this module wherever it loads plugins (scheduler, dag-processor, workers, api-server),
 so it stays thin: the FastAPI app behind the views is built by :class:`LazyApp` on the first request,
@@ -14,6 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
+
+from airflow_provider_flinkbatch.plugins import marked
 
 #: Where the api-server mounts the app (not one of Airflow's reserved prefixes).
 URL_PREFIX = "/flinkbatch"
@@ -54,3 +57,5 @@ class FlinkBatchPlugin(AirflowPlugin):
     name = "flinkbatch"
     fastapi_apps = [{"app": LazyApp(), "url_prefix": URL_PREFIX, "name": "Flink batch job views"}]
     external_views = [TASK_VIEW, RUN_VIEW]
+    # mark success/failed of a deferred task cancels its Flink job even if no triggerer ran its trigger yet
+    listeners = [marked]

@@ -65,9 +65,11 @@ class JobWaitTrigger(BaseTrigger):
     async def on_kill(self) -> None:
         """The user marked the deferred task success/failed, or cleared it (Airflow does not say which).
 
-        Run by a triggerer, the decision waits for the task instance's state in the background: Airflow bounds
-        ``on_kill`` at 30 s, and a busy triggerer answers state questions later than that (seen: 30-60 s). Marked
-        success/failed → :meth:`cancel_job`; cleared → the job keeps running for the new try
+        A task marked before any triggerer ran its trigger never gets here: the api-server's listener
+        (:mod:`~airflow_provider_flinkbatch.plugins.marked`) cancels its job. Run by a triggerer, the decision
+        waits for the task instance's state in the background: Airflow bounds ``on_kill`` at 30 s, and a busy
+        triggerer answers state questions later than that (seen: 30-60 s). Marked success/failed →
+        :meth:`cancel_job`; cleared → the job keeps running for the new try
         (:mod:`~airflow_provider_flinkbatch.triggers.user_action`). Outside a triggerer: :meth:`cancel_job` now.
         """
         if not self.cancel_on_kill:
@@ -91,10 +93,6 @@ class JobWaitTrigger(BaseTrigger):
     async def cancel_job(self) -> None:
         """Stop the job (each target's way)."""
         raise NotImplementedError
-        if await user_stopped_task(self):
-            return True
-        self.log.info("The task was cleared: Flink job %s keeps running for the task's new try", self.job_id)
-        return False
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         names: dict[str, None] = {}

@@ -4,7 +4,9 @@ Airflow 3.3 calls the trigger's ``on_kill`` for mark success, mark failed and cl
 them apart by the task instance's state (``triggers/user_action.py``). One documented outcome each
 (docs/identity.md, "User actions on a task"):
 
-* mark success / mark failed while deferred: the task keeps the state the user gave, the Flink job is CANCELED;
+* mark success / mark failed while deferred: the task keeps the state the user gave, the Flink job is CANCELED,
+  whether a triggerer runs the task's trigger (its ``on_kill``) or none has yet (the api-server's listener,
+  ``plugins/marked.py``);
 * clear while deferred: the Flink job keeps running, the new try follows it and succeeds with it (before, the
   old trigger's ``on_kill`` cancelled the job the new try had reattached to: the new try ended CANCELED);
 * clear after success: the new try runs the SQL again as the next attempt (a new Flink job).
@@ -49,24 +51,42 @@ def test_clearing_a_deferred_task_keeps_its_job_and_the_new_try_succeeds_with_it
     assert "Reconnecting to existing job" in second and job_id in second, second[-3000:]
 
 
-@pytest.mark.xfail(
-    reason="known regression, open in issue 20: on main with the scale and hardening-2 branches merged, marking a "
-    "deferred task success/failed leaves its Flink job running to FINISHED (it passed on its own branch); strict: the fix makes this XPASS fail until the marker goes",
-    strict=True,
-)
 @pytest.mark.parametrize("state", ["success", "failed"])
 def test_marking_a_deferred_task_cancels_its_job_and_keeps_the_state(
     deferred_airflow: DeferredDeployment, state: str
 ) -> None:
     run_id = f"mark-{state}"
     job_id = _deferred_with_job(deferred_airflow, run_id)
+    deferred_airflow.wait_for_trigger_running(SLOW, run_id)  # the triggerer waits on the job: its on_kill runs
     deferred_airflow.mark(SLOW, run_id, state)
-    jobs = deferred_airflow.wait_for_jobs(SLOW, run_id, {"CANCELED"}, timeout=200)
+    _assert_cancelled_and_kept(deferred_airflow, run_id, job_id, state)
+
+
+def test_marking_a_task_before_any_triggerer_ran_its_trigger_cancels_its_job(
+    deferred_airflow: DeferredDeployment,
+) -> None:
+    """The triggerer frozen from before the deferral until after the mark: its trigger never runs, so no
+    ``on_kill`` can cancel the job (as for a busy triggerer's first seconds, or one restarting): the
+    api-server's listener does. Before it, the job ran on unwatched to FINISHED."""
+    run_id = "mark-before-trigger"
+    with deferred_airflow.airflow.paused("triggerer"):
+        job_id = _deferred_with_job(deferred_airflow, run_id)
+        deferred_airflow.mark(SLOW, run_id, "success")
+        jobs = deferred_airflow.wait_for_jobs(SLOW, run_id, {"CANCELED"}, timeout=200)
+        assert [job["jid"] for job in jobs] == [job_id]
+        assert deferred_airflow.trigger_log(SLOW, run_id) == ""  # no triggerer has run its trigger
+    cancelled = f"deferred_slow.job ({run_id}) was marked while deferred: cancelled its Flink job {job_id}"
+    assert cancelled in deferred_airflow.component_log("api-server")
+    _assert_cancelled_and_kept(deferred_airflow, run_id, job_id, "success")
+
+
+def _assert_cancelled_and_kept(airflow: DeferredDeployment, run_id: str, job_id: str, state: str) -> None:
+    jobs = airflow.wait_for_jobs(SLOW, run_id, {"CANCELED"}, timeout=200)
     assert [job["jid"] for job in jobs] == [job_id]
     time.sleep(5)  # nothing runs the task again
-    ti = deferred_airflow.ti(SLOW, run_id)
+    ti = airflow.ti(SLOW, run_id)
     assert (ti["state"], ti["try_number"]) == (state, 1), ti
-    assert len(deferred_airflow.flink_jobs(SLOW, run_id)) == 1
+    assert len(airflow.flink_jobs(SLOW, run_id)) == 1
 
 
 def test_clearing_a_succeeded_task_runs_its_sql_again_as_the_next_attempt(
