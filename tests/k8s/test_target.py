@@ -17,6 +17,7 @@ from k8s.conftest import NAMESPACE, resources
 from k8s.emulator import OperatorEmulator
 
 from airflow_provider_flinkbatch.local import LocalClusterInfo
+from airflow_provider_flinkbatch.plugins.marked import cancel_stored_trigger
 from airflow_provider_flinkbatch.reattach import attach_or_submit
 from airflow_provider_flinkbatch.targets.base import JobHandle, SubmissionRejected, WaitOptions
 
@@ -122,15 +123,21 @@ def test_reattach_after_a_crash_follows_the_same_resource(
     print(f"K8S-E2E reattach: {second.handle.ref} job {request.job_id} {event['state']}")
 
 
+@pytest.mark.parametrize("stopped_by", ["on-kill", "mark-listener"])
 def test_cancel_on_kill_suspends_the_resource_and_flink_cancels_the_job(
-    make_target: Callable[..., Any], kube_api: ApiServer, flink_cluster: LocalClusterInfo
+    make_target: Callable[..., Any], kube_api: ApiServer, flink_cluster: LocalClusterInfo, stopped_by: str
 ) -> None:
+    """``on-kill``: the triggerer's call when the user marks the deferred task; ``mark-listener``: the api-server's
+    for a task marked before a triggerer ran its trigger (rebuilt from the stored trigger)."""
     target = make_target()
-    handle = attach_or_submit(target, make_request(slow_sql(4000, 20), "k8s-kill")).handle
+    handle = attach_or_submit(target, make_request(slow_sql(4000, 20), f"k8s-kill-{stopped_by}")).handle
     wait_until(lambda: target.job_details(handle)["state"] == "RUNNING", "the job to run")
     trigger = target.trigger(handle, WAIT)
 
-    asyncio.run(trigger.on_kill())  # the user marked the deferred task failed
+    if stopped_by == "on-kill":
+        asyncio.run(trigger.on_kill())
+    else:
+        cancel_stored_trigger(*trigger.serialize(), "dag.task (run)")
 
     event = wait_for_event(trigger)
     assert event["state"] == "CANCELED"

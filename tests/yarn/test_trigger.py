@@ -15,6 +15,7 @@ import pytest
 from real_yarn import live_containers, rm_url, submit_unmanaged, wait_until_final
 
 from airflow_provider_flinkbatch.local.yarn_cluster import LocalYarnCluster
+from airflow_provider_flinkbatch.plugins.marked import cancel_stored_trigger
 from airflow_provider_flinkbatch.triggers.yarn import YarnApplicationTrigger
 
 
@@ -37,9 +38,12 @@ def containers_within(cluster: LocalYarnCluster, app_id: str, want_any: bool, ti
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("stopped_by", ["on-kill", "mark-listener"])
 def test_on_kill_of_a_deferred_task_kills_its_application_and_container(
-    local_yarn: LocalYarnCluster, monkeypatch: pytest.MonkeyPatch
+    local_yarn: LocalYarnCluster, monkeypatch: pytest.MonkeyPatch, stopped_by: str
 ) -> None:
+    """``on_kill``: what the triggerer calls when the user stops the deferred task; ``mark-listener``: what the
+    api-server's listener does for a task marked before a triggerer ran its trigger (from the stored trigger)."""
     info = local_yarn.info()
     assert info is not None
     rm, name = rm_url(local_yarn), f"trigger-kill-{uuid.uuid4().hex[:8]}"
@@ -50,7 +54,10 @@ def test_on_kill_of_a_deferred_task_kills_its_application_and_container(
     trigger = YarnApplicationTrigger(app_id, "b" * 32, "yarn_trigger_kill", poll_interval=0.5)
     assert containers_within(local_yarn, app_id, want_any=True)  # a NodeManager runs the AM container
 
-    asyncio.run(trigger.on_kill())  # what Airflow calls when the user stops the deferred task
+    if stopped_by == "on-kill":
+        asyncio.run(trigger.on_kill())
+    else:
+        cancel_stored_trigger(*trigger.serialize(), "dag.task (run)")
 
     final = wait_until_final(local_yarn, app_id)
     assert (final["state"], final["finalStatus"]) == ("KILLED", "KILLED")
