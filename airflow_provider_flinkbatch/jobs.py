@@ -166,10 +166,23 @@ def _int(value: Any) -> int | None:
 _SCAN_TABLE = re.compile(
     r"TableSourceScan\(table=\[\[(?:[^,\]]+, )*?([^,\]]+?)(?:, (?:filter|project|partitions|metadata|limit)=|\]\])"
 )
+# Sources built with DataStream's fromSource name themselves "<Kind>-<catalog>.<database>.<table>" (Kafka's:
+# "KafkaSource-default_catalog.default_database.page_views_raw"), with no TableSourceScan description.
+_QUALIFIED_SOURCE = re.compile(r"^\w+-(?:[^.\s]+\.){2}(?P<table>[^.\s]+)$")
 # Sink V2: "<table>[12]: Writer"; legacy sinks: "Sink: <table>[12]" (print) or "Sink: Filesystem" (no table).
 _NAMED_SINK = re.compile(r"^(?:(?P<writer>[^\[:]+)\[\d+\]: Writer|Sink: (?P<legacy>[^\[]+)\[\d+\])$")
 NOT_COUNTED_CHAINED = "Flink keeps no per-operator counts of a finished job; this sink is chained after other operators"
 NOT_COUNTED_SHARED = "sources chained into one vertex: Flink counts only their sum"
+
+
+def _source_table(node: dict[str, Any]) -> str:
+    """The table a source node scans: from its ``TableSourceScan`` description, else from its operator name."""
+    found = _SCAN_TABLE.search(str(node.get("description", "")))
+    if found:
+        return found.group(1)
+    name = str(node["operator"])[len("Source: ") :].split("[")[0].strip()
+    qualified = _QUALIFIED_SOURCE.match(name)
+    return qualified.group("table") if qualified else name
 
 
 def _inputs(node: dict[str, Any]) -> list[dict[str, Any]]:
@@ -233,8 +246,7 @@ def table_counts(details: dict[str, Any]) -> tuple[list[TableCount], list[TableC
         tables = []
         for node in stream:
             if vertex_of.get(str(node.get("id"))) == vertex_id and str(node.get("operator", "")).startswith("Source:"):
-                found = _SCAN_TABLE.search(str(node.get("description", "")))
-                tables.append(found.group(1) if found else str(node["operator"])[len("Source: ") :].split("[")[0])
+                tables.append(_source_table(node))
         if not tables:
             continue
         read, arrived = metric(vertex_id, "read-records"), network_in(vertex_id)

@@ -137,7 +137,8 @@ def test_cancel_on_kill_suspends_the_resource_and_flink_cancels_the_job(
     if stopped_by == "on-kill":
         asyncio.run(trigger.on_kill())
     else:
-        cancel_stored_trigger(*trigger.serialize(), "dag.task (run)")
+        classpath, kwargs = trigger.serialize()
+        cancel_stored_trigger(classpath, kwargs, "dag.task (run)")
 
     event = wait_for_event(trigger)
     assert event["state"] == "CANCELED"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RunDag
+from conftest import RunDag, xcom_value
 from real_components import create_topics, produce_avro
 from spec_helpers import EXAMPLE_SPECS, EXAMPLES
 
@@ -114,13 +114,16 @@ def _naive(hours: float) -> datetime:
 def test_spec_dag_reads_one_day_of_avro_topics_into_parquet_partitions(
     run_dag: RunDag, topics: KafkaBroker, data_dir: Path, flink_cluster: LocalClusterInfo
 ) -> None:
-    _, tis = run_dag("events_kafka_daily", EXAMPLES, DAY, bootstrap_servers=topics.bootstrap_servers)
+    dag_run, tis = run_dag("events_kafka_daily", EXAMPLES, DAY, bootstrap_servers=topics.bootstrap_servers)
 
     assert {task: ti.state for task, ti in tis.items()} == {
         "ingest_page_views": "success",
         "ingest_purchases": "success",
         "ingest_searches": "success",
     }
+    # the summary names each Kafka source by its table (not by Flink's "KafkaSource-<catalog>.<db>.<table>")
+    summary = xcom_value(dag_run, "ingest_page_views")
+    assert [(c["table"], c["rows"]) for c in summary["sources"]] == [("page_views_raw", 3)], summary["sources"]
     warehouse = data_dir / "warehouse"
     assert [p.name for p in sorted((warehouse / "page_views").iterdir()) if not p.name.startswith(".")] == [
         "dt=2026-03-01"

@@ -57,7 +57,8 @@ def test_on_kill_of_a_deferred_task_kills_its_application_and_container(
     if stopped_by == "on-kill":
         asyncio.run(trigger.on_kill())
     else:
-        cancel_stored_trigger(*trigger.serialize(), "dag.task (run)")
+        classpath, kwargs = trigger.serialize()
+        cancel_stored_trigger(classpath, kwargs, "dag.task (run)")
 
     final = wait_until_final(local_yarn, app_id)
     assert (final["state"], final["finalStatus"]) == ("KILLED", "KILLED")
