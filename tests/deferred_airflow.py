@@ -88,6 +88,15 @@ class DeferredDeployment:
 
         return dict(self.airflow.wait_until(reached, timeout, f"{dag_id}/{run_id} to be {'/'.join(states)}", 1))
 
+    def wait_for_run_end(self, dag_id: str, run_id: str, timeout: float = 120) -> str:
+        """Until the scheduler has ended the DAG run (its state, once success or failed)."""
+
+        def ended() -> str | None:
+            state = str(self.airflow.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"])
+            return state if state in ("success", "failed") else None
+
+        return str(self.airflow.wait_until(ended, timeout, f"the scheduler to end the DAG run {dag_id}/{run_id}", 1))
+
     def wait_for_try(self, dag_id: str, run_id: str, try_number: int, timeout: float = 300) -> dict[str, Any]:
         """The task instance once its try ``try_number`` ended."""
 

@@ -264,9 +264,16 @@ def test_view_survives_a_jobmanager_that_forgot_the_jobs(
 ) -> None:
     airflow = deployment.airflow
     jobs = {dag_id: _api_view(airflow, dag_id, run_id)["job_id"] for dag_id, run_id in deployment.runs.items()}
+
+    def archived(job_id: str) -> bool:
+        try:  # (the HistoryServer can cut a body short while it rewrites the file it serves: ask again)
+            return requests.get(f"{deployment.info.history_url}/jobs/{job_id}", timeout=10).status_code == 200
+        except requests.RequestException:
+            return False
+
     for job_id in jobs.values():  # both archived before the restart
         airflow.wait_until(
-            lambda j=job_id: requests.get(f"{deployment.info.history_url}/jobs/{j}", timeout=10).status_code == 200,
+            lambda j=job_id: archived(j),
             90,
             f"the HistoryServer to archive {job_id}",
         )

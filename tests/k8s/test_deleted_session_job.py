@@ -63,9 +63,14 @@ def run_then_delete_behind_the_operator(
             timeout=90,
         )
 
-        def archived() -> bool:  # (while it unpacks an archive the HistoryServer answers an empty 200 for a moment)
-            answer = requests.get(f"{flink.history_url}/jobs/overview", timeout=10)
-            jobs = answer.json()["jobs"] if answer.content else []
+        def archived() -> bool:
+            # While it unpacks an archive the HistoryServer rewrites the static file it serves: an empty 200, or
+            # a body cut short of its Content-Length (IncompleteRead), for a moment. Ask again.
+            try:
+                answer = requests.get(f"{flink.history_url}/jobs/overview", timeout=10)
+                jobs = answer.json()["jobs"] if answer.content else []
+            except (requests.RequestException, ValueError):
+                return False
             return any(job["jid"] == flink_job_id for job in jobs)
 
         wait_until(archived, "the HistoryServer to archive the job", timeout=120)

@@ -43,3 +43,23 @@ def test_trusted_once_the_ca_is_configured(kind: str, https_server: tuple[Script
     script, ca = https_server
     settings = FlinkConnectionSettings(rest_url=script.url, verify=str(ca))
     assert call_with(kind, settings, calls.cluster_overview())["taskmanagers"] == 1
+
+
+def test_a_rotated_ca_bundle_is_read_again_by_the_shared_tls_context(tmp_path: Path) -> None:
+    """The async clients share one TLS context per settings (building one costs ~50 ms of CPU: ``rest/tls.py``);
+    a CA file replaced in place (a rotation) is read again without restarting the triggerer."""
+    ca_file = tmp_path / "ca.pem"
+    for generation in ("old", "new"):
+        tls = LocalTls.create(tmp_path / generation)  # a new private CA and a server certificate signed by it
+        ca_file.write_bytes(tls.ca.read_bytes())
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tls.server_cert, tls.server_key)
+        script, server = start_scripted_server(context)
+        script.on("GET", "/overview", Reply.json({"taskmanagers": 1}))
+        try:
+            settings = FlinkConnectionSettings(rest_url=script.url, verify=str(ca_file))
+            assert settings.ssl_context() is settings.ssl_context()  # one per process and settings
+            assert call_with("async", settings, calls.cluster_overview(), RetryPolicy(budget=2))["taskmanagers"] == 1
+        finally:
+            server.shutdown()
+            server.server_close()

@@ -42,9 +42,13 @@ def archived_state(history_url: str, job_id: str, timeout: float = 60) -> str | 
 
     deadline = time.monotonic() + timeout
     while True:
-        answer = requests.get(f"{history_url}/jobs/{job_id}", timeout=10)
-        # While it unpacks an archive the HistoryServer can answer 200 with an empty body.
-        state = answer.json().get("state") if answer.ok and answer.content.strip() else None
+        # While it unpacks an archive the HistoryServer can answer 200 with an empty body, or with a body cut
+        # short of its Content-Length (it rewrites the file it serves): ask again.
+        try:
+            answer = requests.get(f"{history_url}/jobs/{job_id}", timeout=10)
+            state = answer.json().get("state") if answer.ok and answer.content.strip() else None
+        except (requests.RequestException, ValueError):
+            state = None
         if state or time.monotonic() > deadline:
             return state
         time.sleep(1)
