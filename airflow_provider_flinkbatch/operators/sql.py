@@ -78,8 +78,8 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         columns, a partition filter that was not pushed down); ``"fail"`` fails the task on them.
     :param deferrable: wait in the triggerer, not in a worker slot (default: ``[operators] default_deferrable``).
     :param defer_grace: seconds a deferrable task watches its job from the worker first (targets/grace.py; 10).
-    :param poll_interval: the longest wait between status polls, in seconds. Polls start every 0.5 s and
-        slow down to a tenth of the job's age, capped at this (a job's end is noticed quickly either way).
+    :param poll_interval: the longest wait between status polls, in seconds. Polls start every 0.5 s (0.1 s
+        from the worker on a session cluster) and slow down to a tenth of the job's age, capped at this.
     :param transient_error_budget: seconds the JobManager may stay unreachable (or answer 5xx / proxy
         error pages) while waiting before the task fails; polls back off with jitter meanwhile.
     :param cancel_on_kill: cancel the Flink job when the task is killed, times out or is marked

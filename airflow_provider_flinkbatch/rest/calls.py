@@ -64,6 +64,12 @@ def job_details(job_id: str) -> ApiCall[dict[str, Any]]:
     return ApiCall("GET", f"/jobs/{check_job_id(job_id)}", _require("jid", "state"))
 
 
+def job_status(job_id: str) -> ApiCall[dict[str, Any]]:
+    """The job's state alone (``{"status": "RUNNING"}``): a few bytes, and fresh. ``GET /jobs/<id>`` is cached by
+    the JobManager for ``web.refresh-interval`` (3 s by default) and says RUNNING that long after the end."""
+    return ApiCall("GET", f"/jobs/{check_job_id(job_id)}/status", _require("status"))
+
+
 def job_config(job_id: str) -> ApiCall[dict[str, Any]]:
     """Execution config of a job, with the global job parameters under ``user-config``."""
     return ApiCall("GET", f"/jobs/{check_job_id(job_id)}/config", _require("execution-config"))

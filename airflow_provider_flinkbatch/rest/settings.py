@@ -22,6 +22,7 @@ from pydantic import (
 
 from airflow_provider_flinkbatch.errors import FlinkBatchError
 from airflow_provider_flinkbatch.log_safe import single_line_problem
+from airflow_provider_flinkbatch.rest.tls import shared_ssl_context
 
 CONN_TYPE = "flink_batch"
 DEFAULT_CONN_ID = "flink_batch_default"
@@ -159,17 +160,10 @@ class FlinkConnectionSettings(BaseModel):
             return (self.client_cert, self.client_key)
         return None
 
-    def ssl_context(self) -> Any:
-        """An ``ssl.SSLContext`` with the CA and client certificate, for clients that take one (httpx)."""
-        if self.verify is False:
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        else:
-            context = ssl.create_default_context(cafile=self.verify if isinstance(self.verify, str) else None)
-        if self.client_certificate():
-            context.load_cert_chain(*self.client_certificate())  # type: ignore[misc]
-        return context
+    def ssl_context(self) -> ssl.SSLContext:
+        """The ``ssl.SSLContext`` with the CA and client certificate, for clients that take one (httpx); shared
+        by every client with the same TLS settings (:mod:`~airflow_provider_flinkbatch.rest.tls`)."""
+        return shared_ssl_context(self.verify, self.client_certificate())
 
     def for_history_server(self) -> FlinkConnectionSettings | None:
         """The same credentials and TLS settings aimed at the HistoryServer (None when not configured)."""

@@ -242,6 +242,15 @@ class SessionTarget:
     def job_details(self, handle: JobHandle) -> dict[str, Any]:
         return self._with_history(calls.job_details(handle.job_id))
 
+    def job_status(self, handle: JobHandle) -> str:
+        """The JobManager's fresh state of the job (``/jobs/<id>/status``, for the worker's fast polls); a job it
+        does not know (restarted; it answers 404 or 500 for an unknown id) is asked through :meth:`job_details`,
+        which also looks in the HistoryServer."""
+        try:
+            return str(self.client.call(calls.job_status(handle.job_id))["status"])
+        except (FlinkNotFoundError, FlinkServerError):
+            return str(self.job_details(handle)["state"])
+
     def job_exceptions(self, handle: JobHandle) -> dict[str, Any]:
         return self._with_history(calls.job_exceptions(handle.job_id))
 

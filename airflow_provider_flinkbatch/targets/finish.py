@@ -9,22 +9,21 @@ so every target gets them the same way and a failure in them never changes the t
 from __future__ import annotations
 
 import logging
-import time
+import math
 from typing import Any
 
 from airflow_provider_flinkbatch.jobs import JobSummary, complete_summary
 from airflow_provider_flinkbatch.lineage import job_lineage
 from airflow_provider_flinkbatch.session.state import JobState
 from airflow_provider_flinkbatch.targets.base import JobHandle, JobRequest, Target
-from airflow_provider_flinkbatch.triggers.poller import job_interval
+from airflow_provider_flinkbatch.targets.worker_poll import poll_until_end
 
 
 def wait_in_worker(target: Target, handle: JobHandle, details: dict[str, Any], poll_interval: float) -> dict[str, Any]:
-    """Poll ``job_details`` until the job ended, as often as the trigger would (non-deferrable tasks)."""
-    while JobState.from_json(details).running:
-        time.sleep(job_interval(details, min(0.5, poll_interval), poll_interval))
-        details = target.job_details(handle)
-    return details
+    """The job's details once it ended (non-deferrable tasks): ``details`` (the last poll's) if it already has."""
+    if not JobState.from_json(details).running:
+        return details
+    return poll_until_end(target, handle, poll_interval, math.inf, details.get("start-time"))
 
 
 def clean_up(target: Target, handle: JobHandle, state: str, log: logging.Logger | Any) -> None:

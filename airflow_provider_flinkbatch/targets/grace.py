@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from typing import Any
 
 from airflow_provider_flinkbatch.session.state import JobState
 from airflow_provider_flinkbatch.targets.base import JobHandle, Target
-from airflow_provider_flinkbatch.triggers.poller import job_interval
+from airflow_provider_flinkbatch.targets.worker_poll import poll_until_end
 
 DEFAULT_DEFER_GRACE = 10.0
 
@@ -39,11 +38,7 @@ def check_defer_grace(value: Any) -> float:
 
 def watch_before_defer(target: Target, handle: JobHandle, grace: float, poll_interval: float) -> dict[str, Any]:
     """The job's details once it ended or ``grace`` seconds passed, whichever comes first."""
-    deadline = time.monotonic() + grace
-    details = target.job_details(handle)
-    while JobState.from_json(details).running and (left := deadline - time.monotonic()) > 0:
-        time.sleep(min(left, job_interval(details, min(0.5, poll_interval), poll_interval)))
-        details = target.job_details(handle)
+    details = poll_until_end(target, handle, poll_interval, grace)
     if grace > 0 and JobState.from_json(details).running:
         log.info("Flink job %s still runs after the %gs defer grace: waiting in the triggerer", handle.job_id, grace)
     return details

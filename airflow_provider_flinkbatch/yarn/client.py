@@ -21,6 +21,7 @@ import time
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
+import certifi
 import httpx
 import requests
 import urllib3
@@ -41,6 +42,7 @@ from airflow_provider_flinkbatch.rest.errors import (
     FlinkServerError,
     FlinkUnreachableError,
 )
+from airflow_provider_flinkbatch.rest.tls import shared_ssl_context
 
 if TYPE_CHECKING:
     from airflow_provider_flinkbatch.yarn.settings import YarnConnectionSettings
@@ -206,11 +208,10 @@ def httpx_auth(settings: YarnConnectionSettings) -> Any:
     return HTTPSPNEGOAuth(mutual_authentication=OPTIONAL)
 
 
-def _ssl_verify(verify: bool | str) -> Any:
-    """httpx takes an SSLContext for a CA bundle (a path string is deprecated there)."""
-    if isinstance(verify, str):
-        return ssl.create_default_context(cafile=verify)
-    return verify
+def _ssl_context(verify: bool | str) -> ssl.SSLContext:
+    """The shared context (built once per process, ``rest/tls.py``); ``True`` trusts certifi's CAs, as requests
+    does for the blocking client and httpx did by default."""
+    return shared_ssl_context(certifi.where() if verify is True else verify)
 
 
 class YarnRmClient(RetryingClient["YarnConnectionSettings"]):
@@ -306,7 +307,7 @@ class AsyncYarnRmClient(AsyncRetryingClient["YarnConnectionSettings"]):
             self._pool = httpx.AsyncClient(
                 headers={"Accept": "application/json"},
                 auth=httpx_auth(self.settings),
-                verify=_ssl_verify(self.settings.verify),
+                verify=_ssl_context(self.settings.verify),
                 timeout=self.settings.timeout,
                 follow_redirects=False,  # see redirect_error
             )
