@@ -52,6 +52,7 @@ from airflow_provider_flinkbatch.targets.finish import cancel_task_jobs, clean_u
 from airflow_provider_flinkbatch.targets.grace import DEFAULT_DEFER_GRACE, check_defer_grace, watch_before_defer
 from airflow_provider_flinkbatch.targets.registry import create_target, validate_target_options
 from airflow_provider_flinkbatch.targets.request import JobDefinitionError, SqlFileSizeGuard, build_request
+from airflow_provider_flinkbatch.targets.worker_poll import ended_summary
 
 METRICS_XCOM_KEY = "flink_metrics"
 
@@ -221,7 +222,8 @@ class FlinkBatchSqlOperator(SqlFileSizeGuard, ResumableJobMixin, BaseOperator):
         self.job_id = event["job_id"]
         if event.get("status") != "terminal":
             raise AirflowException(f"Lost track of Flink job {event['job_id']}: {event.get('message')}")
-        return self._finish(context, self._target(), self._handle(event["job_id"]), event["summary"])
+        target, handle = self._target(), self._handle(event["job_id"])
+        return self._finish(context, target, handle, ended_summary(event, lambda: target.job_details(handle)))
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         """A deferral that timed out (or whose trigger crashed) fails here: stop the Flink job first."""

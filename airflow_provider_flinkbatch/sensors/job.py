@@ -21,6 +21,7 @@ from airflow_provider_flinkbatch.rest.client import RetryPolicy
 from airflow_provider_flinkbatch.rest.settings import DEFAULT_CONN_ID
 from airflow_provider_flinkbatch.sensors.base import FlinkJobWaitSensor
 from airflow_provider_flinkbatch.session.state import JobState
+from airflow_provider_flinkbatch.targets.worker_poll import ended_summary
 from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
 
 
@@ -84,4 +85,4 @@ class FlinkJobSensor(FlinkJobWaitSensor):
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         if event.get("status") != "terminal":
             raise AirflowException(f"Lost track of Flink job {self.job_id}: {event.get('message')}")
-        return self._check(context, event["summary"])
+        return self._check(context, ended_summary(event, self._details))

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from airflow_provider_flinkbatch.jobs import summarize_job
 from airflow_provider_flinkbatch.session.state import JobState
 from airflow_provider_flinkbatch.targets.base import JobHandle, Target
 from airflow_provider_flinkbatch.triggers.poller import job_interval
@@ -49,20 +50,30 @@ def poll_until_end(
         else:
             details = {**stand_in, "state": status_of(handle)}
             if not JobState.from_json(details).running:
-                return _settled_details(target, handle, details["state"])
+                return settled_details(lambda: target.job_details(handle), details["state"])
         left = deadline - time.monotonic()
         if left <= 0:
             return details
         time.sleep(min(left, job_interval(details, first, poll_interval)))
 
 
-def _settled_details(target: Target, handle: JobHandle, state: str) -> dict[str, Any]:
-    """The details of a job whose bare state said it ended; asked again while a cached answer says running."""
+def settled_details(read: Callable[[], dict[str, Any]], state: str) -> dict[str, Any]:
+    """The details (``read()``) of a job a fresh source (``/jobs/<id>/status``, ``/jobs/overview``) said ended in
+    ``state``; read again while a cached answer still says running."""
     deadline = time.monotonic() + SETTLE_SECONDS
     while True:
-        details = target.job_details(handle)
+        details = read()
         if not JobState.from_json(details).running:
             return details
         if time.monotonic() >= deadline:  # the cache outlived its interval: the fresh state decides
             return {**details, "state": state}
         time.sleep(FIRST_INTERVAL)
+
+
+def ended_summary(event: dict[str, Any], read: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The summary of a job a trigger's terminal event reported: the event's own, or (the session trigger saw the
+    end in the shared overview and left the details to the worker, see ``triggers/job.py``) one read now."""
+    summary: dict[str, Any] | None = event.get("summary")
+    if summary is None:
+        summary = summarize_job(settled_details(read, event["state"])).model_dump()
+    return summary

@@ -2,9 +2,12 @@
 
 By default the trigger does not poll on its own: it subscribes to the event loop's shared
 :class:`~airflow_provider_flinkbatch.triggers.poller.ClusterPoller` for its cluster, so one
-``GET /jobs/overview`` per cycle serves every waiting trigger, and it asks for ``/jobs/<id>`` only
-when the overview shows the job ended (for the summary) or no longer lists it (JobManager restarted:
-the HistoryServer is asked next). The interval adapts to the job's age (see ``adaptive_interval``).
+``GET /jobs/overview`` per cycle serves every waiting trigger. When the overview (fresh, unlike the
+JobManager's cached ``/jobs/<id>``) shows the job ended, the event says so without a summary: the resumed
+worker reads the details (:func:`~airflow_provider_flinkbatch.targets.finish.ended_summary`), which it
+asks Flink for anyway. One ``/jobs/<id>`` per ended job in the triggerer was two thirds of its CPU at a
+thousand jobs. Only a job the overview no longer lists (JobManager restarted) is asked for by its own
+request, which falls back to the HistoryServer. The interval adapts to the job's age (see ``adaptive_interval``).
 The cluster failing for longer than ``transient_error_budget`` seconds ends the wait with an error
 event. Marking the deferred task failed/success calls :meth:`on_kill`, which cancels the job; clearing
 it calls it too, and the job is kept for the new try (see ``triggers.user_action``). ``coalesce=False``
@@ -34,8 +37,9 @@ from airflow_provider_flinkbatch.triggers.poller import ClusterPoller, Subscript
 class FlinkJobTrigger(JobWaitTrigger):
     """Fire one event when the job is FINISHED, FAILED, CANCELED or SUSPENDED (or cannot be watched).
 
-    Event payload: ``{"status": "terminal", "job_id", "state", "summary"}`` or
-    ``{"status": "error", "job_id", "message"}``.
+    Event payload: ``{"status": "terminal", "job_id", "state", "summary", "source"}`` or
+    ``{"status": "error", "job_id", "message"}``. ``summary`` is None when the shared overview showed the end
+    (the worker reads it then); it is there when the trigger read the job's details itself.
     """
 
     def __init__(
@@ -89,10 +93,13 @@ class FlinkJobTrigger(JobWaitTrigger):
                 # HistoryServer's answer)
                 cycle = await subscription.next()
                 job = cycle.items.get(self.job_id)
-                if job is not None and JobState.from_json(job).running:
-                    subscription.want(self._interval(job))
-                    continue
-                # ended, or not listed (a restarted JobManager forgot it): one detail call decides
+                if job is not None:
+                    state = JobState.from_json(job)
+                    if state.running:
+                        subscription.want(self._interval(job))
+                        continue
+                    return self._terminal(state, None, "jobmanager")  # the worker reads the details
+                # not listed (a restarted JobManager forgot it, or no overview here): one detail call decides
                 event = await self._event_if_terminal(client)
                 if event is not None:
                     return event
@@ -115,10 +122,11 @@ class FlinkJobTrigger(JobWaitTrigger):
         if state.running:
             self.log.debug("%s", state.message)
             return None
-        summary = summarize_job(details).model_dump()
-        return TriggerEvent(
-            {"status": "terminal", "job_id": self.job_id, "state": state.state, "summary": summary, "source": source}
-        )
+        return self._terminal(state, summarize_job(details).model_dump(), source)
+
+    def _terminal(self, state: JobState, summary: dict[str, Any] | None, source: str) -> TriggerEvent:
+        payload = {"status": "terminal", "job_id": self.job_id, "state": state.state, "summary": summary}
+        return TriggerEvent({**payload, "source": source})
 
     async def _details(self, client: AsyncFlinkRestClient) -> tuple[dict[str, Any], str]:
         """``/jobs/<id>`` and who answered: the JobManager, else (a restarted one forgets finished jobs) the

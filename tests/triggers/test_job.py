@@ -7,11 +7,14 @@ from typing import Any
 
 import pytest
 from conftest import make_request, slow_sql
+from counting_proxy import CountingProxy
 from fake_http import Reply, ScriptedServer
 
+from airflow_provider_flinkbatch.local import LocalClusterInfo
 from airflow_provider_flinkbatch.session.hook import FlinkRestHook
 from airflow_provider_flinkbatch.session.target import SessionTarget
 from airflow_provider_flinkbatch.targets.base import JobHandle
+from airflow_provider_flinkbatch.targets.worker_poll import ended_summary
 from airflow_provider_flinkbatch.triggers.job import FlinkJobTrigger
 
 QUICK_SQL = """
@@ -54,12 +57,33 @@ def test_serialize_round_trip_through_airflows_trigger_table(airflow_db: None) -
 
 
 @pytest.mark.integration
-def test_runs_until_the_job_finishes_and_reports_its_summary(flink_conn: str) -> None:
-    _, handle = submit(flink_conn, QUICK_SQL, "it.trigger.quick")
-    event = asyncio.run(first_event(FlinkJobTrigger(handle.job_id, flink_conn, poll_interval=0.3)))
+def test_runs_until_the_job_finishes_and_the_resumed_task_reads_its_summary(
+    flink_cluster: LocalClusterInfo, flink_conn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = CountingProxy(flink_cluster.rest_url).start()
+    try:
+        monkeypatch.setenv("AIRFLOW_CONN_COUNTED", f'{{"conn_type": "flink_batch", "host": "{proxy.url}"}}')
+        _, handle = submit("counted", QUICK_SQL, "it.trigger.quick")
+        event = asyncio.run(first_event(FlinkJobTrigger(handle.job_id, "counted", poll_interval=0.3)))
+        asked = [path for _, method, path in proxy.seen if method == "GET"]
+    finally:
+        proxy.stop()
     assert event["status"] == "terminal" and event["state"] == "FINISHED"
-    assert event["summary"]["job_id"] == handle.job_id
-    assert event["summary"]["name"] == "it.trigger.quick"
+    # the shared overview showed the end: the triggerer read no details, the worker does (one request there)
+    assert event["summary"] is None and f"/jobs/{handle.job_id}" not in asked, asked
+    worker = SessionTarget(FlinkRestHook(flink_conn).client, flink_conn)  # what execute_complete reads through
+    summary = ended_summary(event, lambda: worker.job_details(handle))
+    assert summary["job_id"] == handle.job_id and summary["name"] == "it.trigger.quick"
+    assert summary["state"] == "FINISHED" and summary["vertices_finished"] >= 1
+
+
+@pytest.mark.integration
+def test_without_sharing_the_trigger_reads_the_details_and_its_event_carries_the_summary(flink_conn: str) -> None:
+    _, handle = submit(flink_conn, QUICK_SQL, "it.trigger.own-polls")
+    trigger = FlinkJobTrigger(handle.job_id, flink_conn, poll_interval=0.3, coalesce=False)
+    event = asyncio.run(first_event(trigger))
+    assert event["status"] == "terminal" and event["state"] == "FINISHED"
+    assert event["summary"]["job_id"] == handle.job_id and event["summary"]["name"] == "it.trigger.own-polls"
 
 
 @pytest.mark.integration
@@ -100,7 +124,9 @@ def test_rides_out_proxy_errors_while_waiting(scripted_server: ScriptedServer, m
     event = asyncio.run(first_event(FlinkJobTrigger(job, "flaky", poll_interval=0.05, transient_error_budget=20)))
     assert event["status"] == "terminal" and event["state"] == "FINISHED"
     assert scripted_server.count("GET", "/jobs/overview") >= 4  # through both errors (one more may race the end)
-    assert scripted_server.count("GET", f"/jobs/{job}") == 1  # details only once the overview shows the end
+    assert (
+        scripted_server.count("GET", f"/jobs/{job}") == 0
+    )  # the overview's end is the event: details are the worker's
 
 
 @pytest.mark.parametrize(
