@@ -4,7 +4,7 @@ By default the trigger does not poll on its own: it subscribes to the event loop
 :class:`~airflow_provider_flinkbatch.triggers.poller.ClusterPoller` for its cluster, so one
 ``GET /jobs/overview`` per cycle serves every waiting trigger. When the overview (fresh, unlike the
 JobManager's cached ``/jobs/<id>``) shows the job ended, the event says so without a summary: the resumed
-worker reads the details (:func:`~airflow_provider_flinkbatch.targets.finish.ended_summary`), which it
+worker reads the details (:func:`~airflow_provider_flinkbatch.targets.worker_poll.ended_summary`), which it
 asks Flink for anyway. One ``/jobs/<id>`` per ended job in the triggerer was two thirds of its CPU at a
 thousand jobs. Only a job the overview no longer lists (JobManager restarted) is asked for by its own
 request, which falls back to the HistoryServer. The interval adapts to the job's age (see ``adaptive_interval``).
@@ -125,8 +125,9 @@ class FlinkJobTrigger(JobWaitTrigger):
         return self._terminal(state, summarize_job(details).model_dump(), source)
 
     def _terminal(self, state: JobState, summary: dict[str, Any] | None, source: str) -> TriggerEvent:
-        payload = {"status": "terminal", "job_id": self.job_id, "state": state.state, "summary": summary}
-        return TriggerEvent({**payload, "source": source})
+        return TriggerEvent(
+            {"status": "terminal", "job_id": self.job_id, "state": state.state, "summary": summary, "source": source}
+        )
 
     async def _details(self, client: AsyncFlinkRestClient) -> tuple[dict[str, Any], str]:
         """``/jobs/<id>`` and who answered: the JobManager, else (a restarted one forgets finished jobs) the
