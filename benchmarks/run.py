@@ -286,8 +286,13 @@ def main() -> None:
         "Task wall time (the task instance's start to end) minus the Flink job's own duration for a tiny SQL job on "
         "the local cluster; own share = that minus a no-op Airflow task's wall time (same run). Breakdown: submit "
         "path = task start until Flink's `start-time` (connection, submission, Flink's planning); completion = "
-        "Flink's `end-time` until the task ended (the poll that sees the end, summary, XComs; deferrable: the "
-        "trigger and the resume). `dag.test` wall adds Airflow's DAG-run bookkeeping.",
+        "Flink's `end-time` until the task ended (the poll that sees the end, summary, XComs; deferred: the "
+        "trigger and the resume). Deferrable = the operator's defaults: the tiny job ends within the 10 s defer "
+        "grace, so the task finishes in the worker; deferred = `defer_grace=0`: the trigger (run inline by "
+        "`dag.test`, first poll at once, then every 0.5 s) waits and the task resumes, without the 5 s "
+        "`event_hold` that keeps jobs ending right after a deferral clear of Airflow 3.3's defer race. Baseline: "
+        "the same submission through the REST API, then `/jobs/<id>/status` every 0.1 s (Flink's planning and "
+        "one round trip: the least any orchestrator can cost). `dag.test` wall adds Airflow's DAG-run bookkeeping.",
         "",
         _table(
             [

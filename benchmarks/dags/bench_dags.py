@@ -19,6 +19,9 @@ for deferrable in (False, True):
     ):
         FlinkBatchSqlOperator(task_id="tiny", sql=TINY, deferrable=deferrable)
 
+with DAG("bench_tiny_deferred", schedule=None, start_date=datetime(2026, 1, 1)):  # defers at once: the trigger waits
+    FlinkBatchSqlOperator(task_id="tiny", sql=TINY, deferrable=True, defer_grace=0)
+
 with DAG("bench_failure", schedule=None, start_date=datetime(2026, 1, 1)):
     FlinkBatchSqlOperator(task_id="fails", sql=FAILING, retries=0)
 
