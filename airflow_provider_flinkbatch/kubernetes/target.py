@@ -478,16 +478,16 @@ class KubernetesTarget:
         client = self._history_client()
         if client is None:
             return False
-        deadline = time.monotonic() + timeout
+
+        def archived() -> bool | None:
+            try:
+                client.call(calls.job_details(self.flink_id(handle)))
+                return True
+            except FlinkRestError:
+                return None
+
         try:
-            while True:
-                try:
-                    client.call(calls.job_details(self.flink_id(handle)))
-                    return True
-                except FlinkRestError:
-                    if time.monotonic() >= deadline:
-                        return False
-                time.sleep(1.0)
+            return look_again(archived, timeout) is not None
         finally:
             client.close()
 

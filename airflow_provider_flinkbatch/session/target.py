@@ -5,7 +5,7 @@ This is the local default (``flinkbatch local up``) and fits any standalone, Kub
 
 A submission is sent once (never retried blindly). If its answer is lost (timeout, dropped connection, a
 proxy's 502/504 after forwarding it), the job's id is known before submitting, so :meth:`SessionTarget.submit`
-looks it up (JobManager ``/jobs/<id>``, then the HistoryServer) for up to :data:`LOST_ANSWER_GRACE` seconds
+looks it up (JobManager ``/jobs/<id>``, then the HistoryServer) for up to ``lost_answer_grace`` seconds
 and follows it if it is there; otherwise it says so (:class:`SubmissionAnswerLost`), never a false failure
 while the job runs unsupervised.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -51,6 +50,7 @@ from airflow_provider_flinkbatch.targets.base import (
     WaitOptions,
 )
 from airflow_provider_flinkbatch.targets.job_config import effective_flink_config
+from airflow_provider_flinkbatch.targets.lost_answer import LOST_ANSWER_GRACE, look_again
 
 if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger
@@ -60,17 +60,14 @@ log = logging.getLogger(__name__)
 # (REST URL, jar content hash) -> jar id, so one process uploads a given runner to a cluster once.
 _UPLOADED: dict[tuple[str, str], str] = {}
 _UPLOAD_LOCK = threading.Lock()
-#: How long a submission whose answer was lost is looked for: Flink registers the job only once the runner's
-#: main() has planned the SQL, which may still be going on when the connection dropped.
-LOST_ANSWER_GRACE = 30.0
-_LOOKUP_INTERVAL = 1.0
 
 
 class SessionTarget:
     """Runs jobs on an existing Flink session cluster through its REST API."""
 
     kind = "session"
-    #: Seconds a submission whose answer was lost is looked for (:data:`LOST_ANSWER_GRACE`).
+    #: Seconds a submission whose answer was lost is looked for: Flink registers the job only once the runner's
+    #: main() has planned the SQL, which may still be going on when the connection dropped.
     lost_answer_grace = LOST_ANSWER_GRACE
 
     def __init__(
@@ -198,8 +195,10 @@ class SessionTarget:
         """The submission may have reached Flink: its id is ours, so look for the job instead of failing."""
         job_id = request.job_id
         log.warning("No answer to the submission of Flink job %s (%s): looking the job up", job_id, err)
-        deadline = time.monotonic() + self.lost_answer_grace
-        while True:
+        tried: list[str] = []
+
+        def listed() -> bool | None:
+            nonlocal tried
             try:
                 source, _, tried = self.lookup.first(calls.job_details(job_id).path)
             except FlinkRestError as lookup_err:
@@ -207,16 +206,16 @@ class SessionTarget:
                     f"the submission's answer was lost ({err}) and Flink could not be asked whether it has job "
                     f"{job_id} ({lookup_err}); the next try looks for the job before submitting again"
                 ) from err
-            if source is not None:
-                log.warning("Flink has job %s although the submission's answer was lost: following it", job_id)
-                return JobHandle(target=self.kind, conn_id=self.conn_id, job_id=job_id)
-            if time.monotonic() >= deadline:
-                raise SubmissionAnswerLost(
-                    f"the submission's answer was lost and Flink has no job {job_id}: {err}; looked it up for "
-                    f"{self.lost_answer_grace:g}s ({'; '.join(tried)}). Nothing runs for this "
-                    "try; the next try looks for the job again before submitting"
-                ) from err
-            time.sleep(_LOOKUP_INTERVAL)
+            return True if source is not None else None
+
+        if look_again(listed, self.lost_answer_grace):
+            log.warning("Flink has job %s although the submission's answer was lost: following it", job_id)
+            return JobHandle(target=self.kind, conn_id=self.conn_id, job_id=job_id)
+        raise SubmissionAnswerLost(
+            f"the submission's answer was lost and Flink has no job {job_id}: {err}; looked it up for "
+            f"{self.lost_answer_grace:g}s ({'; '.join(tried)}). Nothing runs for this "
+            "try; the next try looks for the job again before submitting"
+        ) from err
 
     def find_existing(self, identity: JobIdentity) -> list[ExistingJob]:
         """``/jobs/overview`` of the JobManager (fresh, not cached) and of the HistoryServer for jobs a restarted
