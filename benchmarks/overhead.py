@@ -32,6 +32,7 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 # The deferred mode measures waiting in a trigger and resuming, not the hold that keeps a job ending within 5 s of
 # its deferral from meeting Airflow 3.3's defer race (triggers.base; dag.test has no scheduler to race with).
 os.environ["AIRFLOW__FLINKBATCH__EVENT_HOLD"] = "0"
+sys.path.insert(0, str(ROOT / "tests"))  # counting_proxy: the request timeline of P1's traced runs
 os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
     [
         {
@@ -78,6 +79,39 @@ def _task_times(dag_run: Any) -> tuple[float, float]:
         return ti.start_date.timestamp(), ti.end_date.timestamp()
 
 
+def _traced(dag: Any, runs: int) -> tuple[float, float]:
+    """Medians of (first poll, end seen) over ``runs`` more runs whose JobManager requests pass a counting proxy
+    (not the runs timed above: the proxy adds a hop). First poll: Flink's ``start-time`` until the first request
+    that watches the job (``/jobs/<id>/status`` from the worker, ``/jobs/overview`` from the trigger, after the
+    submission); end seen: Flink's ``end-time`` until the last such request, the one whose answer showed the end (it
+    may have been sent a few milliseconds before that time)."""
+    from counting_proxy import CountingProxy
+
+    direct = os.environ["AIRFLOW_CONN_FLINK_BATCH_DEFAULT"]
+    conn = json.loads(direct)
+    proxy = CountingProxy(conn["host"]).start()
+    os.environ["AIRFLOW_CONN_FLINK_BATCH_DEFAULT"] = json.dumps({**conn, "host": proxy.url})
+    epoch = time.time() - time.monotonic()  # the proxy stamps requests with time.monotonic()
+    first_polls, ends_seen = [], []
+    try:
+        dag.test()  # warm-up: the runner jar is uploaded again, to the proxy's address
+        for _ in range(runs):
+            del proxy.seen[:]
+            run = dag.test()
+            assert run.state == "success", run.state
+            summary = _xcom(run, "return_value")
+            seen = list(proxy.seen)
+            submitted = next(at for at, method, path in seen if method == "POST" and path.endswith("/run"))
+            watching = f"/jobs/{summary['job_id']}/status", "/jobs/overview"
+            polls = [epoch + at for at, method, path in seen if at > submitted and path in watching]
+            first_polls.append(polls[0] - summary["start_time"] / 1000)
+            ends_seen.append(polls[-1] - summary["end_time"] / 1000)  # the last watching request saw the end
+    finally:
+        os.environ["AIRFLOW_CONN_FLINK_BATCH_DEFAULT"] = direct
+        proxy.stop()
+    return statistics.median(first_polls), statistics.median(ends_seen)
+
+
 def p1(rest_url: str, runs: int) -> list[dict[str, Any]]:
     noop_dag = _dag("bench_noop")
     noop_dag.test()  # warm-up, not counted (first imports, the planner's first job): also for each mode below
@@ -103,12 +137,15 @@ def p1(rest_url: str, runs: int) -> list[dict[str, Any]]:
             overheads.append(end - start - summary["duration_ms"] / 1000)
             submits.append(summary["start_time"] / 1000 - start)
             completions.append(end - summary["end_time"] / 1000)
+        first_poll, end_seen = _traced(dag, max(3, runs // 2))
         rows.append(
             {
                 "mode": f"operator, {mode}",
                 "median_s": statistics.median(overheads),
                 "own_s": statistics.median(overheads) - floor,
                 "submit_s": statistics.median(submits),
+                "first_poll_s": first_poll,
+                "end_seen_s": end_seen,
                 "completion_s": statistics.median(completions),
                 "dag_test_wall_s": statistics.median(walls),
                 "runs": runs,

@@ -285,7 +285,11 @@ def main() -> None:
         "## P1 orchestration overhead (target: <= 1 s median; the provider's own share <= 0.3 s)",
         "Task wall time (the task instance's start to end) minus the Flink job's own duration for a tiny SQL job on "
         "the local cluster; own share = that minus a no-op Airflow task's wall time (same run). Breakdown: submit "
-        "path = task start until Flink's `start-time` (connection, submission, Flink's planning); completion = "
+        "path = task start until Flink's `start-time` (connection, submission, Flink's planning); first poll = Flink's "
+        "`start-time` until the first request that watches the job (worker: `/jobs/<id>/status`; trigger: "
+        "`/jobs/overview`); end seen = Flink's `end-time` until the last such request, whose answer showed the end "
+        "(both from half as many extra runs through a counting proxy, which adds a hop, so not from the timed "
+        "runs); completion = "
         "Flink's `end-time` until the task ended (the poll that sees the end, summary, XComs; deferred: the "
         "trigger and the resume). Deferrable = the operator's defaults: the tiny job ends within the 10 s defer "
         "grace, so the task finishes in the worker; deferred = `defer_grace=0`: the trigger (run inline by "
@@ -300,6 +304,8 @@ def main() -> None:
                 "median overhead",
                 "own share (minus no-op)",
                 "submit path",
+                "first poll",
+                "end seen",
                 "completion",
                 "dag.test wall",
                 "vs baseline",
@@ -311,6 +317,8 @@ def main() -> None:
                     f"{r['median_s']:.2f} s",
                     f"{r['own_s']:.2f} s" if "own_s" in r else "",
                     f"{r['submit_s']:.2f} s" if "submit_s" in r else "",
+                    f"{r['first_poll_s']:.2f} s" if "first_poll_s" in r else "",
+                    f"{r['end_seen_s']:.2f} s" if "end_seen_s" in r else "",
                     f"{r['completion_s']:.2f} s" if "completion_s" in r else "",
                     f"{r['dag_test_wall_s']:.2f} s" if "dag_test_wall_s" in r else "",
                     f"{r['median_s'] / p1_base:.1f}x",
